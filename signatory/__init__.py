@@ -1,0 +1,63 @@
+"""signatory: collaborative open letters with email-verified signatures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, commands and error pages."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("SIGNATORY_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    if test_config and test_config.get("INSTANCE_PATH"):
+        app.instance_path = str(test_config["INSTANCE_PATH"])
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from .config import load_config
+
+    load_config(app, test_config)
+
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+
+    from .database import configure_engines
+
+    configure_engines(app)
+
+    from .tokens import Tokens
+
+    app.extensions["signatory.tokens"] = Tokens(
+        app.config["SECRET_KEY"],
+        {
+            "confirm": app.config["CONFIRM_TOKEN_MAX_AGE"],
+            "withdraw": app.config["WITHDRAW_TOKEN_MAX_AGE"],
+        },
+    )
+
+    # Importing a blueprint's views registers its routes on it.
+    from .api.views import bp as api_bp
+    from .public.views import bp as public_bp
+    from .signing.views import bp as signing_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(signing_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    from . import cli, web
+
+    web.init_app(app)
+    cli.init_app(app)
+    return app

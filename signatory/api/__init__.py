@@ -1,0 +1,7 @@
+"""JSON API v1: public fields only."""
+
+from flask import Blueprint
+
+from ..access import declare
+
+bp = declare(Blueprint("api", __name__), "api")

@@ -1,0 +1,41 @@
+"""Domain errors raised by services and translated by views into pages or JSON."""
+
+
+class DomainError(Exception):
+    """Base class: something the user or operator asked for cannot be done."""
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, current: str, event: str) -> None:
+        super().__init__(f"cannot {event} a signature that is {current}")
+        self.current = current
+        self.event = event
+
+
+class LetterNotOpen(DomainError):
+    """The letter does not accept signatures (draft, closed, delivered or past its deadline)."""
+
+
+class IndividualsNotAllowed(DomainError):
+    pass
+
+
+class DomainMismatch(DomainError):
+    """The letter requires the email's domain to match the organization's website."""
+
+
+class OrganizationAlreadySigned(DomainError):
+    """Another live signature already holds this organization's place on the letter."""
+
+
+class InvalidToken(DomainError):
+    """A link that cannot be used; ``reason`` says why for the page shown."""
+
+    def __init__(self, reason: str, *, signature_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.signature_id = signature_id
+
+
+class InvalidArgument(DomainError):
+    pass

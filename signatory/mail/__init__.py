@@ -1,0 +1,1 @@
+"""Email: the transactional outbox, delivery backends and the worker that sends."""

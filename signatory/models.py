@@ -1,0 +1,312 @@
+"""Tables, and the one function that moves a signature through its status machine.
+
+::
+
+    unconfirmed --confirm--> pending_review --approve--> published
+         |                        |  \\--reject--> rejected
+         |  (no review needed) ---+--------------> published
+         +-- expires: purged, nothing public ever held it
+    published / pending_review --withdraw--> withdrawn
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .errors import IllegalTransition
+from .extensions import db
+from .timeutil import UTCDateTime, utcnow
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class LetterStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    DELIVERED = "delivered"
+
+
+class Moderation(StrEnum):
+    NONE = "none"
+    # Only organization signatures whose email domain does not match their website.
+    MISMATCH = "mismatch"
+    ALL = "all"
+
+
+class SignatureKind(StrEnum):
+    ORGANIZATION = "organization"
+    INDIVIDUAL = "individual"
+
+
+class SignatureStatus(StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+# A "live" signature blocks another with the same email on the same letter.
+LIVE_STATUSES = (
+    SignatureStatus.UNCONFIRMED,
+    SignatureStatus.PENDING_REVIEW,
+    SignatureStatus.PUBLISHED,
+)
+# A "held" organization signature blocks another for the same organization. Unconfirmed
+# ones do not hold the place: otherwise anyone could squat an organization's name with
+# an address they never confirm.
+HELD_STATUSES = (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED)
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Letter(db.Model):
+    __tablename__ = "letter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=LetterStatus.DRAFT)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    allow_individuals: Mapped[bool] = mapped_column(Boolean, default=True)
+    moderation: Mapped[str] = mapped_column(String(16), default=Moderation.NONE)
+    require_domain_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    versions: Mapped[list[LetterVersion]] = relationship(
+        back_populates="letter", order_by="LetterVersion.number"
+    )
+
+    def accepts_signatures(self, now: datetime) -> bool:
+        """Open, and before its deadline: a deadline closes signing with no scheduler."""
+        return self.status == LetterStatus.OPEN and (self.deadline is None or now < self.deadline)
+
+    def needs_review(self, signature: Signature) -> bool:
+        if self.moderation == Moderation.ALL:
+            return True
+        if self.moderation == Moderation.MISMATCH:
+            return signature.kind == SignatureKind.ORGANIZATION and not signature.domain_verified
+        return False
+
+    @property
+    def current_version(self) -> LetterVersion:
+        return self.versions[-1]
+
+
+class LetterVersion(db.Model):
+    __tablename__ = "letter_version"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body_markdown: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    # initial | correction | substantive
+    kind: Mapped[str] = mapped_column(String(16), default="initial")
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    letter: Mapped[Letter] = relationship(back_populates="versions")
+
+
+class Signature(db.Model):
+    __tablename__ = "signature"
+    __table_args__ = (
+        Index(
+            "uq_signature_live_email",
+            "letter_id",
+            "email_key",
+            unique=True,
+            sqlite_where=text(_in_list("status", LIVE_STATUSES)),
+            postgresql_where=text(_in_list("status", LIVE_STATUSES)),
+        ),
+        Index(
+            "uq_signature_held_organization",
+            "letter_id",
+            "organization_key",
+            unique=True,
+            sqlite_where=text("kind = 'organization' AND " + _in_list("status", HELD_STATUSES)),
+            postgresql_where=text("kind = 'organization' AND " + _in_list("status", HELD_STATUSES)),
+        ),
+        # The public list: published signatures of one letter and section, in signing order.
+        Index("ix_signature_public", "letter_id", "status", "kind", "published_at", "id"),
+        Index("ix_signature_country", "letter_id", "status", "country"),
+        Index("ix_signature_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("letter_version.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # For individuals: an affiliation, shown "for identification only".
+    organization: Mapped[str | None] = mapped_column(String(200))
+    organization_key: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    organization_type: Mapped[str | None] = mapped_column(String(32))
+    website: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    # Never public.
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    domain_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=SignatureStatus.UNCONFIRMED)
+    confirm_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    withdraw_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    letter: Mapped[Letter] = relationship()
+    version: Mapped[LetterVersion] = relationship()
+
+
+_ALLOWED: dict[str, tuple[SignatureStatus, ...]] = {
+    "confirm": (SignatureStatus.UNCONFIRMED,),
+    "approve": (SignatureStatus.PENDING_REVIEW,),
+    "reject": (SignatureStatus.PENDING_REVIEW,),
+    "withdraw": (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW),
+}
+
+
+def transition(signature: Signature, event: str, *, now: datetime) -> SignatureStatus:
+    """Apply ``event`` to ``signature`` or raise ``IllegalTransition``; return the new status.
+
+    This is the only place a signature's status changes.
+    """
+    allowed = _ALLOWED.get(event)
+    if allowed is None or signature.status not in allowed:
+        raise IllegalTransition(signature.status, event)
+    if event == "confirm":
+        signature.confirmed_at = now
+        target = (
+            SignatureStatus.PENDING_REVIEW
+            if signature.letter.needs_review(signature)
+            else SignatureStatus.PUBLISHED
+        )
+    elif event == "approve":
+        target = SignatureStatus.PUBLISHED
+    elif event == "reject":
+        target = SignatureStatus.REJECTED
+    else:
+        signature.withdrawn_at = now
+        target = SignatureStatus.WITHDRAWN
+    if target == SignatureStatus.PUBLISHED:
+        signature.published_at = now
+    signature.status = target
+    signature.status_changed_at = now
+    return target
+
+
+class Coordinator(db.Model):
+    __tablename__ = "coordinator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MembershipRole(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    MODERATOR = "moderator"
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("coordinator_id", "letter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("coordinator.id", ondelete="CASCADE"))
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    coordinator: Mapped[Coordinator] = relationship()
+    letter: Mapped[Letter] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only: nothing in the app edits or deletes these rows."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_letter_time", "letter_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letter.id", ondelete="SET NULL"))
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signature.id", ondelete="SET NULL")
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
+    # Who acted when there is no coordinator: "signer", "cli", "system".
+    actor_label: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(db.Model):
+    """An email to send, written in the transaction of the change that causes it.
+
+    It stores the template and its context, not the rendered text: links carry tokens
+    that are minted when the message is sent, so no live credential sits in this table.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letter.id", ondelete="SET NULL"))
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signature.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,7 @@
+"""Signing, confirming and withdrawing: the signer's pages."""
+
+from flask import Blueprint
+
+from ..access import declare
+
+bp = declare(Blueprint("signing", __name__), "public")

@@ -1,0 +1,134 @@
+"""The sign form: field names are a contract (DESIGN.md), limits and messages are ours."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..domains import host_of_website
+from ..models import SignatureKind
+from ..reference import ORGANIZATION_TYPES, countries
+from ..text import has_control_characters
+
+NAME_MAX = 200
+WEBSITE_MAX = 300
+EMAIL_MAX = 254
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _choices(prompt: str, options: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice("", prompt)] + [SelectChoice(v, label) for v, label in options.items()]
+
+
+def _one_line(form: FlaskForm, field: Any) -> None:
+    if field.data and has_control_characters(field.data):
+        raise ValidationError("Use letters, numbers and punctuation only, on one line.")
+
+
+class SignForm(FlaskForm):
+    kind = RadioField(
+        "I am signing",
+        choices=[
+            SelectChoice(SignatureKind.ORGANIZATION.value, "on behalf of an organization"),
+            SelectChoice(SignatureKind.INDIVIDUAL.value, "as an individual"),
+        ],
+        default=SignatureKind.ORGANIZATION.value,
+        validators=[InputRequired("Choose whether you sign for an organization or yourself.")],
+    )
+    organization = StringField(
+        "Organization",
+        filters=[_strip],
+        validators=[Optional(), Length(max=NAME_MAX), _one_line],
+    )
+    country = SelectField("Country", validators=[InputRequired("Choose a country.")])
+    organization_type = SelectField("Type of organization", validators=[Optional()])
+    website = StringField(
+        "Organization website",
+        filters=[_strip],
+        validators=[Optional(), Length(max=WEBSITE_MAX), _one_line],
+    )
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[InputRequired("Enter your name."), Length(max=NAME_MAX), _one_line],
+    )
+    title = StringField(
+        "Your title or role",
+        filters=[_strip],
+        validators=[Optional(), Length(max=NAME_MAX), _one_line],
+    )
+    email = StringField(
+        "Work email",
+        filters=[_strip],
+        validators=[InputRequired("Enter your email address."), Length(max=EMAIL_MAX)],
+    )
+
+    def __init__(
+        self, *args: Any, allow_individuals: bool = True, check_deliverability: bool = False,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.allow_individuals = allow_individuals
+        self.check_deliverability = check_deliverability
+        self.email_domain = ""
+        self.country.choices = _choices("Choose a country", countries())
+        self.organization_type.choices = _choices("Choose a type", ORGANIZATION_TYPES)
+        if not allow_individuals:
+            self.kind.choices = [
+                c for c in self.kind.choices if c.value == SignatureKind.ORGANIZATION
+            ]
+
+    @property
+    def is_organization(self) -> bool:
+        return self.kind.data != SignatureKind.INDIVIDUAL
+
+    def validate_kind(self, field: Any) -> None:
+        if field.data == SignatureKind.INDIVIDUAL and not self.allow_individuals:
+            raise ValidationError("This letter is signed by organizations only.")
+
+    def validate_country(self, field: Any) -> None:
+        if field.data not in countries():
+            raise ValidationError("Choose a country from the list.")
+
+    def validate_organization(self, field: Any) -> None:
+        if self.is_organization and not field.data:
+            raise ValidationError("Enter the name of the organization you sign for.")
+
+    def validate_organization_type(self, field: Any) -> None:
+        if not self.is_organization:
+            return
+        if not field.data:
+            raise ValidationError("Choose the type of organization.")
+        if field.data not in ORGANIZATION_TYPES:
+            raise ValidationError("Choose a type from the list.")
+
+    def validate_website(self, field: Any) -> None:
+        if not self.is_organization:
+            return
+        if not field.data:
+            raise ValidationError("Enter the organization's website, e.g. https://example.org.")
+        value = field.data
+        if "://" not in value:
+            value = f"https://{value}"
+        parts = urlsplit(value)
+        host = host_of_website(value)
+        if parts.scheme not in {"http", "https"} or not host or "." not in host:
+            raise ValidationError("Enter a web address starting with http:// or https://.")
+        field.data = value
+
+    def validate_email(self, field: Any) -> None:
+        try:
+            result = validate_email(field.data, check_deliverability=self.check_deliverability)
+        except EmailNotValidError as exc:
+            raise ValidationError(f"Enter a valid email address: {exc}") from None
+        field.data = result.normalized
+        self.email_domain = result.ascii_domain

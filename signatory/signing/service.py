@@ -1,0 +1,293 @@
+"""Signing, confirming and withdrawing: the signer's side of the status machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..domains import email_matches_website
+from ..errors import (
+    DomainMismatch,
+    IndividualsNotAllowed,
+    InvalidToken,
+    LetterNotOpen,
+    OrganizationAlreadySigned,
+)
+from ..mail.outbox import enqueue
+from ..models import (
+    HELD_STATUSES,
+    LIVE_STATUSES,
+    Letter,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    new_nonce,
+    transition,
+)
+from ..text import comparison_key
+from ..tokens import USED, TokenPayload, nonce_matches
+
+
+@dataclass(frozen=True)
+class SignatureData:
+    """What a signer submitted, already validated and normalised by the form."""
+
+    kind: str
+    name: str
+    email: str
+    email_domain: str
+    country: str
+    title: str | None = None
+    organization: str | None = None
+    organization_type: str | None = None
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    signature: Signature
+    created: bool
+
+
+def email_key(email: str) -> str:
+    # Domains are case-insensitive and, in practice, so are local parts: one person, one key.
+    return email.strip().lower()
+
+
+def _live_signature_for_email(session: Session, letter: Letter, key: str) -> Signature | None:
+    return session.scalar(
+        select(Signature).where(
+            Signature.letter_id == letter.id,
+            Signature.email_key == key,
+            Signature.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+def organization_is_published(session: Session, letter: Letter, organization: str) -> bool:
+    """Whether this organization (compared loosely) is already on the public list."""
+    return (
+        session.scalar(
+            select(Signature.id).where(
+                Signature.letter_id == letter.id,
+                Signature.kind == SignatureKind.ORGANIZATION,
+                Signature.organization_key == comparison_key(organization),
+                Signature.status == SignatureStatus.PUBLISHED,
+            )
+        )
+        is not None
+    )
+
+
+def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime) -> SignOutcome:
+    """Record a signature awaiting confirmation and queue its confirmation email.
+
+    Signing again with an email that already has a live signature on this letter creates
+    nothing: it queues the links again. Callers show the same page either way, so the
+    answer never tells a stranger who has signed.
+    """
+    if not letter.accepts_signatures(now):
+        raise LetterNotOpen(letter.slug)
+    is_organization = data.kind == SignatureKind.ORGANIZATION
+    if not is_organization and not letter.allow_individuals:
+        raise IndividualsNotAllowed(letter.slug)
+    domain_verified = bool(
+        is_organization and data.website and email_matches_website(data.email_domain, data.website)
+    )
+    if is_organization and letter.require_domain_match and not domain_verified:
+        raise DomainMismatch(data.email_domain)
+    if (
+        is_organization
+        and data.organization
+        and organization_is_published(session, letter, data.organization)
+    ):
+        raise OrganizationAlreadySigned(data.organization)
+
+    key = email_key(data.email)
+    existing = _live_signature_for_email(session, letter, key)
+    if existing is not None:
+        _send_links_again(session, existing, now=now)
+        return SignOutcome(existing, created=False)
+
+    signature = Signature(
+        letter=letter,
+        version=letter.current_version,
+        kind=data.kind,
+        organization=data.organization or None,
+        organization_key=comparison_key(data.organization) if data.organization else None,
+        country=data.country,
+        organization_type=data.organization_type if is_organization else None,
+        website=data.website if is_organization else None,
+        name=data.name,
+        title=data.title or None,
+        email=data.email,
+        email_key=key,
+        domain_verified=domain_verified,
+        status=SignatureStatus.UNCONFIRMED,
+        created_at=now,
+        status_changed_at=now,
+    )
+    session.add(signature)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another request with the same email won the race between our look-up and insert;
+        # rolling back the savepoint has already expunged our pending row.
+        existing = _live_signature_for_email(session, letter, key)
+        if existing is None:
+            raise
+        _send_links_again(session, existing, now=now)
+        return SignOutcome(existing, created=False)
+
+    enqueue(
+        session,
+        template="confirm_request",
+        to=signature.email,
+        context={"signature_id": signature.id},
+        letter_id=letter.id,
+        signature_id=signature.id,
+        now=now,
+    )
+    audit.record(
+        session,
+        "signature.created",
+        actor_label="signer",
+        letter_id=letter.id,
+        signature_id=signature.id,
+        detail={"kind": signature.kind, "domain_verified": domain_verified},
+        now=now,
+    )
+    return SignOutcome(signature, created=True)
+
+
+def _send_links_again(session: Session, signature: Signature, *, now: datetime) -> None:
+    template = (
+        "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
+    )
+    enqueue(
+        session,
+        template=template,
+        to=signature.email,
+        context={"signature_id": signature.id},
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        now=now,
+    )
+
+
+def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -> Signature:
+    """The signature a link is for, if the link can still be used; otherwise ``InvalidToken``."""
+    signature = session.get(Signature, payload.row_id)
+    if signature is None:
+        raise InvalidToken("gone")
+    stored = signature.confirm_nonce if purpose == "confirm" else signature.withdraw_nonce
+    if not nonce_matches(stored, payload.nonce):
+        raise InvalidToken(USED, signature_id=signature.id)
+    usable = (
+        (SignatureStatus.UNCONFIRMED,)
+        if purpose == "confirm"
+        else (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW)
+    )
+    if signature.status not in usable:
+        raise InvalidToken(USED, signature_id=signature.id)
+    return signature
+
+
+def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+    """Confirm a signature from its emailed link: publish it, or queue it for review."""
+    signature = signature_for_token(session, "confirm", payload)
+    if not signature.letter.accepts_signatures(now):
+        raise LetterNotOpen(signature.letter.slug)
+    if signature.kind == SignatureKind.ORGANIZATION and _organization_held_by_another(
+        session, signature
+    ):
+        raise OrganizationAlreadySigned(signature.organization or "")
+    signature.confirm_nonce = new_nonce()
+    status = transition(signature, "confirm", now=now)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # The organization's place was taken by a confirmation that committed meanwhile.
+        session.refresh(signature)
+        raise OrganizationAlreadySigned(signature.organization or "") from None
+    enqueue(
+        session,
+        template="signature_confirmed",
+        to=signature.email,
+        context={"signature_id": signature.id},
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        now=now,
+    )
+    audit.record(
+        session,
+        "signature.confirmed",
+        actor_label="signer",
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        detail={"status": str(status)},
+        now=now,
+    )
+    return signature
+
+
+def _organization_held_by_another(session: Session, signature: Signature) -> bool:
+    return (
+        session.scalar(
+            select(Signature.id).where(
+                Signature.letter_id == signature.letter_id,
+                Signature.kind == SignatureKind.ORGANIZATION,
+                Signature.organization_key == signature.organization_key,
+                Signature.status.in_(HELD_STATUSES),
+                Signature.id != signature.id,
+            )
+        )
+        is not None
+    )
+
+
+def withdraw(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+    """Withdraw a signature from its emailed link: it leaves the public list at once."""
+    signature = signature_for_token(session, "withdraw", payload)
+    signature.withdraw_nonce = new_nonce()
+    transition(signature, "withdraw", now=now)
+    enqueue(
+        session,
+        template="withdrawal_receipt",
+        to=signature.email,
+        context={"signature_id": signature.id},
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        now=now,
+    )
+    audit.record(
+        session,
+        "signature.withdrawn",
+        actor_label="signer",
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        now=now,
+    )
+    return signature
+
+
+def resend_after_expiry(
+    session: Session, purpose: str, payload: TokenPayload, *, now: datetime
+) -> Signature:
+    """Queue a fresh link in place of an expired one, to the address on the signature.
+
+    The expired token still proves which signature it was for; the new link goes only to
+    the address already on record, so this cannot be used to redirect anyone's mail.
+    """
+    signature = signature_for_token(session, purpose, payload)
+    if purpose == "confirm" and not signature.letter.accepts_signatures(now):
+        raise LetterNotOpen(signature.letter.slug)
+    _send_links_again(session, signature, now=now)
+    return signature

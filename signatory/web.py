@@ -1,0 +1,92 @@
+"""App-wide web concerns: error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .reference import ORGANIZATION_TYPES, countries, country_name
+
+log = logging.getLogger(__name__)
+
+# What each error page says; the status line alone is not a next step.
+_MESSAGES = {
+    400: "The request could not be understood. Go back, check the form and try again.",
+    403: "You do not have access to this page.",
+    404: "There is nothing at this address. Check the link, or start from the list of letters.",
+    405: "This address does not accept that kind of request.",
+    413: "What you sent is too large. Shorten the text and try again.",
+    429: "Too many requests. Wait a minute and try again.",
+    500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
+}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _http_error(error: HTTPException) -> tuple[Response | str, int]:
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_")
+    # Our own aborts carry a specific description; Werkzeug's defaults are replaced.
+    default = type(error).description
+    message = error.description if error.description != default else None
+    return error_response(status, code, message or _MESSAGES.get(status, error.name))
+
+
+def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+    return error_response(
+        400,
+        "csrf_failed",
+        "This form has expired or was not sent from our page. "
+        "Reload the page and submit it again; nothing was saved.",
+    )
+
+
+def _unexpected(error: Exception) -> tuple[Response | str, int]:
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", _MESSAGES[500])
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Permissions-Policy", "interest-cohort=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _unexpected)
+    app.register_error_handler(Exception, _unexpected)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(
+        organization_types=ORGANIZATION_TYPES,
+        country_choices=countries,
+    )
+    app.jinja_env.filters["country_name"] = country_name
+    app.jinja_env.filters["organization_type_name"] = lambda code: ORGANIZATION_TYPES.get(
+        code or "", code or ""
+    )

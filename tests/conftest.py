@@ -1,0 +1,165 @@
+"""Fixtures: an app on a real SQLite file built by the migrations, a client, a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from signatory import create_app
+from signatory.extensions import db
+
+SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+
+
+def _config(tmp: Path, database: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SECRET_KEY": SECRET,
+        "MAIL_URL": (tmp / "mail").as_uri(),
+        "BASE_URL": "http://signatory.test",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database built by the migrations; each test gets a copy of the file."""
+    tmp = tmp_path_factory.mktemp("template")
+    database = tmp / "template.sqlite3"
+    app = create_app(_config(tmp, database))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """Override keys here (by requesting and mutating this fixture) before ``app`` is built."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_database: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
+    database = tmp_path / "signatory.sqlite3"
+    shutil.copyfile(migrated_database, database)
+    app = create_app(_config(tmp_path, database, **app_config))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """The app's session inside an app context, for service tests without a request."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
+
+
+def fetch_csrf(client: FlaskClient, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, f"GET {url} answered {response.status_code}"
+    return csrf_token_from(response.get_data(as_text=True))
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.arrived:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        return list(self.messages)
+
+
+class SMTPServer:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.collector = _Collector()
+        self.controller = Controller(self.collector, hostname="127.0.0.1", port=port)
+
+    def start(self) -> SMTPServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.collector.messages
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        return self.collector.wait_for(count, timeout)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+def text_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "email has no text/plain part"
+    return part.get_content()
+
+
+def html_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "email has no text/html part"
+    return part.get_content()

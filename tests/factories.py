@@ -1,0 +1,103 @@
+"""Keyword-only factories for rows the tests need; each flushes and returns the row."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from signatory.models import Letter, LetterVersion, Signature, new_nonce
+from signatory.text import comparison_key, render_markdown
+from signatory.timeutil import utcnow
+
+_serial = itertools.count(1)
+
+LETTER_BODY = """We, the undersigned organizations, ask the Committee to **protect** civic space.
+
+1. Keep negotiations open to observers.
+2. Publish the drafts.
+"""
+
+
+def make_letter(
+    session: Session,
+    *,
+    slug: str | None = None,
+    title: str = "Protect civic space in the treaty",
+    recipient: str = "Chair of the Ad Hoc Committee",
+    status: str = "open",
+    moderation: str = "none",
+    allow_individuals: bool = True,
+    require_domain_match: bool = False,
+    deadline: datetime | None = None,
+    body: str = LETTER_BODY,
+) -> Letter:
+    letter = Letter(
+        slug=slug or f"letter-{next(_serial)}",
+        title=title,
+        recipient=recipient,
+        status=status,
+        moderation=moderation,
+        allow_individuals=allow_individuals,
+        require_domain_match=require_domain_match,
+        deadline=deadline,
+    )
+    session.add(letter)
+    session.add(
+        LetterVersion(letter=letter, number=1, body_markdown=body, body_html=render_markdown(body))
+    )
+    session.flush()
+    return letter
+
+
+def make_signature(
+    session: Session,
+    letter: Letter,
+    *,
+    kind: str = "organization",
+    status: str = "published",
+    organization: str | None = None,
+    name: str = "Ada Example",
+    title: str | None = "Director",
+    email: str | None = None,
+    country: str = "DE",
+    organization_type: str | None = "ngo",
+    website: str | None = None,
+    domain_verified: bool = True,
+    published_at: datetime | None = None,
+    **extra: Any,
+) -> Signature:
+    n = next(_serial)
+    if kind == "organization":
+        organization = organization or f"Organization {n}"
+        website = website or f"https://org{n}.example.org"
+    else:
+        organization_type = None
+    now = utcnow()
+    signature = Signature(
+        letter=letter,
+        version=letter.current_version,
+        kind=kind,
+        organization=organization,
+        organization_key=comparison_key(organization) if organization else None,
+        country=country,
+        organization_type=organization_type,
+        website=website,
+        name=name,
+        title=title,
+        email=email or f"person{n}@org{n}.example.org",
+        email_key=(email or f"person{n}@org{n}.example.org").lower(),
+        domain_verified=domain_verified if kind == "organization" else False,
+        status=status,
+        confirm_nonce=new_nonce(),
+        withdraw_nonce=new_nonce(),
+        created_at=now,
+        status_changed_at=now,
+        published_at=(published_at or now) if status == "published" else None,
+        **extra,
+    )
+    session.add(signature)
+    session.flush()
+    return signature
