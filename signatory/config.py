@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-DEVELOPMENT_SECRET_FILE = "secret_key"
+DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -94,7 +94,8 @@ def validate_config(config: dict[str, Any]) -> None:
     database = str(config["DATABASE_URL"])
     if not database.startswith(("sqlite:", "postgresql")):
         raise ConfigError(
-            f"SIGNATORY_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, got {database!r}"
+            "SIGNATORY_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, "
+            f"got {database!r}"
         )
     mail_scheme = urlsplit(str(config["MAIL_URL"])).scheme
     if mail_scheme not in {"smtp", "file", "console"}:

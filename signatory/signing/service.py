@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -291,3 +291,26 @@ def resend_after_expiry(
         raise LetterNotOpen(signature.letter.slug)
     _send_links_again(session, signature, now=now)
     return signature
+
+
+def purge_unconfirmed(session: Session, *, now: datetime, older_than_days: int) -> int:
+    """Delete signatures never confirmed within ``older_than_days``; nothing public held them."""
+    cutoff = now - timedelta(days=older_than_days)
+    stale = list(
+        session.scalars(
+            select(Signature).where(
+                Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff
+            )
+        )
+    )
+    for signature in stale:
+        session.delete(signature)
+    if stale:
+        audit.record(
+            session,
+            "signature.purged",
+            actor_label="system",
+            detail={"count": len(stale), "older_than_days": older_than_days},
+            now=now,
+        )
+    return len(stale)
