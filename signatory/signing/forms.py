@@ -47,14 +47,16 @@ class SignForm(FlaskForm):
     organization = StringField(
         "Organization",
         filters=[_strip],
-        validators=[Optional(), Length(max=NAME_MAX), _one_line],
+        # No Optional(): it would stop the chain before validate_organization, which
+        # requires the field for organizations.
+        validators=[Length(max=NAME_MAX), _one_line],
     )
     country = SelectField("Country", validators=[InputRequired("Choose a country.")])
-    organization_type = SelectField("Type of organization", validators=[Optional()])
+    organization_type = SelectField("Type of organization")
     website = StringField(
         "Organization website",
         filters=[_strip],
-        validators=[Optional(), Length(max=WEBSITE_MAX), _one_line],
+        validators=[Length(max=WEBSITE_MAX), _one_line],
     )
     name = StringField(
         "Your name",

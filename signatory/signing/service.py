@@ -101,18 +101,18 @@ def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime
     )
     if is_organization and letter.require_domain_match and not domain_verified:
         raise DomainMismatch(data.email_domain)
-    if (
-        is_organization
-        and data.organization
-        and organization_is_published(session, letter, data.organization)
-    ):
-        raise OrganizationAlreadySigned(data.organization)
 
     key = email_key(data.email)
     existing = _live_signature_for_email(session, letter, key)
     if existing is not None:
         _send_links_again(session, existing, now=now)
         return SignOutcome(existing, created=False)
+    if (
+        is_organization
+        and data.organization
+        and organization_is_published(session, letter, data.organization)
+    ):
+        raise OrganizationAlreadySigned(data.organization)
 
     signature = Signature(
         letter=letter,

@@ -1,0 +1,470 @@
+"""The outbox worker: render, claim, send, record; retry with backoff; purge now and then.
+
+Every step is its own short transaction, so the database is never locked while an SMTP
+server is being waited on:
+
+1. **claim** one due row with a conditional ``UPDATE`` and commit. Two workers (two
+   processes, even two machines) may pick the same candidate; the ``WHERE`` clause lets
+   only one of them change it, and the other moves on to the next row.
+2. **render** it (links are minted now, so no live token ever sits in the table),
+   store the subject, commit.
+3. **send** it, with no transaction open.
+4. **record** the outcome: sent, retry later with backoff, or failed for good.
+
+A worker that dies between 1 and 4 leaves its row in ``sending``; after ``LEASE`` any
+worker takes it again. Delivery is therefore at least once: the Message-ID stays the same
+on every attempt, so a rare duplicate is recognisable as one.
+
+Everything here runs inside an application context: templates, configuration and the
+token serializers come from the current app.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from types import FrameType
+from typing import Any, Final, Literal
+
+from flask import current_app, render_template
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..models import OutboxMessage, OutboxStatus, Signature, SignatureStatus
+from ..signing.service import purge_unconfirmed
+from ..timeutil import utcnow
+from .backends import MailBackend, PermanentDeliveryError
+from .outbox import TEMPLATES
+
+log = logging.getLogger(__name__)
+
+# A row in 'sending' this long belongs to a worker that died; another may take it.
+# Far longer than one SMTP exchange (its timeout is 10 s), so a live worker keeps its row.
+LEASE = timedelta(minutes=10)
+FIRST_RETRY = timedelta(seconds=15)
+MAX_RETRY = timedelta(seconds=600)
+PURGE_EVERY = timedelta(hours=1)
+MAX_ERROR_LENGTH = 500
+
+# The signature statuses in which each email still says something true. A message that
+# waited in the outbox while its signature moved on (say, confirmed before the worker sent
+# the confirmation request) is not sent: its link would not work and its news is stale.
+_STILL_TRUE: dict[str, tuple[str, ...]] = {
+    "confirm_request": (SignatureStatus.UNCONFIRMED,),
+    "signature_confirmed": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
+    "withdraw_link": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
+    "withdrawal_receipt": (SignatureStatus.WITHDRAWN,),
+}
+_CONFIRM_LINK = frozenset({"confirm_request"})
+_WITHDRAW_LINK = frozenset({"signature_confirmed", "withdraw_link"})
+
+
+class Undeliverable(Exception):
+    """This message can never be sent (its signature is gone, its template unknown...)."""
+
+
+@dataclass
+class SendCounts:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed
+
+    def add(self, other: SendCounts) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: a stuck row names the worker that held it, and two workers
+    in one process (threads) still have different ids."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt: 15 s, doubling, capped."""
+    # Capping the exponent first keeps 2**n small however many attempts are configured.
+    factor = 2 ** min(max(attempts - 1, 0), 16)
+    return min(FIRST_RETRY * factor, MAX_RETRY)
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+def render_message(session: Session, message: OutboxMessage, *, now: datetime) -> EmailMessage:
+    """Build the email for an outbox row: headers, a text part and an HTML part.
+
+    Sets ``message.subject``. Raises ``Undeliverable`` when it can never be rendered.
+    """
+    if message.template not in TEMPLATES:
+        raise Undeliverable(f"unknown mail template {message.template!r}")
+    signature_id = (message.context or {}).get("signature_id")
+    if not isinstance(signature_id, int):
+        raise Undeliverable("the message names no signature")
+    signature = session.get(Signature, signature_id)
+    if signature is None:
+        raise Undeliverable(f"signature {signature_id} no longer exists (purged); nothing to send")
+    if signature.status not in _STILL_TRUE[message.template]:
+        raise Undeliverable(
+            f"signature {signature_id} is now {signature.status}; "
+            f"a {message.template} email would be out of date"
+        )
+
+    config = current_app.config
+    base_url = config["BASE_URL"].rstrip("/")
+    tokens = current_app.extensions["signatory.tokens"]
+    letter = signature.letter
+    context: dict[str, Any] = {
+        "signature": signature,
+        "letter": letter,
+        "letter_url": f"{base_url}/letters/{letter.slug}",
+        "base_url": base_url,
+        "confirm_days": config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
+        "purge_days": config["UNCONFIRMED_PURGE_DAYS"],
+        "needs_review": letter.needs_review(signature),
+    }
+    if message.template in _CONFIRM_LINK:
+        token = tokens.make("confirm", signature.id, signature.confirm_nonce)
+        context["confirm_url"] = f"{base_url}/confirm/{token}"
+    if message.template in _WITHDRAW_LINK:
+        token = tokens.make("withdraw", signature.id, signature.withdraw_nonce)
+        context["withdraw_url"] = f"{base_url}/withdraw/{token}"
+
+    name = f"mail/{message.template}"
+    # A subject is one line: template whitespace and any newline in a title collapse.
+    subject = " ".join(render_template(f"{name}.subject.txt", **context).split())[:300]
+    context["subject"] = subject
+
+    email = EmailMessage()
+    email["From"] = config["MAIL_FROM"]
+    email["To"] = message.to_addr
+    email["Subject"] = subject
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = _message_id(message, config["MAIL_FROM"])
+    # RFC 3834: tells autoresponders (out-of-office replies) not to answer.
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(render_template(f"{name}.txt", **context))
+    email.add_alternative(render_template(f"{name}.html", **context), subtype="html")
+    message.subject = subject
+    return email
+
+
+def _message_id(message: OutboxMessage, mail_from: str) -> str:
+    # The same on every attempt, so the rare duplicate after a crashed worker is
+    # recognisable as one by mail clients.
+    domain = mail_from.rpartition("@")[2].strip(" >") or "signatory.invalid"
+    return f"<outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
+# -- claiming ----------------------------------------------------------------------------
+
+
+def _claimable(now: datetime, due_by: datetime) -> Any:
+    return or_(
+        and_(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= due_by,
+        ),
+        and_(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_at < now - LEASE,
+        ),
+    )
+
+
+def claim(
+    session: Session,
+    message_id: int,
+    *,
+    worker_id: str,
+    now: datetime,
+    due_by: datetime | None = None,
+) -> bool:
+    """Try to take one row for sending and commit; True if this worker got it.
+
+    The ``WHERE`` repeats the claimable condition, so of two workers racing for the same
+    row exactly one changes it (rowcount 1) and the other sees rowcount 0. A row is
+    claimable when it is pending and due by ``due_by`` (default ``now``), or when it has
+    been 'sending' for longer than ``LEASE``.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _claimable(now, due_by or now))
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_by=worker_id,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def claim_next(
+    session: Session, *, worker_id: str, now: datetime, due_by: datetime | None = None
+) -> int | None:
+    """Claim the oldest due row and return its id, or None when nothing is due."""
+    while True:
+        candidate = session.scalar(
+            select(OutboxMessage.id)
+            .where(_claimable(now, due_by or now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+        )
+        if candidate is None:
+            session.commit()
+            return None
+        if claim(session, candidate, worker_id=worker_id, now=now, due_by=due_by):
+            return candidate
+        # Another worker took it between our look and our claim. It is no longer
+        # claimable, so the next look finds a different row or none.
+
+
+# -- sending -----------------------------------------------------------------------------
+
+SENT: Final = "sent"
+RETRIED: Final = "retried"
+FAILED: Final = "failed"
+Outcome = Literal["sent", "retried", "failed"]
+
+
+def send_one(
+    session: Session,
+    backend: MailBackend,
+    message_id: int,
+    *,
+    worker_id: str,
+    now: datetime,
+    max_attempts: int,
+) -> Outcome:
+    """Render, send and record one row this worker has claimed; say what happened."""
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:  # deleted while we held it: nothing left to send or record
+        session.commit()
+        return FAILED
+    attempts = message.attempts
+    try:
+        email = render_message(session, message, now=now)
+    except Undeliverable as exc:
+        session.rollback()
+        log.info("outbox %s not sent: %s", message_id, exc)
+        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=str(exc))
+        return FAILED
+    except Exception as exc:
+        # A template bug or a database hiccup: worth retrying, perhaps after a fix.
+        session.rollback()
+        log.exception("outbox %s could not be rendered", message_id)
+        return _failed_attempt(session, message_id, worker_id, exc, attempts, max_attempts, now)
+    # Store the subject and end the transaction before waiting on the mail server: on
+    # SQLite an open write transaction would hold up every other writer meanwhile.
+    session.commit()
+
+    try:
+        backend.send(email)
+    except PermanentDeliveryError as exc:
+        log.warning("outbox %s refused for good: %s", message_id, exc)
+        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=_short(exc))
+        return FAILED
+    except Exception as exc:
+        log.warning("outbox %s attempt %s failed: %s", message_id, attempts, _short(exc))
+        return _failed_attempt(session, message_id, worker_id, exc, attempts, max_attempts, now)
+    _record(session, message_id, worker_id, status=OutboxStatus.SENT, error=None, sent_at=now)
+    return SENT
+
+
+def _failed_attempt(
+    session: Session,
+    message_id: int,
+    worker_id: str,
+    exc: BaseException,
+    attempts: int,
+    max_attempts: int,
+    now: datetime,
+) -> Outcome:
+    error = _short(exc)
+    if attempts >= max_attempts:
+        error = f"gave up after {attempts} attempts: {error}"[:MAX_ERROR_LENGTH]
+        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=error)
+        return FAILED
+    _record(
+        session,
+        message_id,
+        worker_id,
+        status=OutboxStatus.PENDING,
+        error=error,
+        next_attempt_at=now + retry_delay(attempts),
+    )
+    return RETRIED
+
+
+def _record(
+    session: Session,
+    message_id: int,
+    worker_id: str,
+    *,
+    status: str,
+    error: str | None,
+    **values: Any,
+) -> None:
+    # Only while the row is still ours: if we outlived the lease and another worker has
+    # taken it over, its outcome is the one that counts.
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_by == worker_id,
+        )
+        .values(status=status, last_error=error, claimed_at=None, claimed_by=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("outbox %s was taken over by another worker; outcome not recorded", message_id)
+
+
+def _short(exc: BaseException) -> str:
+    """One line naming the error, for the last_error column: never a traceback."""
+    detail = " ".join(str(exc).split()) or "no detail"
+    return f"{type(exc).__name__}: {detail}"[:MAX_ERROR_LENGTH]
+
+
+def send_due(
+    session: Session,
+    backend: MailBackend,
+    *,
+    now: datetime | None = None,
+    limit: int | None = None,
+    worker_id: str | None = None,
+    max_attempts: int | None = None,
+    stop: threading.Event | None = None,
+) -> SendCounts:
+    """Send every message due when the pass starts, once each; return what happened.
+
+    ``now`` fixes the clock for the whole pass (tests use it to step through backoff);
+    without it each message is stamped with the real time. Messages that fail are
+    rescheduled, not retried within the pass. Stops early after ``limit`` messages or
+    when ``stop`` is set. ``max_attempts`` defaults to the app's ``MAIL_MAX_ATTEMPTS``.
+    """
+    due_by = now or utcnow()
+    worker_id = worker_id or default_worker_id()
+    if max_attempts is None:
+        max_attempts = int(current_app.config["MAIL_MAX_ATTEMPTS"])
+    counts = SendCounts()
+    while (limit is None or counts.total < limit) and not (stop and stop.is_set()):
+        # Real time per message: a long pass must not stamp claims with a time so old
+        # that another worker takes them for abandoned.
+        moment = now or utcnow()
+        message_id = claim_next(session, worker_id=worker_id, now=moment, due_by=due_by)
+        if message_id is None:
+            break
+        outcome = send_one(
+            session, backend, message_id, worker_id=worker_id, now=moment, max_attempts=max_attempts
+        )
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+    return counts
+
+
+# -- the loop ----------------------------------------------------------------------------
+
+
+def purge_if_due(session: Session, *, now: datetime, last_purge: datetime | None) -> datetime:
+    """Purge stale unconfirmed signatures if ``PURGE_EVERY`` has passed since ``last_purge``.
+
+    Returns the time of the latest purge attempt, to pass in next time.
+    """
+    if last_purge is not None and now - last_purge < PURGE_EVERY:
+        return last_purge
+    try:
+        count = purge_unconfirmed(
+            session, now=now, older_than_days=int(current_app.config["UNCONFIRMED_PURGE_DAYS"])
+        )
+        session.commit()
+    except Exception:
+        # Housekeeping must never stop the mail. A failed purge is tried again at the next
+        # interval rather than on every pass, so a lasting fault logs once an hour.
+        session.rollback()
+        log.exception("purging unconfirmed signatures failed")
+        return now
+    if count:
+        log.info("purged %s unconfirmed signature(s)", count)
+    return now
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Inside the block, SIGTERM and SIGINT set ``stop`` instead of killing the process."""
+    if threading.current_thread() is not threading.main_thread():
+        # Only the main thread may install signal handlers; elsewhere the caller owns stop.
+        yield
+        return
+
+    def _handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; stopping after the current message", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_worker(
+    session: Session,
+    backend: MailBackend,
+    *,
+    interval: float | None = None,
+    stop: threading.Event | None = None,
+    worker_id: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    on_pass: Callable[[SendCounts], None] | None = None,
+) -> SendCounts:
+    """Send what is due every ``interval`` seconds until ``stop`` is set or a signal arrives.
+
+    About once an hour it also purges unconfirmed signatures older than the app's
+    ``UNCONFIRMED_PURGE_DAYS``. ``interval`` defaults to ``MAIL_WORKER_INTERVAL``;
+    ``clock`` replaces the real time (for tests); ``on_pass`` is called after each pass
+    that did something. Returns the totals.
+    """
+    stop = stop or threading.Event()
+    if interval is None:
+        interval = float(current_app.config["MAIL_WORKER_INTERVAL"])
+    worker_id = worker_id or default_worker_id()
+    totals = SendCounts()
+    last_purge: datetime | None = None
+    with stop_on_signals(stop):
+        while not stop.is_set():
+            now = clock() if clock else None
+            try:
+                last_purge = purge_if_due(session, now=now or utcnow(), last_purge=last_purge)
+                counts = send_due(session, backend, now=now, worker_id=worker_id, stop=stop)
+            except Exception:
+                # The database may be restarting: keep the worker alive, try next time.
+                session.rollback()
+                log.exception("mail worker pass failed")
+                counts = SendCounts()
+            totals.add(counts)
+            if counts.total and on_pass is not None:
+                on_pass(counts)
+            stop.wait(interval)
+    return totals
