@@ -83,9 +83,7 @@ def _parse_deadline(value: str | None) -> datetime | None:
     default=False,
     help="Review every signature before it is published.",
 )
-@click.option(
-    "--individuals/--no-individuals", default=True, help="Let individuals sign too."
-)
+@click.option("--individuals/--no-individuals", default=True, help="Let individuals sign too.")
 @click.option(
     "--require-domain-match",
     is_flag=True,

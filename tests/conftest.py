@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -96,6 +97,12 @@ def fetch_csrf(client: FlaskClient, url: str) -> str:
     return csrf_token_from(response.get_data(as_text=True))
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -119,9 +126,10 @@ class _Collector:
 class SMTPServer:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.collector = _Collector()
-        self.controller = Controller(self.collector, hostname="127.0.0.1", port=port)
+        # aiosmtpd connects to its own port to check it is up, so it needs a real number.
+        self.controller = Controller(self.collector, hostname="127.0.0.1", port=port or free_port())
 
     def start(self) -> SMTPServer:
         self.controller.start()
@@ -132,7 +140,7 @@ class SMTPServer:
 
     @property
     def port(self) -> int:
-        return self.controller.server.sockets[0].getsockname()[1]
+        return self.controller.port
 
     @property
     def url(self) -> str:

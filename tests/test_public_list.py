@@ -26,9 +26,7 @@ def app_config() -> dict[str, Any]:
     return {"PUBLIC_PAGE_SIZE": PAGE_SIZE}
 
 
-def bulk_publish(
-    session: Session, letter: Letter, count: int, *, kind: str, tag: str = ""
-) -> None:
+def bulk_publish(session: Session, letter: Letter, count: int, *, kind: str, tag: str = "") -> None:
     """``count`` published rows in one INSERT; every five share a published_at instant."""
     base = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
     organization = kind == "organization"
@@ -212,6 +210,22 @@ def test_country_filter_keeps_only_that_country(client: FlaskClient, session: Se
     page = page_html(client, "/letters/civic/signatories?country=ke")
 
     assert row_names(section_html(page, "organization")) == ["Kenyan Org"]
+
+
+def test_country_filter_counts_only_that_country_in_section_headings(
+    client: FlaskClient, session: Session
+) -> None:
+    letter = make_letter(session, slug="civic")
+    make_signature(session, letter, country="DE")
+    make_signature(session, letter, country="KE")
+    make_signature(session, letter, country="KE")
+    make_signature(session, letter, kind="individual", country="DE")
+    session.commit()
+
+    page = page_html(client, "/letters/civic/signatories?country=KE")
+
+    assert 'Organizations <span class="muted">(2)</span>' in section_html(page, "organization")
+    assert 'Individuals <span class="muted">(0)</span>' in section_html(page, "individual")
 
 
 def test_empty_filter_fields_from_the_form_show_everything(

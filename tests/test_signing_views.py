@@ -305,9 +305,7 @@ def test_an_expired_link_offers_a_new_one_sent_to_the_address_on_record(app, cli
     html = page.get_data(as_text=True)
     assert "This link has expired" in html and "Email me a new link" in html
     before = outbox_count(app)
-    response = client.post(
-        f"/confirm/{token}/resend", data={"csrf_token": csrf_token_from(html)}
-    )
+    response = client.post(f"/confirm/{token}/resend", data={"csrf_token": csrf_token_from(html)})
     assert response.status_code == 200
     assert "new link" in response.get_data(as_text=True)
     assert outbox_count(app) == before + 1

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..extensions import db
+from ..timeutil import utcnow
 from .backends import MailBackend, MailURLError, backend_from_url
 from .worker import SendCounts, run_worker, send_due
 
@@ -45,10 +46,13 @@ def worker_command(interval: float | None) -> None:
     backend = _backend()
     if interval is None:
         interval = float(current_app.config["MAIL_WORKER_INTERVAL"])
-    click.echo(f"Mail worker sending to {backend.describe()}, every {interval:g} s. Stop with Ctrl-C.")
+    click.echo(
+        f"Mail worker sending to {backend.describe()}, every {interval:g} s. Stop with Ctrl-C."
+    )
 
     def report(counts: SendCounts) -> None:
-        click.echo(_summary(counts))
+        # Timestamped: this output usually ends up in a service log.
+        click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} UTC: {_summary(counts)}")
 
     totals = run_worker(db.session, backend, interval=interval, on_pass=report)
     click.echo(f"Mail worker stopped: {_summary(totals)} in all.")

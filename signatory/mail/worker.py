@@ -44,7 +44,6 @@ from ..models import OutboxMessage, OutboxStatus, Signature, SignatureStatus
 from ..signing.service import purge_unconfirmed
 from ..timeutil import utcnow
 from .backends import MailBackend, PermanentDeliveryError
-from .outbox import TEMPLATES
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ _WITHDRAW_LINK = frozenset({"signature_confirmed", "withdraw_link"})
 
 
 class Undeliverable(Exception):
-    """This message can never be sent (its signature is gone, its template unknown...)."""
+    """This message can never be sent: its signature is gone, or no longer fits the email."""
 
 
 @dataclass
@@ -112,8 +111,10 @@ def render_message(session: Session, message: OutboxMessage, *, now: datetime) -
 
     Sets ``message.subject``. Raises ``Undeliverable`` when it can never be rendered.
     """
-    if message.template not in TEMPLATES:
-        raise Undeliverable(f"unknown mail template {message.template!r}")
+    if message.template not in _STILL_TRUE:
+        # Perhaps newer code queued it and this worker predates it: a plain error, so the
+        # row is retried (and sent once an up-to-date worker runs) before it is given up.
+        raise LookupError(f"this worker cannot render mail template {message.template!r}")
     signature_id = (message.context or {}).get("signature_id")
     if not isinstance(signature_id, int):
         raise Undeliverable("the message names no signature")

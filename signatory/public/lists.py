@@ -78,17 +78,12 @@ def _after_arg(section: str | None) -> service.Cursor | None:
         )
 
 
-def _country_options(
-    by_country: dict[str, service.Counts], selected: str | None
-) -> list[CountryOption]:
+def _country_options(by_country: dict[str, int], selected: str | None) -> list[CountryOption]:
     codes = set(by_country)
     # A chosen country with no signatories still shows as chosen in the form.
     if selected is not None:
         codes.add(selected)
-    options = [
-        CountryOption(code, country_name(code), by_country.get(code, service.Counts(0, 0)).total)
-        for code in codes
-    ]
+    options = [CountryOption(code, country_name(code), by_country.get(code, 0)) for code in codes]
     return sorted(options, key=lambda option: folded(option.name))
 
 
@@ -115,9 +110,9 @@ def signatories(slug: str) -> str:
     after = _after_arg(section)
     page_size = current_app.config["PUBLIC_PAGE_SIZE"]
 
-    by_country = service.published_counts_by_country(db.session, letter)
-    totals = service.sum_counts(by_country.values())
-    shown = by_country.get(country, service.Counts(0, 0)) if country else totals
+    totals = service.published_counts(db.session, letter)
+    by_country = service.published_countries(db.session, letter)
+    shown = service.published_counts_in_country(db.session, letter, country) if country else totals
     sections = [
         Section(
             kind=kind,

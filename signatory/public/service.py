@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -265,29 +265,33 @@ def iter_published(
         after = page.items[-1].cursor
 
 
-def published_counts_by_country(session: Session, letter: Letter) -> dict[str, Counts]:
-    """Published signatures per country (alpha-2) and section, for filters and headings."""
+def published_countries(session: Session, letter: Letter) -> dict[str, int]:
+    """Published signatures per country (alpha-2), for the country filter.
+
+    Grouping by country alone is answered from ix_signature_country without reading the
+    table; adding the kind would read every row of the letter.
+    """
     rows = session.execute(
-        select(Signature.country, Signature.kind, func.count())
+        select(Signature.country, func.count())
         .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
-        .group_by(Signature.country, Signature.kind)
+        .group_by(Signature.country)
     ).all()
-    tally: dict[str, dict[str, int]] = {}
-    for country, kind, count in rows:
-        tally.setdefault(country, {})[kind] = count
-    return {
-        country: Counts(
-            organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
-            individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
+    return {country: count for country, count in rows}
+
+
+def published_counts_in_country(session: Session, letter: Letter, country: str) -> Counts:
+    """Published organizations and individuals from one country (alpha-2)."""
+    rows = session.execute(
+        select(Signature.kind, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.country == country,
         )
-        for country, by_kind in tally.items()
-    }
-
-
-def sum_counts(counts: Iterable[Counts]) -> Counts:
-    """The sum of several ``Counts``, e.g. over every country."""
-    organizations = individuals = 0
-    for each in counts:
-        organizations += each.organizations
-        individuals += each.individuals
-    return Counts(organizations=organizations, individuals=individuals)
+        .group_by(Signature.kind)
+    ).all()
+    by_kind = {kind: count for kind, count in rows}
+    return Counts(
+        organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
+        individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
+    )
