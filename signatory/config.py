@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Behind a reverse proxy, how many of them to trust for X-Forwarded-* (0: none).
+    "PROXY_FIX": 0,
 }
 
 
@@ -51,11 +53,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_prefixed_env("SIGNATORY")
     if test_config:
         app.config.from_mapping(test_config)
-    _fill_instance_defaults(app)
+    _fill_instance_defaults(app, test_config)
     validate_config(app.config)
 
 
-def _fill_instance_defaults(app: Flask) -> None:
+def _fill_instance_defaults(app: Flask, test_config: dict[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     config = app.config
     if not config.get("DATABASE_URL"):
@@ -69,6 +71,12 @@ def _fill_instance_defaults(app: Flask) -> None:
         config["USING_GENERATED_SECRET"] = True
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+    # Served over HTTPS, the session cookie (which carries the CSRF secret) never goes
+    # over plain HTTP.
+    if "SESSION_COOKIE_SECURE" not in (test_config or {}) and not os.environ.get(
+        "SIGNATORY_SESSION_COOKIE_SECURE"
+    ):
+        config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
 
 
 def _instance_secret(path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -39,13 +39,20 @@ def error_response(status: int, code: str, message: str) -> tuple[Response | str
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def _http_error(error: HTTPException) -> tuple[Response | str, int]:
+def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_")
     # Our own aborts carry a specific description; Werkzeug's defaults are replaced.
     default = type(error).description
     message = error.description if error.description != default else None
-    return error_response(status, code, message or _MESSAGES.get(status, error.name))
+    response = make_response(
+        error_response(status, code, message or _MESSAGES.get(status, error.name))
+    )
+    # Keep what the error says about the request, e.g. Allow on a 405.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
@@ -57,7 +64,7 @@ def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
     )
 
 
-def _unexpected(error: Exception) -> tuple[Response | str, int]:
+def _unexpected(error: Exception) -> Response | tuple[Response | str, int]:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unhandled error on %s %s", request.method, request.path)

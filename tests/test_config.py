@@ -62,3 +62,18 @@ def test_production_mode_starts_with_real_settings(tmp_path):
 def test_unusable_settings_are_refused_with_the_variable_named(tmp_path, key, value, message):
     with pytest.raises(ConfigError, match=message):
         create_app({"INSTANCE_PATH": str(tmp_path), key: value})
+
+
+def test_the_session_cookie_is_secure_when_served_over_https(tmp_path):
+    https = create_app({"INSTANCE_PATH": str(tmp_path), "BASE_URL": "https://letters.example"})
+    http = create_app({"INSTANCE_PATH": str(tmp_path), "BASE_URL": "http://127.0.0.1:5000"})
+    assert https.config["SESSION_COOKIE_SECURE"] is True
+    assert http.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_behind_a_configured_proxy_the_forwarded_scheme_is_trusted(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "PROXY_FIX": 1})
+    response = app.test_client().get(
+        "/static/signatory.css", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")

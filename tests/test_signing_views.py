@@ -348,3 +348,8 @@ def test_a_wrong_method_gets_405_not_a_stack_trace(client, letter):
     response = client.get("/letters/civic-space/sign")
     assert response.status_code == 405
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_wrong_method_says_which_methods_are_allowed(client, letter):
+    response = client.get("/letters/civic-space/sign")
+    assert response.headers["Allow"] == "POST, OPTIONS"
