@@ -76,4 +76,5 @@ def test_behind_a_configured_proxy_the_forwarded_scheme_is_trusted(tmp_path):
     response = app.test_client().get(
         "/static/signatory.css", headers={"X-Forwarded-Proto": "https"}
     )
+    response.close()
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
