@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import subprocess
 import threading
@@ -24,7 +23,7 @@ from signatory.mail.backends import (
     SMTPBackend,
     backend_from_url,
 )
-from tests.conftest import SMTPServer
+from tests.conftest import SMTPServer, free_port
 
 
 def make_email(subject: str = "Hello", to: str = "ada@example.org") -> EmailMessage:
@@ -37,27 +36,12 @@ def make_email(subject: str = "Hello", to: str = "ada@example.org") -> EmailMess
     return message
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_controller(handler: Any, **kwargs: Any) -> Controller:
     # aiosmtpd 1.4 cannot listen on port 0 (its start-up probe connects to port 0), so
     # pick a free port first.
-    controller = Controller(handler, hostname="127.0.0.1", port=closed_port(), **kwargs)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
     controller.start()
     return controller
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPServer]:
-    """Replaces conftest's, which asks aiosmtpd for port 0 and cannot start."""
-    server = SMTPServer(port=closed_port()).start()
-    yield server
-    server.stop()
 
 
 class Recorder:
@@ -170,7 +154,7 @@ def test_smtp_backend_refuses_a_server_it_cannot_verify(
 
 
 def test_smtp_backend_raises_when_server_is_down() -> None:
-    backend = backend_from_url(f"smtp://127.0.0.1:{closed_port()}")
+    backend = backend_from_url(f"smtp://127.0.0.1:{free_port()}")
 
     with pytest.raises(OSError):
         backend.send(make_email())

@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,17 +16,8 @@ from signatory.mail.commands import mail_cli
 from signatory.mail.outbox import enqueue
 from signatory.models import OutboxMessage
 from signatory.timeutil import utcnow
-from tests.conftest import SMTPServer
+from tests.conftest import SMTPServer, free_port
 from tests.factories import make_letter, make_signature
-from tests.test_mail_backends import closed_port
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPServer]:
-    """Replaces conftest's, which asks aiosmtpd for port 0 and cannot start."""
-    server = SMTPServer(port=closed_port()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ def test_send_command_with_nothing_due_says_so(runner: Any) -> None:
 def test_send_command_reports_retries_when_the_server_is_down(
     app: Flask, runner: Any, session: Session
 ) -> None:
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{closed_port()}"
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"
     message_id = queue_confirmation(session)
 
     result = runner.invoke(mail_cli, ["send"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -33,9 +32,8 @@ from signatory.mail.worker import (
 from signatory.models import Letter, OutboxMessage, Signature
 from signatory.signing.service import purge_unconfirmed
 from signatory.timeutil import utcnow
-from tests.conftest import SMTPServer, html_part, text_part
+from tests.conftest import SMTPServer, free_port, html_part, text_part
 from tests.factories import make_letter, make_signature
-from tests.test_mail_backends import closed_port
 
 # The signature status each template is sent for.
 STATUS_FOR = {
@@ -44,14 +42,6 @@ STATUS_FOR = {
     "withdraw_link": "published",
     "withdrawal_receipt": "withdrawn",
 }
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPServer]:
-    """Replaces conftest's, which asks aiosmtpd for port 0 and cannot start."""
-    server = SMTPServer(port=closed_port()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -67,7 +57,7 @@ def backend(app: Flask) -> MailBackend:
 @pytest.fixture
 def down_backend() -> MailBackend:
     """SMTP at a port where nothing listens: every send fails at once."""
-    return backend_from_url(f"smtp://127.0.0.1:{closed_port()}")
+    return backend_from_url(f"smtp://127.0.0.1:{free_port()}")
 
 
 @pytest.fixture
@@ -421,7 +411,7 @@ def test_permanent_refusal_fails_at_once(session: Session, now: datetime) -> Non
 def test_message_is_delivered_once_the_smtp_server_comes_back(
     app: Flask, session: Session, now: datetime
 ) -> None:
-    port = closed_port()
+    port = free_port()
     backend = backend_from_url(f"smtp://127.0.0.1:{port}")
     message = queue(session, now=now)
     send_due(session, backend, now=now)

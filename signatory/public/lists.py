@@ -112,7 +112,7 @@ def signatories(slug: str) -> str:
 
     totals = service.published_counts(db.session, letter)
     by_country = service.published_countries(db.session, letter)
-    shown = service.published_counts_in_country(db.session, letter, country) if country else totals
+    shown = service.published_counts(db.session, letter, country=country) if country else totals
     sections = [
         Section(
             kind=kind,

@@ -33,12 +33,14 @@ class Counts:
         return self.organizations + self.individuals
 
 
-def published_counts(session: Session, letter: Letter) -> Counts:
-    rows = session.execute(
-        select(Signature.kind, func.count())
-        .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
-        .group_by(Signature.kind)
-    ).all()
+def published_counts(session: Session, letter: Letter, *, country: str | None = None) -> Counts:
+    """Published organizations and individuals, from one country (alpha-2) when given."""
+    query = select(Signature.kind, func.count()).where(
+        Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED
+    )
+    if country is not None:
+        query = query.where(Signature.country == country)
+    rows = session.execute(query.group_by(Signature.kind)).all()
     by_kind = {kind: count for kind, count in rows}
     return Counts(
         organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
@@ -277,21 +279,3 @@ def published_countries(session: Session, letter: Letter) -> dict[str, int]:
         .group_by(Signature.country)
     ).all()
     return {country: count for country, count in rows}
-
-
-def published_counts_in_country(session: Session, letter: Letter, country: str) -> Counts:
-    """Published organizations and individuals from one country (alpha-2)."""
-    rows = session.execute(
-        select(Signature.kind, func.count())
-        .where(
-            Signature.letter_id == letter.id,
-            Signature.status == SignatureStatus.PUBLISHED,
-            Signature.country == country,
-        )
-        .group_by(Signature.kind)
-    ).all()
-    by_kind = {kind: count for kind, count in rows}
-    return Counts(
-        organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
-        individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -145,31 +146,18 @@ def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime
         _send_links_again(session, existing, now=now)
         return SignOutcome(existing, created=False)
 
-    enqueue(
+    _email_signer(session, signature, "confirm_request", now=now)
+    _audit_signer(
         session,
-        template="confirm_request",
-        to=signature.email,
-        context={"signature_id": signature.id},
-        letter_id=letter.id,
-        signature_id=signature.id,
-        now=now,
-    )
-    audit.record(
-        session,
+        signature,
         "signature.created",
-        actor_label="signer",
-        letter_id=letter.id,
-        signature_id=signature.id,
-        detail={"kind": signature.kind, "domain_verified": domain_verified},
         now=now,
+        detail={"kind": signature.kind, "domain_verified": domain_verified},
     )
     return SignOutcome(signature, created=True)
 
 
-def _send_links_again(session: Session, signature: Signature, *, now: datetime) -> None:
-    template = (
-        "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
-    )
+def _email_signer(session: Session, signature: Signature, template: str, *, now: datetime) -> None:
     enqueue(
         session,
         template=template,
@@ -179,6 +167,32 @@ def _send_links_again(session: Session, signature: Signature, *, now: datetime) 
         signature_id=signature.id,
         now=now,
     )
+
+
+def _audit_signer(
+    session: Session,
+    signature: Signature,
+    action: str,
+    *,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        action,
+        actor_label="signer",
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        detail=detail,
+        now=now,
+    )
+
+
+def _send_links_again(session: Session, signature: Signature, *, now: datetime) -> None:
+    template = (
+        "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
+    )
+    _email_signer(session, signature, template, now=now)
 
 
 def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -> Signature:
@@ -217,23 +231,9 @@ def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signat
         # The organization's place was taken by a confirmation that committed meanwhile.
         session.refresh(signature)
         raise OrganizationAlreadySigned(signature.organization or "") from None
-    enqueue(
-        session,
-        template="signature_confirmed",
-        to=signature.email,
-        context={"signature_id": signature.id},
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-        now=now,
-    )
-    audit.record(
-        session,
-        "signature.confirmed",
-        actor_label="signer",
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-        detail={"status": str(status)},
-        now=now,
+    _email_signer(session, signature, "signature_confirmed", now=now)
+    _audit_signer(
+        session, signature, "signature.confirmed", now=now, detail={"status": str(status)}
     )
     return signature
 
@@ -258,23 +258,8 @@ def withdraw(session: Session, payload: TokenPayload, *, now: datetime) -> Signa
     signature = signature_for_token(session, "withdraw", payload)
     signature.withdraw_nonce = new_nonce()
     transition(signature, "withdraw", now=now)
-    enqueue(
-        session,
-        template="withdrawal_receipt",
-        to=signature.email,
-        context={"signature_id": signature.id},
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-        now=now,
-    )
-    audit.record(
-        session,
-        "signature.withdrawn",
-        actor_label="signer",
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-        now=now,
-    )
+    _email_signer(session, signature, "withdrawal_receipt", now=now)
+    _audit_signer(session, signature, "signature.withdrawn", now=now)
     return signature
 
 
