@@ -61,7 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(signing_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
+    # Each feature registers its emails with the mail registry on import.
     from . import cli, web
+    from .signing import mail as _signing_mail  # noqa: F401
 
     web.init_app(app)
     cli.init_app(app)

@@ -7,6 +7,7 @@
          |  (no review needed) ---+--------------> published
          +-- expires: purged, nothing public ever held it
     published / pending_review --withdraw--> withdrawn
+    published --unpublish (a coordinator)--> pending_review
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -131,8 +133,11 @@ class LetterVersion(db.Model):
     change_note: Mapped[str] = mapped_column(String(500), default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When earlier signatories were told of this (substantive) change, if they were.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     letter: Mapped[Letter] = relationship(back_populates="versions")
+    author: Mapped[Coordinator | None] = relationship()
 
 
 class Signature(db.Model):
@@ -184,9 +189,16 @@ class Signature(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last moderation decision: who, when, and the optional reason given.
+    moderated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moderation_reason: Mapped[str | None] = mapped_column(String(500))
 
     letter: Mapped[Letter] = relationship()
     version: Mapped[LetterVersion] = relationship()
+    moderated_by: Mapped[Coordinator | None] = relationship()
 
 
 _ALLOWED: dict[str, tuple[SignatureStatus, ...]] = {
@@ -194,6 +206,8 @@ _ALLOWED: dict[str, tuple[SignatureStatus, ...]] = {
     "approve": (SignatureStatus.PENDING_REVIEW,),
     "reject": (SignatureStatus.PENDING_REVIEW,),
     "withdraw": (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW),
+    # A coordinator takes a published signature off the list; it goes back to the queue.
+    "unpublish": (SignatureStatus.PUBLISHED,),
 }
 
 
@@ -216,6 +230,9 @@ def transition(signature: Signature, event: str, *, now: datetime) -> SignatureS
         target = SignatureStatus.PUBLISHED
     elif event == "reject":
         target = SignatureStatus.REJECTED
+    elif event == "unpublish":
+        signature.published_at = None
+        target = SignatureStatus.PENDING_REVIEW
     else:
         signature.withdrawn_at = now
         target = SignatureStatus.WITHDRAWN
@@ -224,6 +241,12 @@ def transition(signature: Signature, event: str, *, now: datetime) -> SignatureS
     signature.status = target
     signature.status_changed_at = now
     return target
+
+
+class NotifyPreference(StrEnum):
+    EACH = "each"  # an email per signature awaiting review
+    DIGEST = "digest"  # one email a day
+    NONE = "none"
 
 
 class Coordinator(db.Model):
@@ -235,12 +258,56 @@ class Coordinator(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Part of the session's identity: rotating it (password change, reset) signs out
+    # every other session of this account.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    # Nonce for the "forgot password" link; rotated when a link is used.
+    reset_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notify: Mapped[str] = mapped_column(String(16), default=NotifyPreference.DIGEST)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Flask-Login's user protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class SignInAttempt(db.Model):
+    """Sign-in attempts, to throttle failures per account and per address (not globally)."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        Index("ix_sign_in_attempt_email", "email_key", "created_at"),
+        Index("ix_sign_in_attempt_address", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MembershipRole(StrEnum):
     OWNER = "owner"
     EDITOR = "editor"
     MODERATOR = "moderator"
+
+
+# Each role can do everything the roles below it can.
+ROLE_RANK = {MembershipRole.MODERATOR: 1, MembershipRole.EDITOR: 2, MembershipRole.OWNER: 3}
 
 
 class Membership(db.Model):
@@ -254,6 +321,55 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     coordinator: Mapped[Coordinator] = relationship()
+    letter: Mapped[Letter] = relationship()
+
+    def allows(self, role: str) -> bool:
+        """Whether this membership's role is ``role`` or above it."""
+        return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
+
+
+class Invitation(db.Model):
+    """An emailed invitation to join a letter's team; the link works once (nonce)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_letter", "letter_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    letter: Mapped[Letter] = relationship()
+    invited_by: Mapped[Coordinator | None] = relationship()
+
+
+class Delivery(db.Model):
+    """The list as handed over: frozen bytes, counts and their SHA-256, never rewritten."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    delivered_to: Mapped[str] = mapped_column(String(300))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    csv_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    organizations: Mapped[int] = mapped_column(Integer)
+    individuals: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
     letter: Mapped[Letter] = relationship()
 
 

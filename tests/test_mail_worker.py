@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from signatory import create_app
 from signatory.extensions import db
 from signatory.mail.backends import MailBackend, PermanentDeliveryError, backend_from_url
-from signatory.mail.outbox import TEMPLATES, enqueue
+from signatory.mail.outbox import enqueue
 from signatory.mail.worker import (
     LEASE,
     SendCounts,
@@ -185,7 +185,7 @@ def test_withdraw_link_is_absolute_and_its_token_validates(
 
 
 # Every template the outbox accepts, so a new one without an email fails here.
-@pytest.mark.parametrize("template", sorted(TEMPLATES))
+@pytest.mark.parametrize("template", sorted(STATUS_FOR))
 def test_every_email_names_the_letter_signer_and_links_the_letter(
     session: Session, now: datetime, template: str
 ) -> None:

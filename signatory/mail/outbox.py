@@ -9,16 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, OutboxStatus
 from ..timeutil import utcnow
-
-# Templates the worker knows how to render, each a templates/mail/<name>.{subject,txt,html}.
-TEMPLATES = frozenset(
-    {
-        "confirm_request",  # "please confirm": the confirm link
-        "withdraw_link",  # signing again once confirmed, or a fresh withdraw link
-        "signature_confirmed",  # receipt after confirming: the withdraw link
-        "withdrawal_receipt",  # after withdrawing
-    }
-)
+from . import registry
 
 
 def enqueue(
@@ -32,7 +23,7 @@ def enqueue(
     now: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction; the worker sends it."""
-    if template not in TEMPLATES:
+    if not registry.known(template):
         raise ValueError(f"unknown mail template {template!r}")
     message = OutboxMessage(
         template=template,

@@ -40,10 +40,12 @@ from flask import current_app, render_template
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..models import OutboxMessage, OutboxStatus, Signature, SignatureStatus
+from ..models import OutboxMessage, OutboxStatus
 from ..signing.service import purge_unconfirmed
 from ..timeutil import utcnow
+from . import registry
 from .backends import MailBackend, PermanentDeliveryError
+from .registry import MailEnv, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +56,6 @@ FIRST_RETRY = timedelta(seconds=15)
 MAX_RETRY = timedelta(seconds=600)
 PURGE_EVERY = timedelta(hours=1)
 MAX_ERROR_LENGTH = 500
-
-# The signature statuses in which each email still says something true. A message that
-# waited in the outbox while its signature moved on (say, confirmed before the worker sent
-# the confirmation request) is not sent: its link would not work and its news is stale.
-_STILL_TRUE: dict[str, tuple[str, ...]] = {
-    "confirm_request": (SignatureStatus.UNCONFIRMED,),
-    "signature_confirmed": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
-    "withdraw_link": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
-    "withdrawal_receipt": (SignatureStatus.WITHDRAWN,),
-}
-_CONFIRM_LINK = frozenset({"confirm_request"})
-_WITHDRAW_LINK = frozenset({"signature_confirmed", "withdraw_link"})
-
-
-class Undeliverable(Exception):
-    """This message can never be sent: its signature is gone, or no longer fits the email."""
 
 
 @dataclass
@@ -109,43 +95,17 @@ def retry_delay(attempts: int) -> timedelta:
 def render_message(session: Session, message: OutboxMessage, *, now: datetime) -> EmailMessage:
     """Build the email for an outbox row: headers, a text part and an HTML part.
 
-    Sets ``message.subject``. Raises ``Undeliverable`` when it can never be rendered.
+    Sets ``message.subject``. Raises ``Undeliverable`` when it can never be rendered, and
+    ``LookupError`` for an email this worker does not know: perhaps newer code queued it
+    and this worker predates it, so the row is retried rather than given up at once.
     """
-    if message.template not in _STILL_TRUE:
-        # Perhaps newer code queued it and this worker predates it: a plain error, so the
-        # row is retried (and sent once an up-to-date worker runs) before it is given up.
-        raise LookupError(f"this worker cannot render mail template {message.template!r}")
-    signature_id = (message.context or {}).get("signature_id")
-    if not isinstance(signature_id, int):
-        raise Undeliverable("the message names no signature")
-    signature = session.get(Signature, signature_id)
-    if signature is None:
-        raise Undeliverable(f"signature {signature_id} no longer exists (purged); nothing to send")
-    if signature.status not in _STILL_TRUE[message.template]:
-        raise Undeliverable(
-            f"signature {signature_id} is now {signature.status}; "
-            f"a {message.template} email would be out of date"
-        )
-
     config = current_app.config
-    base_url = config["BASE_URL"].rstrip("/")
-    tokens = current_app.extensions["signatory.tokens"]
-    letter = signature.letter
-    context: dict[str, Any] = {
-        "signature": signature,
-        "letter": letter,
-        "letter_url": f"{base_url}/letters/{letter.slug}",
-        "base_url": base_url,
-        "confirm_days": config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
-        "purge_days": config["UNCONFIRMED_PURGE_DAYS"],
-        "needs_review": letter.needs_review(signature),
-    }
-    if message.template in _CONFIRM_LINK:
-        token = tokens.make("confirm", signature.id, signature.confirm_nonce)
-        context["confirm_url"] = f"{base_url}/confirm/{token}"
-    if message.template in _WITHDRAW_LINK:
-        token = tokens.make("withdraw", signature.id, signature.withdraw_nonce)
-        context["withdraw_url"] = f"{base_url}/withdraw/{token}"
+    env = MailEnv(
+        base_url=config["BASE_URL"].rstrip("/"),
+        tokens=current_app.extensions["signatory.tokens"],
+        config=config,
+    )
+    context = registry.build_context(session, message.template, message.context or {}, env)
 
     name = f"mail/{message.template}"
     # A subject is one line: template whitespace and any newline in a title collapse.

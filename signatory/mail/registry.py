@@ -1,0 +1,70 @@
+"""Which emails exist, and how each one's template context is built when it is sent.
+
+Each feature registers its emails in its own module (``signing/mail.py``,
+``manage/mail.py``…) with ``@email("name")``. An outbox row names its email and carries a
+small JSON context of ids; the builder loads the rows, mints any links (tokens are made
+at send time, so no live credential waits in the outbox) and returns what the templates
+``templates/mail/<name>.{subject.txt,txt,html}`` need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..tokens import Tokens
+
+
+class Undeliverable(Exception):
+    """This message can never be sent: what it is about is gone or no longer true."""
+
+
+@dataclass(frozen=True)
+class MailEnv:
+    """What builders need besides the database: absolute links and the token maker."""
+
+    base_url: str
+    tokens: Tokens
+    config: dict[str, Any]
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+Builder = Callable[[Session, dict[str, Any], MailEnv], dict[str, Any]]
+
+_builders: dict[str, Builder] = {}
+
+
+def email(name: str) -> Callable[[Builder], Builder]:
+    """Register ``name`` and the function that builds its template context."""
+
+    def register(builder: Builder) -> Builder:
+        if name in _builders and _builders[name] is not builder:
+            raise ValueError(f"email {name!r} is registered twice")
+        _builders[name] = builder
+        return builder
+
+    return register
+
+
+def known(name: str) -> bool:
+    return name in _builders
+
+
+def names() -> list[str]:
+    return sorted(_builders)
+
+
+def build_context(
+    session: Session, name: str, context: dict[str, Any], env: MailEnv
+) -> dict[str, Any]:
+    """The template context for one message; ``LookupError`` for an unknown email."""
+    try:
+        builder = _builders[name]
+    except KeyError:
+        raise LookupError(f"this worker cannot render mail template {name!r}") from None
+    return builder(session, context, env)
