@@ -54,12 +54,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Importing a blueprint's views registers its routes on it.
     from .api.views import bp as api_bp
+    from .manage.views import bp as manage_bp
     from .public.views import bp as public_bp
     from .signing.views import bp as signing_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(signing_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(manage_bp)
+
+    from .manage import access as manage_access
+
+    manage_access.init_app(app)
 
     # Each feature registers its emails with the mail registry on import.
     from . import cli, web

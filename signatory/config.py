@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # email-validator's DNS check; off by default so a first run needs no network.
     "EMAIL_CHECK_DELIVERABILITY": False,
     "PUBLIC_PAGE_SIZE": 100,
+    # Coordinator sessions end after this long without a request, and this long at most.
+    "SESSION_IDLE_MINUTES": 60,
+    "SESSION_MAX_HOURS": 12,
     # Forms are small; anything larger is refused before it is parsed.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_PARTS": 100,

@@ -171,3 +171,15 @@ def html_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None, "email has no text/html part"
     return part.get_content()
+
+
+def sign_in(client: FlaskClient, email: str, password: str | None = None) -> None:
+    """Sign in through the real form; fails the test if it does not work."""
+    from tests.factories import PASSWORD
+
+    token = fetch_csrf(client, "/manage/login")
+    response = client.post(
+        "/manage/login",
+        data={"csrf_token": token, "email": email, "password": password or PASSWORD},
+    )
+    assert response.status_code == 303, f"sign-in failed: {response.status_code}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from signatory.models import Letter, LetterVersion, Signature, new_nonce
+from signatory.models import Coordinator, Letter, LetterVersion, Membership, Signature, new_nonce
 from signatory.text import comparison_key, render_markdown
 from signatory.timeutil import utcnow
 
@@ -101,3 +101,37 @@ def make_signature(
     session.add(signature)
     session.flush()
     return signature
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_coordinator(
+    session: Session,
+    *,
+    email: str | None = None,
+    name: str = "Casey Coordinator",
+    password: str = PASSWORD,
+    **extra: Any,
+) -> Coordinator:
+    from werkzeug.security import generate_password_hash
+
+    coordinator = Coordinator(
+        email=email or f"coordinator{next(_serial)}@coalition.example.org",
+        name=name,
+        password_hash=generate_password_hash(password),
+        **extra,
+    )
+    session.add(coordinator)
+    session.flush()
+    return coordinator
+
+
+def make_member(
+    session: Session, letter: Letter, *, role: str = "owner", coordinator: Coordinator | None = None
+) -> Coordinator:
+    """A coordinator with ``role`` on ``letter`` (a new one unless given)."""
+    coordinator = coordinator or make_coordinator(session)
+    session.add(Membership(coordinator=coordinator, letter=letter, role=role))
+    session.flush()
+    return coordinator

@@ -1,0 +1,7 @@
+"""The coordinators' workspace under /manage/: letters, versions, moderation, team, delivery."""
+
+from flask import Blueprint
+
+from ..access import declare
+
+bp = declare(Blueprint("manage", __name__, url_prefix="/manage"), "coordinator")

@@ -1,0 +1,47 @@
+"""The workspace's pages. Each feature's routes live in their own module, imported here."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Letter, Membership
+from ..timeutil import utcnow
+from . import bp, service
+from .access import letter_route, signed_in
+
+
+@bp.get("/")
+@signed_in
+def dashboard() -> str:
+    """The coordinator's letters, with what needs attention."""
+    return render_template(
+        "manage/dashboard.html", summaries=service.letters_of(db.session, current_user)
+    )
+
+
+@bp.get("/letters/<slug>/")
+@letter_route("moderator")
+def overview(letter: Letter, membership: Membership) -> str:
+    """One letter at a glance: status, counts, and where to go next."""
+    return render_template(
+        "manage/overview.html",
+        letter=letter,
+        membership=membership,
+        counts=service.status_counts(db.session, letter),
+        accepting=letter.accepts_signatures(utcnow()),
+    )
+
+
+# Each module registers its routes on ``bp`` when imported.
+from . import (  # noqa: E402,F401
+    account,
+    audit_views,
+    auth,
+    delivery,
+    editing,
+    exports,
+    moderation,
+    team,
+)
