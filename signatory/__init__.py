@@ -49,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         {
             "confirm": app.config["CONFIRM_TOKEN_MAX_AGE"],
             "withdraw": app.config["WITHDRAW_TOKEN_MAX_AGE"],
+            "invite": app.config["INVITE_TOKEN_MAX_AGE"],
+            "sign-in": app.config["RESET_TOKEN_MAX_AGE"],
         },
     )
 

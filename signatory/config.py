@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     # Token lifetimes, in seconds.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "WITHDRAW_TOKEN_MAX_AGE": 365 * 24 * 3600,
+    "INVITE_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "RESET_TOKEN_MAX_AGE": 3600,
     # Unconfirmed signatures older than this are purged by ``flask signatures purge``.
     "UNCONFIRMED_PURGE_DAYS": 14,
     # Outbox: give up after this many attempts; the backoff is capped at 10 minutes.
@@ -117,7 +119,13 @@ def validate_config(config: dict[str, Any]) -> None:
     base = urlsplit(str(config["BASE_URL"]))
     if base.scheme not in {"http", "https"} or not base.netloc:
         raise ConfigError(f"SIGNATORY_BASE_URL must be an absolute http(s) URL, got {base!r}")
-    for key in ("CONFIRM_TOKEN_MAX_AGE", "WITHDRAW_TOKEN_MAX_AGE", "MAIL_MAX_ATTEMPTS"):
+    for key in (
+        "CONFIRM_TOKEN_MAX_AGE",
+        "WITHDRAW_TOKEN_MAX_AGE",
+        "INVITE_TOKEN_MAX_AGE",
+        "RESET_TOKEN_MAX_AGE",
+        "MAIL_MAX_ATTEMPTS",
+    ):
         if not isinstance(config[key], int) or config[key] <= 0:
             raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
     if config.get("ENV_PRODUCTION"):
