@@ -161,7 +161,16 @@ class Signature(db.Model):
         ),
         # The public list: published signatures of one letter and section, in signing order.
         Index("ix_signature_public", "letter_id", "status", "kind", "published_at", "id"),
-        Index("ix_signature_country", "letter_id", "status", "country"),
+        # Country-filtered lists and counts: equality on four columns, then signing order.
+        Index(
+            "ix_signature_country_kind",
+            "letter_id",
+            "status",
+            "country",
+            "kind",
+            "published_at",
+            "id",
+        ),
         Index("ix_signature_status_created", "status", "created_at"),
     )
 

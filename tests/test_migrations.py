@@ -20,3 +20,41 @@ def test_the_partial_unique_indexes_exist(app):
     with app.app_context():
         indexes = {index["name"] for index in inspect(db.engine).get_indexes("signature")}
     assert {"uq_signature_live_email", "uq_signature_held_organization"} <= indexes
+
+
+def test_upgrading_gives_existing_coordinators_their_own_secrets(tmp_path):
+    """0002 adds NOT NULL token columns: rows from 0001 must get distinct random values."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from signatory import create_app
+
+    database = tmp_path / "old.sqlite3"
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{database}",
+            "SECRET_KEY": "k" * 40,
+        }
+    )
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as connection:
+            for n in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO coordinator (email, name, password_hash, active, created_at)"
+                        " VALUES (:email, 'Old', 'x', 1, '2026-01-01 00:00:00')"
+                    ),
+                    {"email": f"old{n}@example.org"},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT session_token, reset_nonce, notify FROM coordinator")
+            ).all()
+        db.engine.dispose()
+    tokens = {row.session_token for row in rows} | {row.reset_nonce for row in rows}
+    assert len(tokens) == 4 and "" not in tokens
+    assert {row.notify for row in rows} == {"digest"}

@@ -49,14 +49,27 @@ def published_counts(session: Session, letter: Letter, *, country: str | None = 
 
 
 def latest_published(session: Session, letter: Letter, limit: int = 10) -> list[Signature]:
-    return list(
-        session.scalars(
-            select(Signature)
-            .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
-            .order_by(Signature.published_at.desc(), Signature.id.desc())
-            .limit(limit)
+    """The ``limit`` most recently published signatures, organizations and individuals mixed.
+
+    One query per kind, each reading ix_signature_public backwards from its end, then a
+    merge: a single query without the kind would read and sort every published row.
+    """
+    newest: list[Signature] = []
+    for kind in (SignatureKind.ORGANIZATION, SignatureKind.INDIVIDUAL):
+        newest.extend(
+            session.scalars(
+                select(Signature)
+                .where(
+                    Signature.letter_id == letter.id,
+                    Signature.status == SignatureStatus.PUBLISHED,
+                    Signature.kind == kind,
+                )
+                .order_by(Signature.published_at.desc(), Signature.id.desc())
+                .limit(limit)
+            )
         )
-    )
+    newest.sort(key=lambda s: (s.published_at, s.id), reverse=True)
+    return newest[:limit]
 
 
 def letter_by_slug(session: Session, slug: str) -> Letter | None:
@@ -270,7 +283,7 @@ def iter_published(
 def published_countries(session: Session, letter: Letter) -> dict[str, int]:
     """Published signatures per country (alpha-2), for the country filter.
 
-    Grouping by country alone is answered from ix_signature_country without reading the
+    Grouping by country alone is answered from ix_signature_country_kind without reading the
     table; adding the kind would read every row of the letter.
     """
     rows = session.execute(

@@ -1,0 +1,929 @@
+"""Does the public list stay fast for a letter with 100,000 published signatures?
+
+Builds a fresh SQLite database through the migrations (never ``create_all``), loads one
+open letter with N published signatures using SQLAlchemy Core bulk inserts, then times
+the public pages, the JSON API and the CSV download with the Flask test client in this
+process, next to a bare Flask app with one trivial route (the baseline)::
+
+    .venv/bin/python -m bench.public_list                      # 100,000 signatures
+    .venv/bin/python -m bench.public_list --signatures 20000   # a quick run
+
+It prints figures and ratios. It checks that every answer is right (200, and the deep
+pages really hold the rows they should) but holds no time limit: performance targets
+live here, as numbers to read, not in timed unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import io
+import json
+import math
+import platform
+import random
+import re
+import secrets
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from markupsafe import escape
+from sqlalchemy import event, func, insert, select
+from werkzeug.test import TestResponse
+
+from signatory import create_app
+from signatory.extensions import db
+from signatory.models import (
+    Letter,
+    LetterStatus,
+    LetterVersion,
+    Moderation,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+)
+from signatory.public import service
+from signatory.reference import ORGANIZATION_TYPES, country_name
+from signatory.text import comparison_key, render_markdown
+
+SLUG = "protect-civic-space"
+PAGE_SIZE = 100  # the app's PUBLIC_PAGE_SIZE default; the API is asked for the same
+INSERT_CHUNK = 10_000
+CAMPAIGN_START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+CAMPAIGN_DAYS = 42
+
+# --- Realistic signatories -----------------------------------------------------------------
+
+# 40 countries; shares follow a Zipf curve (1/rank), from ~23% for the first to ~0.6%.
+COUNTRIES = (
+    "DE", "FR", "GB", "US", "KE", "NG", "BR", "IN", "ES", "IT",
+    "NL", "BE", "SE", "PL", "AR", "MX", "ZA", "CA", "AU", "JP",
+    "KR", "PH", "ID", "CO", "CL", "PE", "UA", "GH", "UG", "TZ",
+    "EG", "MA", "TN", "SN", "PK", "BD", "NP", "TR", "GR", "PT",
+)  # fmt: skip
+COUNTRY_WEIGHTS = tuple(1 / rank for rank in range(1, len(COUNTRIES) + 1))
+
+CITIES = (
+    "Berlin", "Lyon", "Manchester", "Chicago", "Nairobi", "Lagos", "São Paulo", "Bengaluru",
+    "Sevilla", "Torino", "Utrecht", "Gent", "Malmö", "Kraków", "Córdoba", "Guadalajara",
+    "Durban", "Montréal", "Melbourne", "Ōsaka", "Busan", "Cebu", "Yogyakarta", "Medellín",
+    "Valparaíso", "Arequipa", "Lviv", "Kumasi", "Gulu", "Arusha", "Alexandria", "Rabat",
+    "Sfax", "Thiès", "Lahore", "Chattogram", "Pokhara", "İzmir", "Thessaloniki", "Porto",
+)  # fmt: skip
+FIRST_NAMES = (
+    "Ana", "María José", "Jean-Baptiste", "Wanjiru", "Chinedu", "Oluwaseun", "Priya",
+    "Siddharth", "Zoë", "Łukasz", "Małgorzata", "Søren", "Björn", "Ngozi", "Aisha",
+    "Mohammed", "Fatima Zahra", "Yuki", "Min-jun", "Thandiwe", "Olena", "Dmytro", "Ольга",
+    "محمد", "Nguyễn Thị", "Juan Pablo", "Emma", "Liam", "Sofía", "Mateus", "Amara",
+    "Kwame", "Ingrid", "François", "Chloé", "Hiroshi", "Ji-woo", "Rahul", "Ayşe", "Eleni",
+    "João", "Beatriz", "Tomás", "Achieng", "Kofi", "Nomvula", "Siobhán", "Pedro", "Lena",
+    "Samuel",
+)  # fmt: skip
+LAST_NAMES = (
+    "Müller", "Dubois", "Smith", "Johnson", "Otieno", "Okafor", "Silva", "Sharma", "García",
+    "Rossi", "de Vries", "Peeters", "Lindqvist", "Kowalski", "Fernández", "Hernández",
+    "Nkosi", "Tremblay", "Nguyen", "Tanaka", "Kim", "Santos", "Wijaya", "Restrepo",
+    "González", "Quispe", "Shevchenko", "Mensah", "Okello", "Mwakyusa", "Hassan", "El Amrani",
+    "Ben Salah", "Diop", "Qureshi", "Rahman", "Shrestha", "Yılmaz", "Papadopoulos",
+    "Ferreira", "O'Brien", "Ivanova", "Nakamura", "Achterberg", "Van den Broeck",
+    "Abdullahi", "Wainaina", "Lefèvre", "Schmidt-Hoffmann", "Castillo Rojas",
+)  # fmt: skip
+TITLES = (
+    "Executive Director", "Director", "Chair of the Board", "Policy Officer",
+    "Secretary General", "Programme Manager", "Senior Legal Adviser", "Co-founder and CEO",
+    "Head of Advocacy", "Professor of International Law", "President", "Coordinator",
+    "General Counsel", "Campaigns Lead", "Research Fellow", "Deputy Director for Policy",
+    "Board Member", "Head of Public Affairs", "Senior Researcher, Digital Rights Programme",
+)  # fmt: skip
+TOPICS = (
+    "Digital Rights", "Human Rights", "Open Government", "Press Freedom", "Civic Space",
+    "Climate Justice", "Privacy", "Internet Freedom", "Transparency", "Access to Information",
+    "Democracy", "Women's Rights", "Indigenous Peoples' Rights", "Free Expression",
+    "Data Protection", "Public Interest Technology", "Consumer Rights", "Workers' Rights",
+    "Media Development", "Legal Aid", "Rule of Law", "Accountability", "Open Knowledge",
+    "Youth Participation", "Environmental Law",
+)  # fmt: skip
+FORMS = (
+    "Network", "Coalition", "Foundation", "Association", "Institute", "Centre", "Alliance",
+    "Initiative", "Forum", "Council", "Collective", "Society", "Trust", "Observatory", "Lab",
+    "Project", "Federation",
+)  # fmt: skip
+SECTORS = ("Media", "Transport", "Health", "Education", "Tech", "Public Service", "Textile")
+WEBMAIL = ("gmail.com", "outlook.com", "proton.me", "yahoo.com", "posteo.de")
+
+LETTER_BODY = """We, the undersigned organizations and individuals, write to you ahead of the
+final session of the Ad Hoc Committee.
+
+The draft treaty, as it stands, would let any state party demand data about journalists,
+human rights defenders and researchers with no independent review, and would make
+ordinary security research a crime. We ask the Committee to **protect civic space**:
+
+1. Keep the negotiations open to observers, and publish every draft as it is tabled.
+2. Narrow the scope to the crimes the treaty names, with intent and harm both required.
+3. Make every cross-border request subject to prior independent judicial authorisation.
+4. Protect good-faith security research, journalism and whistleblowing explicitly.
+5. Include enforceable human rights safeguards, not only references to domestic law.
+
+A treaty that meets these five tests can have our support. One that does not will make
+all of us less safe online and off. We stand ready to meet the Chair and the delegations
+at any time before the final session.
+"""
+
+
+def _ascii_slug(value: str, fallback: str) -> str:
+    ascii_key = comparison_key(value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", ascii_key)[:40] or fallback
+
+
+def _tld(country: str) -> str:
+    return {"GB": "org.uk", "US": "org"}.get(country, country.lower())
+
+
+def _person(rng: random.Random) -> str:
+    first = rng.choice(FIRST_NAMES)
+    last = rng.choice(LAST_NAMES)
+    roll = rng.random()
+    if roll < 0.10:
+        return f"{first} {rng.choice(FIRST_NAMES)} {last}"
+    if roll < 0.18:
+        return f"{first} {last}-{rng.choice(LAST_NAMES)}"
+    return f"{first} {last}"
+
+
+def _organization_name(rng: random.Random, country: str, org_type: str) -> str:
+    city = rng.choice(CITIES)
+    topic = rng.choice(TOPICS)
+    form = rng.choice(FORMS)
+    if org_type == "company":
+        suffix = rng.choice(("GmbH", "Ltd", "SAS", "B.V.", "LLC", "S.A.", "AB"))
+        return f"{rng.choice(LAST_NAMES)} & {rng.choice(LAST_NAMES)} {topic} {suffix}"
+    if org_type == "union":
+        return f"{rng.choice(SECTORS)} Workers' Union of {country_name(country)}"
+    if org_type == "academic":
+        return rng.choice(
+            (
+                f"Centre for {topic}, University of {city}",
+                f"{city} Institute of Technology",
+                f"{topic} Clinic, {city} School of Law",
+            )
+        )
+    pattern = rng.randrange(4)
+    if pattern == 0:
+        return f"{topic} {form} {country_name(country)}"
+    if pattern == 1:
+        return f"{form} for {topic}"
+    if pattern == 2:
+        return f"{city} {topic} {form}"
+    return f"{country_name(country)} {form} for {topic} and {rng.choice(TOPICS)}"
+
+
+def _unique_organization(
+    rng: random.Random, country: str, org_type: str, taken: set[str]
+) -> tuple[str, str]:
+    """A name and its comparison key, unique among the organizations (the partial index)."""
+    for _ in range(3):
+        name = _organization_name(rng, country, org_type)
+        key = comparison_key(name)
+        if key not in taken:
+            taken.add(key)
+            return name, key
+    chapter = 2
+    while True:
+        candidate = f"{name} – {rng.choice(CITIES)} Chapter {chapter}"
+        key = comparison_key(candidate)
+        if key not in taken:
+            taken.add(key)
+            return candidate, key
+        chapter += 1
+
+
+def _timestamps(rng: random.Random, n: int) -> list[tuple[datetime, datetime, datetime]]:
+    """(created_at, confirmed_at, published_at) for n signatures, in signing (id) order.
+
+    A launch spike then a long tail over six weeks; most signatures are published when
+    the signer confirms (minutes to hours after signing, so id order and publication
+    order differ), about one in eight when a moderator approves a batch at 10:00 or 16:00
+    UTC, which gives exact ties on published_at (hundreds of rows at one instant).
+    """
+    span = CAMPAIGN_DAYS * 86_400
+    offsets = sorted(
+        rng.uniform(0, 3 * 86_400)
+        if rng.random() < 0.35
+        else min(span - 1, rng.expovariate(1 / (10 * 86_400)))
+        for _ in range(n)
+    )
+    out = []
+    for offset in offsets:
+        created = CAMPAIGN_START + timedelta(seconds=offset)
+        confirmed = created + timedelta(seconds=20 + rng.expovariate(1 / 5_400))
+        if rng.random() < 0.12:
+            day = confirmed.replace(hour=0, minute=0, second=0, microsecond=0)
+            batches = [day + timedelta(hours=h) for h in (10, 16, 34)]
+            published = next(b for b in batches if b > confirmed)
+        else:
+            published = confirmed
+        out.append((created, confirmed, published))
+    return out
+
+
+def signature_rows(
+    rng: random.Random, n: int, letter_id: int, version_id: int
+) -> tuple[list[dict[str, Any]], Counter[tuple[str, str]]]:
+    """n published signatures as Core insert rows, and their counts per (kind, country)."""
+    taken: set[str] = set()
+    counts: Counter[tuple[str, str]] = Counter()
+    kinds = rng.choices(
+        (SignatureKind.ORGANIZATION.value, SignatureKind.INDIVIDUAL.value), (70, 30), k=n
+    )
+    countries = rng.choices(COUNTRIES, COUNTRY_WEIGHTS, k=n)
+    type_codes = tuple(ORGANIZATION_TYPES)
+    type_weights = (40, 10, 8, 6, 12, 8, 5, 3, 8)
+    rows = []
+    for i, (kind, country, (created, confirmed, published)) in enumerate(
+        zip(kinds, countries, _timestamps(rng, n), strict=True), start=1
+    ):
+        counts[kind, country] += 1
+        name = _person(rng)
+        local = _ascii_slug(name.split()[0], "signer")
+        if kind == SignatureKind.ORGANIZATION:
+            org_type = rng.choices(type_codes, type_weights)[0]
+            organization, key = _unique_organization(rng, country, org_type, taken)
+            domain = f"{_ascii_slug(organization, 'org')}.{_tld(country)}"
+            verified = rng.random() < 0.65
+            website = f"https://www.{domain}/" if rng.random() < 0.5 else f"https://{domain}"
+            email_domain = domain if verified else rng.choice(WEBMAIL)
+            title = rng.choice(TITLES) if rng.random() < 0.9 else None
+        else:
+            org_type = None
+            verified = False
+            website = None
+            roll = rng.random()
+            if roll < 0.45:
+                organization = f"University of {rng.choice(CITIES)}"
+            elif roll < 0.6:
+                organization = f"{rng.choice(TOPICS)} {rng.choice(FORMS)}"
+            else:
+                organization = None
+            key = comparison_key(organization) if organization else None
+            email_domain = rng.choice(WEBMAIL)
+            title = rng.choice(TITLES) if rng.random() < 0.5 else None
+        email = f"{local}.{i}@{email_domain}"
+        rows.append(
+            {
+                "letter_id": letter_id,
+                "version_id": version_id,
+                "kind": kind,
+                "organization": organization,
+                "organization_key": key,
+                "country": country,
+                "organization_type": org_type,
+                "website": website,
+                "name": name,
+                "title": title,
+                "email": email,
+                "email_key": email.lower(),
+                "domain_verified": verified,
+                "status": SignatureStatus.PUBLISHED.value,
+                "confirm_nonce": secrets.token_urlsafe(16),
+                "withdraw_nonce": secrets.token_urlsafe(16),
+                "created_at": created,
+                "confirmed_at": confirmed,
+                "published_at": published,
+                "withdrawn_at": None,
+                "status_changed_at": published,
+            }
+        )
+    return rows, counts
+
+
+# --- Setup ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    letter_id: int
+    total: int
+    organizations: int
+    individuals: int
+    by_kind_country: Counter[tuple[str, str]]
+    phases: dict[str, float]
+    database: Path
+
+
+def app_config(tmp: Path, database: Path) -> dict[str, Any]:
+    return {
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SECRET_KEY": "benchmark-secret-key-that-is-long-enough-for-production",
+        "MAIL_URL": (tmp / "mail").as_uri(),
+        "BASE_URL": "http://signatory.bench",
+        "PUBLIC_PAGE_SIZE": PAGE_SIZE,
+    }
+
+
+def build_dataset(app: Flask, database: Path, n: int, seed: int, analyze: bool) -> Dataset:
+    phases: dict[str, float] = {}
+    with app.app_context():
+        started = time.perf_counter()
+        upgrade()
+        phases["migrations"] = time.perf_counter() - started
+
+        letter = Letter(
+            slug=SLUG,
+            title="Protect civic space in the cybercrime treaty",
+            recipient="Chair of the Ad Hoc Committee",
+            status=LetterStatus.OPEN,
+            moderation=Moderation.MISMATCH,
+            allow_individuals=True,
+            created_at=CAMPAIGN_START - timedelta(days=3),
+            opened_at=CAMPAIGN_START,
+        )
+        version = LetterVersion(
+            letter=letter,
+            number=1,
+            body_markdown=LETTER_BODY,
+            body_html=render_markdown(LETTER_BODY),
+            created_at=CAMPAIGN_START - timedelta(days=3),
+        )
+        db.session.add_all([letter, version])
+        db.session.flush()
+        letter_id, version_id = letter.id, version.id
+        # Outside a request every transaction is BEGIN IMMEDIATE: let go of the write lock.
+        db.session.commit()
+        db.session.close()
+
+        started = time.perf_counter()
+        rows, counts = signature_rows(random.Random(seed), n, letter_id, version_id)
+        phases["generate rows"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        table = Signature.__table__
+        with db.engine.begin() as conn:
+            for offset in range(0, len(rows), INSERT_CHUNK):
+                conn.execute(insert(table), rows[offset : offset + INSERT_CHUNK])
+        phases["bulk insert"] = time.perf_counter() - started
+        del rows
+
+        db.session.remove()
+        db.engine.dispose()
+
+    started = time.perf_counter()
+    connection = sqlite3.connect(database, isolation_level=None)
+    try:
+        if analyze:
+            connection.execute("ANALYZE")
+        # Fold the WAL into the main file so reads see what a settled database sees.
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    phases["analyze+checkpoint" if analyze else "checkpoint"] = time.perf_counter() - started
+    organizations = sum(c for (kind, _), c in counts.items() if kind == "organization")
+    return Dataset(
+        letter_id=letter_id,
+        total=n,
+        organizations=organizations,
+        individuals=n - organizations,
+        by_kind_country=counts,
+        phases=phases,
+        database=database,
+    )
+
+
+def bare_app() -> Flask:
+    app = Flask("bench_baseline")
+
+    @app.get("/")
+    def hello() -> str:
+        return "<!doctype html><title>Hello</title><p>Hello, world.</p>"
+
+    return app
+
+
+# --- Measuring -----------------------------------------------------------------------------
+
+
+PACKAGE_DIR = Path(service.__file__).resolve().parent.parent
+TEMPLATES_DIR = PACKAGE_DIR.parent / "templates"
+
+
+def _caller() -> str:
+    """The innermost frame in the package or its templates: who sent the statement."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.is_relative_to(PACKAGE_DIR) or path.is_relative_to(TEMPLATES_DIR):
+            where = path.relative_to(PACKAGE_DIR.parent).with_suffix("")
+            return f"{'.'.join(where.parts)}:{frame.f_code.co_name}"
+        frame = frame.f_back
+    return "?"
+
+
+class StatementLog:
+    """The SELECTs the app sends to the database while ``recording`` is set, and who sent them."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.statements: list[tuple[str, Any, str]] = []
+
+    def attach(self, engine: Any) -> None:
+        event.listen(engine, "before_cursor_execute", self._hook)
+
+    def _hook(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if self.recording and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            self.statements.append((statement, parameters, _caller()))
+
+    def take(self) -> list[tuple[str, Any, str]]:
+        taken, self.statements = self.statements, []
+        return taken
+
+
+@dataclass
+class Endpoint:
+    key: str
+    label: str
+    url: str
+    client: FlaskClient
+    check: Callable[[TestResponse], None]
+    repeat: int
+    warmup: int
+    samples: list[float] = field(default_factory=list)
+    statements: list[tuple[str, Any, str]] = field(default_factory=list)
+    body_bytes: int = 0
+    sql_ms: float | None = None
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
+
+
+def warm_up(endpoint: Endpoint, log: StatementLog | None) -> None:
+    """Untimed requests; the last one records the SQL the endpoint sends."""
+    for attempt in range(endpoint.warmup):
+        last = attempt == endpoint.warmup - 1
+        if log is not None and last:
+            log.take()
+            log.recording = True
+        response = endpoint.client.get(endpoint.url)
+        response.get_data()
+        if log is not None and last:
+            log.recording = False
+            endpoint.statements = log.take()
+        endpoint.check(response)
+
+
+def time_once(endpoint: Endpoint) -> TestResponse:
+    started = time.perf_counter()
+    response = endpoint.client.get(endpoint.url)
+    body = response.get_data()
+    endpoint.samples.append(time.perf_counter() - started)
+    if response.status_code != 200:
+        raise SystemExit(f"{endpoint.url} answered {response.status_code}")
+    endpoint.body_bytes = len(body)
+    return response
+
+
+def measure(endpoints: list[Endpoint], log: StatementLog) -> None:
+    """Warm every endpoint up, then time them in turns, one request each per round.
+
+    Taking turns spreads any drift of the machine (another process, CPU frequency) over
+    all endpoints alike, so the ratios between them hold even when absolute times move.
+    """
+    for endpoint in endpoints:
+        progress(f"warming up ({endpoint.key}) {endpoint.url[:90]}")
+        warm_up(endpoint, log if endpoint.key != "a" else None)
+    gc.collect()
+    last: dict[str, TestResponse] = {}
+    rounds = max(endpoint.repeat for endpoint in endpoints)
+    progress(f"timing {len(endpoints)} endpoints in {rounds} rounds")
+    for round_number in range(rounds):
+        for endpoint in endpoints:
+            if round_number < endpoint.repeat:
+                last[endpoint.key] = time_once(endpoint)
+    for endpoint in endpoints:
+        endpoint.check(last[endpoint.key])
+
+
+def rerun_sql(database: Path, endpoint: Endpoint, times: int, found: list[dict[str, Any]]) -> None:
+    """Run the endpoint's statements straight on sqlite3: how much of it is the database."""
+    connection = sqlite3.connect(database)
+    try:
+        total = 0.0
+        for statement, parameters, caller in endpoint.statements:
+            runs = []
+            for _ in range(times):
+                started = time.perf_counter()
+                rows = connection.execute(statement, parameters).fetchall()
+                runs.append(time.perf_counter() - started)
+            cost = statistics.median(runs) * 1000
+            total += cost
+            found.append(
+                {
+                    "endpoint": endpoint.key,
+                    "sql": statement,
+                    "parameters": parameters,
+                    "caller": caller,
+                    "ms": cost,
+                    "rows": len(rows),
+                }
+            )
+        endpoint.sql_ms = total
+    finally:
+        connection.close()
+
+
+def query_plan(database: Path, statement: str, parameters: Any) -> list[str]:
+    connection = sqlite3.connect(database)
+    try:
+        plan = connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+    finally:
+        connection.close()
+    return [detail for _id, _parent, _unused, detail in plan]
+
+
+def short_sql(statement: str, width: int = 96) -> str:
+    text = " ".join(statement.split())
+    text = re.sub(
+        r"^SELECT (.{40,}?) FROM",
+        lambda m: f"SELECT <{m.group(1).count(',') + 1} cols> FROM",
+        text,
+    )
+    for long, short in (
+        ("signature.", ""),
+        (" JOIN letter_version ON letter_version.id = version_id", " JOIN letter_version"),
+        ("count(*) AS count_1", "count(*)"),
+    ):
+        text = text.replace(long, short)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- Checks: each answer must be the right one, not only fast -------------------------------
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(f"check failed: {message}")
+
+
+def row_count(html: str) -> int:
+    return html.count('<th scope="row">')
+
+
+def check_html(*needles: str, rows: int | None = None) -> Callable[[TestResponse], None]:
+    def check(response: TestResponse) -> None:
+        expect(response.status_code == 200, f"status {response.status_code}")
+        html = response.get_data(as_text=True)
+        for needle in needles:
+            expect(needle in html, f"{needle!r} not on the page")
+        if rows is not None:
+            expect(row_count(html) == rows, f"{row_count(html)} rows on the page, not {rows}")
+
+    return check
+
+
+def check_first_row(name: str, rows: int | None) -> Callable[[TestResponse], None]:
+    """The page's first row is the signature right after the cursor."""
+
+    def check(response: TestResponse) -> None:
+        check_html(rows=rows)(response)
+        expect(row_count(response.get_data(as_text=True)) > 0, "no rows on the page")
+        html = response.get_data(as_text=True)
+        first = html.index('<th scope="row">')
+        expect(str(escape(name)) in html[first : first + 600], f"first row is not {name!r}")
+
+    return check
+
+
+def check_api(
+    rows: int, first_id: int, next_cursor: str | None = None
+) -> Callable[[TestResponse], None]:
+    def check(response: TestResponse) -> None:
+        expect(response.status_code == 200, f"status {response.status_code}")
+        payload = json.loads(response.get_data())
+        items = payload["signatures"]
+        expect(len(items) == rows, f"{len(items)} signatures, not {rows}")
+        expect(items[0]["id"] == first_id, f"first id {items[0]['id']}, not {first_id}")
+        order = [(datetime.fromisoformat(item["signed_at"]), item["id"]) for item in items]
+        expect(order == sorted(order), "signatures out of order")
+        if next_cursor is not None:
+            expect(payload["next_cursor"] == next_cursor, "next_cursor is not the 100th row")
+
+    return check
+
+
+def check_csv(expected_rows: int) -> Callable[[TestResponse], None]:
+    def check(response: TestResponse) -> None:
+        expect(response.status_code == 200, f"status {response.status_code}")
+        expect(response.mimetype == "text/csv", f"content type {response.content_type}")
+        text = response.get_data(as_text=True)
+        expect(text.startswith("\ufeff"), "no byte-order mark")
+        records = sum(1 for _ in csv.reader(io.StringIO(text[1:])))
+        expect(records == expected_rows + 1, f"{records - 1} CSV rows, not {expected_rows}")
+
+    return check
+
+
+# --- The run -------------------------------------------------------------------------------
+
+
+def rows_in_order(kind: str | None, offset: int, count: int) -> list[Any]:
+    """Published rows of the letter in list order (published_at, id), from ``offset``."""
+    query = (
+        select(Signature.id, Signature.published_at, Signature.organization, Signature.name)
+        .join(Letter, Letter.id == Signature.letter_id)
+        .where(Letter.slug == SLUG, Signature.status == SignatureStatus.PUBLISHED)
+        .order_by(Signature.published_at, Signature.id)
+        .offset(offset)
+        .limit(count)
+    )
+    if kind is not None:
+        query = query.where(Signature.kind == kind)
+    return list(db.session.execute(query))
+
+
+def cursor_of(row: Any) -> str:
+    return service.encode_cursor(service.Cursor(row.published_at, row.id))
+
+
+def deep_offset(section_size: int, target: int) -> int:
+    """``target`` rows in, or three quarters of a smaller section, on a page boundary."""
+    return max(PAGE_SIZE, min(target, section_size * 3 // 4) // PAGE_SIZE * PAGE_SIZE)
+
+
+def check_ties(app: Flask) -> str:
+    """A cursor inside the largest group of organizations published at one instant.
+
+    The next page must start with the group's second row: the keyset compares
+    (published_at, id), not published_at alone.
+    """
+    published = (Signature.kind == SignatureKind.ORGANIZATION) & (
+        Signature.status == SignatureStatus.PUBLISHED
+    )
+    with app.app_context():
+        instant, size = db.session.execute(
+            select(Signature.published_at, func.count())
+            .where(published)
+            .group_by(Signature.published_at)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        if size < 2:
+            db.session.remove()
+            return "no two organizations share a publication time"
+        first, second = db.session.execute(
+            select(Signature.id, Signature.organization)
+            .where(published, Signature.published_at == instant)
+            .order_by(Signature.id)
+            .limit(2)
+        ).all()
+        db.session.remove()
+    after = service.encode_cursor(service.Cursor(instant, first.id))
+    url = f"/letters/{SLUG}/signatories?section=organization&after={after}"
+    check_first_row(second.organization, None)(app.test_client().get(url))
+    return f"{size:,} organizations published at {instant:%Y-%m-%d %H:%M:%S}"
+
+
+def build_endpoints(
+    app: Flask, data: Dataset, args: argparse.Namespace
+) -> tuple[list[Endpoint], dict[str, Any]]:
+    client = app.test_client()
+    bare = bare_app().test_client()
+    countries_by_size = Counter()
+    for (_kind, country), count in data.by_kind_country.items():
+        countries_by_size[country] += count
+    ranked = [code for code, _ in countries_by_size.most_common()]
+    mid_country, rare_country = ranked[min(9, len(ranked) - 1)], ranked[-1]
+
+    def country_rows(code: str) -> int:
+        kinds = ("organization", "individual")
+        return sum(min(PAGE_SIZE, data.by_kind_country[kind, code]) for kind in kinds)
+
+    with app.app_context():
+        org_offset = deep_offset(data.organizations, args.deep_offset)
+        cursor_row, org_first = rows_in_order("organization", org_offset - 1, 2)
+        org_cursor = cursor_of(cursor_row)
+        api_offset = deep_offset(data.total, args.deep_offset)
+        api_cursor_row, api_first = rows_in_order(None, api_offset - 1, 2)
+        api_cursor = cursor_of(api_cursor_row)
+        (first_row,) = rows_in_order(None, 0, 1)
+        (hundredth,) = rows_in_order(None, PAGE_SIZE - 1, 1)
+        (first_org,) = rows_in_order("organization", 0, 1)
+        db.session.remove()
+
+    base = f"/letters/{SLUG}"
+    api = f"/api/v1/letters/{SLUG}/signatures?limit={PAGE_SIZE}"
+    r, w = args.repeat, args.warmup
+    org_page = org_offset // PAGE_SIZE + 1
+    api_page = api_offset // PAGE_SIZE + 1
+    endpoints = [
+        Endpoint("a", "bare Flask app, one route (baseline)", "/", bare,
+                 check_html("Hello, world."), r, w),
+        Endpoint("b", "letter page", base, client,
+                 check_html(f'<span class="count">{data.total}</span>'), r, w),
+        Endpoint("c", "list page 1 (both sections)", f"{base}/signatories", client,
+                 check_html("More organizations", "More individuals", rows=2 * PAGE_SIZE), r, w),
+        Endpoint("c1", "list page 1, organizations only",
+                 f"{base}/signatories?section=organization", client,
+                 check_first_row(first_org.organization, PAGE_SIZE), r, w),
+        Endpoint("d", f"list page {org_page}, organizations (after row {org_offset:,})",
+                 f"{base}/signatories?section=organization&after={org_cursor}", client,
+                 check_first_row(org_first.organization, PAGE_SIZE), r, w),
+        Endpoint("e", f"API page 1 (limit={PAGE_SIZE})", api, client,
+                 check_api(PAGE_SIZE, first_row.id, cursor_of(hundredth)), r, w),
+        Endpoint("f", f"API page {api_page} (after row {api_offset:,})",
+                 f"{api}&cursor={api_cursor}", client,
+                 check_api(PAGE_SIZE, api_first.id), r, w),
+        Endpoint("g", f"list page 1, country={mid_country} "
+                 f"({countries_by_size[mid_country]:,} signatures)",
+                 f"{base}/signatories?country={mid_country}", client,
+                 check_html(rows=country_rows(mid_country)), r, w),
+        Endpoint("g1", f"list page 1, country={rare_country} "
+                 f"({countries_by_size[rare_country]:,} signatures)",
+                 f"{base}/signatories?country={rare_country}", client,
+                 check_html(rows=country_rows(rare_country)), r, w),
+        Endpoint("h", "full CSV download", f"{base}/signatories.csv", client,
+                 check_csv(data.total), args.csv_repeat, 1),
+    ]  # fmt: skip
+    facts = {"org_page": org_page, "api_page": api_page}
+    return endpoints, facts
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.public_list",
+        description="Time the public list, API and CSV of a letter with many signatures.",
+    )
+    parser.add_argument("--signatures", type=int, default=100_000, help="default 100000")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
+    parser.add_argument("--csv-repeat", type=int, default=3, help="timed CSV downloads")
+    parser.add_argument(
+        "--deep-offset",
+        type=int,
+        default=50_000,
+        help="rows before the deep page (default 50000: page 501 of 100)",
+    )
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE after loading")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the query plan of the slowest statements"
+    )
+    args = parser.parse_args(argv)
+    if args.signatures < 1000:
+        parser.error("--signatures must be at least 1000")
+    if min(args.repeat, args.warmup, args.csv_repeat) < 1:
+        parser.error("--repeat, --warmup and --csv-repeat must be at least 1")
+    return args
+
+
+def progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
+    database = tmp / "bench.sqlite3"
+    app = create_app(app_config(tmp, database))
+    progress(f"building the database with {args.signatures:,} published signatures")
+    started = time.perf_counter()
+    data = build_dataset(app, database, args.signatures, args.seed, args.analyze)
+    setup_seconds = time.perf_counter() - started
+
+    log = StatementLog()
+    with app.app_context():
+        log.attach(db.engine)
+    endpoints, facts = build_endpoints(app, data, args)
+    facts["ties"] = check_ties(app)
+    measure(endpoints, log)
+
+    progress("re-running the SQL of each request directly on sqlite3")
+    found: list[dict[str, Any]] = []
+    for endpoint in endpoints[1:]:
+        rerun_sql(database, endpoint, 1 if endpoint.key == "h" else min(args.repeat, 10), found)
+
+    with app.app_context():
+        db.engine.dispose()
+    report(args, data, setup_seconds, endpoints, facts, found)
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    data: Dataset,
+    setup_seconds: float,
+    endpoints: list[Endpoint],
+    facts: dict[str, Any],
+    found: list[dict[str, Any]],
+) -> None:
+    by_key = {endpoint.key: endpoint for endpoint in endpoints}
+    baseline = by_key["a"].median_ms
+    countries = len({country for _, country in data.by_kind_country})
+    size_mb = data.database.stat().st_size / 1e6
+    print()
+    print(
+        f"signatory public list benchmark: {data.total:,} published signatures "
+        f"({data.organizations:,} organizations, {data.individuals:,} individuals, "
+        f"{countries} countries)"
+    )
+    print(
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"Flask {package_version('flask')}, SQLAlchemy {package_version('sqlalchemy')}; "
+        f"ANALYZE {'run' if args.analyze else 'not run (as the app ships)'}"
+    )
+    phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in data.phases.items())
+    print(f"setup: {setup_seconds:.1f} s ({phases}); database file {size_mb:.1f} MB")
+    print(
+        f"timing: Flask test client in this process, {args.warmup} warm-up then "
+        f"{args.repeat} timed requests per page (CSV: 1 then {args.csv_repeat}), taken in "
+        "turns; p95 is nearest-rank"
+    )
+    print()
+    header = (
+        f"{'':3} {'endpoint':<50} {'median ms':>10} {'p95 ms':>9} {'x baseline':>11} "
+        f"{'queries':>8} {'SQL ms':>8} {'KB':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for endpoint in endpoints:
+        queries = str(len(endpoint.statements)) if endpoint.key != "a" else "-"
+        sql = f"{endpoint.sql_ms:.1f}" if endpoint.sql_ms is not None else "-"
+        print(
+            f"{endpoint.key:<3} {endpoint.label:<50} {endpoint.median_ms:>10.2f} "
+            f"{endpoint.p95_ms:>9.2f} {endpoint.median_ms / baseline:>11.1f} "
+            f"{queries:>8} {sql:>8} {endpoint.body_bytes / 1024:>8.1f}"
+        )
+    print()
+    print("URLs:")
+    for endpoint in endpoints:
+        print(f"  ({endpoint.key}) {endpoint.url}")
+    print()
+    list_ratio = by_key["d"].median_ms / by_key["c1"].median_ms
+    list_ratio_c = by_key["d"].median_ms / by_key["c"].median_ms
+    api_ratio = by_key["f"].median_ms / by_key["e"].median_ms
+    print("deep page / first page (medians; the claim: page 500 costs what page 1 costs):")
+    print(
+        f"  list: page {facts['org_page']} / page 1, same section (d/c1) = {list_ratio:.2f}"
+        f"   [vs the two-section page 1 (d/c) = {list_ratio_c:.2f}]"
+    )
+    print(f"  API:  page {facts['api_page']} / page 1 (f/e) = {api_ratio:.2f}")
+    print(
+        f"  checked: deep pages start at the row after their cursor, also inside a tie "
+        f"({facts['ties']})"
+    )
+    csv_endpoint = by_key["h"]
+    seconds = statistics.median(csv_endpoint.samples)
+    megabytes = csv_endpoint.body_bytes / 1e6
+    print(
+        f"CSV: {data.total:,} rows, {megabytes:.1f} MB in {seconds:.2f} s (median of "
+        f"{len(csv_endpoint.samples)}): {megabytes / seconds:.1f} MB/s, "
+        f"{data.total / seconds:,.0f} rows/s; {len(csv_endpoint.statements)} queries, "
+        f"{csv_endpoint.sql_ms or 0:.0f} ms of it SQL"
+    )
+    print()
+    print(
+        "slowest SQL statements (each re-run alone on sqlite3, median ms; "
+        "'SQL ms' above sums them per request):"
+    )
+    slowest: dict[str, dict[str, Any]] = {}
+    for item in found:
+        if item["endpoint"] == "h":
+            continue
+        known = slowest.get(item["sql"])
+        if known is None or item["ms"] > known["ms"]:
+            slowest[item["sql"]] = {**item, "endpoints": (known or {}).get("endpoints", set())}
+        slowest[item["sql"]]["endpoints"].add(item["endpoint"])
+    ranked = sorted(slowest.values(), key=lambda item: item["ms"], reverse=True)[:8]
+    for item in ranked:
+        where = ",".join(sorted(item["endpoints"]))
+        print(f"  {item['ms']:7.2f} ms {item['rows']:>5} rows  {item['caller']}  [{where}]")
+        print(f"{'':25}{short_sql(item['sql'], 110)}")
+        if args.explain:
+            for line in query_plan(data.database, item["sql"], item["parameters"]):
+                print(f"{'':25}plan: {line}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="signatory-bench-") as tmp:
+        return run(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
