@@ -155,10 +155,3 @@ bp.before_request(_enforce_timeouts)
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-
-
-def ensure_signed_out_elsewhere(coordinator: Coordinator) -> None:
-    """Rotate the session token: every session of this account but the next one ends."""
-    from ..models import new_nonce
-
-    coordinator.session_token = new_nonce()

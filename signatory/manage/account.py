@@ -1,12 +1,130 @@
-"""Placeholder routes (being written)."""
+"""The signed-in coordinator's own account: name, notifications, password."""
 
-from flask import abort
+from __future__ import annotations
 
-from . import bp
-from .access import signed_in
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from ..errors import InvalidArgument
+from ..extensions import db
+from ..letters import PASSWORD_MAX
+from ..models import NotifyPreference
+from ..timeutil import utcnow
+from . import accounts, bp
+from .access import signed_in, start_session
+from .auth import new_password_fields
+
+NOTIFY_CHOICES = [
+    SelectChoice(NotifyPreference.EACH.value, "An email for each signature awaiting review"),
+    SelectChoice(NotifyPreference.DIGEST.value, "One email a day with what awaits review"),
+    SelectChoice(NotifyPreference.NONE.value, "No emails; I will look in the workspace"),
+]
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=accounts.NAME_MAX, message="Use at most 200 characters."),
+        ],
+    )
+    notify = RadioField(
+        "Signatures awaiting review",
+        choices=NOTIFY_CHOICES,
+        validators=[InputRequired("Choose how you want to hear of signatures to review.")],
+    )
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[
+            InputRequired("Enter your current password."),
+            Length(max=PASSWORD_MAX, message="That is longer than any password here."),
+        ],
+    )
+    password, password_again = new_password_fields()
+
+
+def _page(
+    profile: ProfileForm | None = None, password: PasswordForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    if profile is None:
+        profile = ProfileForm(obj=current_user, formdata=None)
+    if password is None:
+        password = PasswordForm(formdata=None)
+    page = render_template("manage/account/account.html", profile=profile, password_form=password)
+    return page, status
 
 
 @bp.get("/account")
 @signed_in
-def account():
-    abort(501)
+def account() -> tuple[str, int]:
+    """The coordinator's name, notification choice, and a form to change the password."""
+    return _page()
+
+
+@bp.post("/account/profile")
+@signed_in
+def update_profile() -> Response | tuple[str, int]:
+    """Save the display name and the notification choice."""
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _page(profile=form, status=400)
+    try:
+        changed = accounts.update_profile(
+            db.session,
+            current_user._get_current_object(),
+            name=form.name.data,
+            notify=form.notify.data,
+            now=utcnow(),
+        )
+    except InvalidArgument as error:
+        db.session.rollback()
+        form.name.errors = [str(error)]
+        return _page(profile=form, status=400)
+    db.session.commit()
+    flash("Your account is saved." if changed else "Nothing to change.", "ok")
+    return redirect(url_for("manage.account"), code=303)
+
+
+@bp.post("/account/password")
+@signed_in
+def change_password() -> Response | tuple[str, int]:
+    """Change the password; every other session of this account is signed out."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _page(password=form, status=400)
+    coordinator = current_user._get_current_object()
+    try:
+        accounts.change_password(
+            db.session,
+            coordinator,
+            current=form.current_password.data,
+            new=form.password.data,
+            now=utcnow(),
+        )
+    except accounts.WrongPassword:
+        db.session.rollback()
+        form.current_password.errors = ["That is not your current password."]
+        return _page(password=form, status=400)
+    except InvalidArgument as error:
+        db.session.rollback()
+        form.password.errors = [str(error)]
+        return _page(password=form, status=400)
+    db.session.commit()
+    # The new session token ended every session, this one included: begin a fresh one.
+    start_session(coordinator)
+    flash("Your password is changed. Any other sessions of this account were signed out.", "ok")
+    return redirect(url_for("manage.account"), code=303)
