@@ -168,12 +168,27 @@ _ALLOWED_STATUS_CHANGES = {
 
 
 def set_letter_status(
-    session: Session, letter: Letter, status: str, *, now: datetime, actor_label: str = "cli"
+    session: Session,
+    letter: Letter,
+    status: str,
+    *,
+    now: datetime,
+    actor_label: str = "cli",
+    actor_id: int | None = None,
 ) -> Letter:
-    """Open (from draft, or reopen) or close a letter; anything else is refused."""
+    """Open (from draft, or reopen) or close a letter; anything else is refused.
+
+    Opening a letter whose deadline has passed is refused too: it would be "open" and
+    still take no signature, which nobody means.
+    """
     allowed_from = _ALLOWED_STATUS_CHANGES.get(LetterStatus(status), ())
     if letter.status not in allowed_from:
         raise InvalidArgument(f"cannot change a {letter.status} letter to {status}")
+    if status == LetterStatus.OPEN and letter.deadline is not None and letter.deadline <= now:
+        raise InvalidArgument(
+            f"its deadline ({letter.deadline:%Y-%m-%d %H:%M} UTC) has passed; "
+            "set a later deadline or clear it first"
+        )
     previous = letter.status
     letter.status = status
     if status == LetterStatus.OPEN:
@@ -185,6 +200,7 @@ def set_letter_status(
         session,
         "letter.status_changed",
         actor_label=actor_label,
+        actor_id=actor_id,
         letter_id=letter.id,
         detail={"from": str(previous), "to": str(status)},
         now=now,
