@@ -2,6 +2,12 @@
 
 The organizations, people and domains are fictional; ``.example`` domains are reserved
 and can never belong to anyone.
+
+It also makes a demo coordinator account (owner of the demo letter, with a fixed,
+documented password: it exists only in a local demo database), a moderation queue with
+the cases a moderator meets (a free-mail address, a near-duplicate organization name, an
+acronym of a name already on the list, a plain domain mismatch) and a second,
+substantive version of the text, with earlier signatures still on the first.
 """
 
 from __future__ import annotations
@@ -10,13 +16,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import audit
 from .domains import email_matches_website
-from .letters import create_letter
-from .models import Letter, LetterVersion, Signature, SignatureKind, SignatureStatus, new_nonce
-from .text import comparison_key
+from .letters import create_coordinator, create_letter
+from .models import (
+    LIVE_STATUSES,
+    Coordinator,
+    Letter,
+    LetterVersion,
+    Membership,
+    MembershipRole,
+    Moderation,
+    NotifyPreference,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    new_nonce,
+)
+from .text import comparison_key, render_markdown
 
 DEMO_SLUG = "civic-space-in-the-treaty"
 DEMO_TITLE = "Keep civil society in the room: an open letter on the draft convention"
@@ -43,6 +63,80 @@ Respectfully,
 
 *The undersigned*
 """
+
+# Version 2: a substantive change (a fourth request, and more in the second), so the
+# version history has a readable diff and earlier signatures visibly point at version 1.
+DEMO_BODY_V2 = DEMO_BODY.replace(
+    "2. **Publish every revised draft** on the Committee's website on the day it is circulated.",
+    "2. **Publish every revised draft**, with its annexes and a summary of what changed, on\n"
+    "   the Committee's website on the day it is circulated.",
+).replace(
+    "   oversight and the principle of proportionality.\n",
+    "   oversight and the principle of proportionality.\n"
+    "4. **Record who takes part** in informal consultations, and publish that record after\n"
+    "   each session.\n",
+)
+DEMO_V2_NOTE = (
+    "Added a fourth request (a public record of who takes part in informal consultations) "
+    "and asked for revised drafts to be published with their annexes."
+)
+# How long ago version 2 was published: signatures before it signed version 1.
+DEMO_V2_AGE = timedelta(days=8)
+
+# The demo coordinator. The password is fixed and printed by ./scripts/serve: this
+# account only ever exists in a local demo database, never in production data.
+DEMO_COORDINATOR_EMAIL = "demo@signatory.example"
+DEMO_COORDINATOR_NAME = "Demo Coordinator (demo account)"
+DEMO_COORDINATOR_PASSWORD = "demo-coordinator-password"  # noqa: S105 - documented demo login
+
+# Awaiting review, each a case a moderator meets: kind of case, organization, country,
+# type, website, signer, title, email, hours ago.
+_PENDING: list[tuple[str, str, str, str, str, str, str, str, int]] = [
+    (
+        "free-mail address",
+        "Coastal Fishers Cooperative",
+        "ID",
+        "union",
+        "https://coastalfishers.example",
+        "Budi Santoso",
+        "Chair",
+        "coastal.fishers.coop@gmail.com",
+        46,
+    ),
+    (
+        "near-duplicate of Open Networks Alliance",
+        "Open Network Alliance",
+        "US",
+        "ngo",
+        "https://open-network-alliance.example",
+        "Jordan Lee",
+        "Campaigns Officer",
+        "jordan@ona-campaigns.example",
+        20,
+    ),
+    (
+        "acronym of Nairobi Internet Policy Forum",
+        "NIPF",
+        "KE",
+        "ngo",
+        "https://nipf.example",
+        "Otieno Were",
+        "Volunteer",
+        "otieno@nipf-kenya.example",
+        9,
+    ),
+    (
+        "domain mismatch",
+        "Observatorio Latinoamericano de Internet",
+        "UY",
+        "academic",
+        "https://olai.example",
+        "Valentina Pereira",
+        "Investigadora",
+        "vpereira@olai-uy.example",
+        3,
+    ),
+]
 
 # name, country, type, website, signer, title, email local part, email domain (None = website's)
 _ORGANIZATIONS: list[tuple[str, str, str, str, str, str, str, str | None]] = [
@@ -433,12 +527,44 @@ class DemoLoaded:
     letter: Letter
     organizations: int
     individuals: int
+    coordinator_email: str = DEMO_COORDINATOR_EMAIL
+    pending: int = len(_PENDING)
 
 
 def load_demo(session: Session, *, now: datetime) -> DemoLoaded | None:
-    """Create the demo letter and its published signatories; None if it is already there."""
-    if session.scalar(select(Letter.id).where(Letter.slug == DEMO_SLUG)) is not None:
+    """Create the demo letter, its signatories, coordinator, queue and versions.
+
+    None if everything is already there: a second run changes nothing. A database whose
+    demo letter predates the workspace gets the coordinator, the queue and version 2.
+    """
+    letter = session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
+    coordinator = session.scalar(
+        select(Coordinator).where(Coordinator.email == DEMO_COORDINATOR_EMAIL)
+    )
+    if letter is not None and coordinator is not None:
         return None
+    if coordinator is None:
+        coordinator = _demo_coordinator(session, now=now)
+    if letter is None:
+        return _new_demo_letter(session, coordinator, now=now)
+    return _add_workspace_demo(session, letter, coordinator, now=now)
+
+
+def _demo_coordinator(session: Session, *, now: datetime) -> Coordinator:
+    coordinator = create_coordinator(
+        session,
+        email=DEMO_COORDINATOR_EMAIL,
+        name=DEMO_COORDINATOR_NAME,
+        password=DEMO_COORDINATOR_PASSWORD,
+        now=now - timedelta(days=22),
+    )
+    # An email per signature awaiting review: when a newcomer signs the demo letter from
+    # a mismatched address, the review request lands beside their confirmation email.
+    coordinator.notify = NotifyPreference.EACH
+    return coordinator
+
+
+def _new_demo_letter(session: Session, coordinator: Coordinator, *, now: datetime) -> DemoLoaded:
     letter = create_letter(
         session,
         slug=DEMO_SLUG,
@@ -446,41 +572,53 @@ def load_demo(session: Session, *, now: datetime) -> DemoLoaded | None:
         recipient=DEMO_RECIPIENT,
         body_markdown=DEMO_BODY,
         now=now - timedelta(days=21),
+        owner=coordinator,
         open_now=True,
+        moderation=Moderation.MISMATCH,
         actor_label="demo",
     )
     letter.deadline = now + timedelta(days=30)
-    version = letter.current_version
+    first = letter.current_version
+    second = _second_version(session, letter, coordinator, at=now - DEMO_V2_AGE)
     total = len(_ORGANIZATIONS) + len(_INDIVIDUALS)
-    # Spread the signing times over the last three weeks, oldest first.
-    times = [now - timedelta(days=21) + timedelta(hours=11 * i + 3) for i in range(total)]
+    # Spread the signing times over twenty days, oldest first, all in the past.
+    step = timedelta(days=20) / total
+    times = [now - timedelta(days=21) + timedelta(hours=3) + step * i for i in range(total)]
+
+    def signed(at: datetime) -> LetterVersion:
+        return first if at < second.created_at else second
+
     for (org, country, kind_of, website, signer, title, local, domain), at in zip(
         _ORGANIZATIONS, times, strict=False
     ):
         email_domain = domain or website.split("//", 1)[1]
-        session.add(
-            _published(
-                letter,
-                version,
-                at,
-                kind=SignatureKind.ORGANIZATION,
-                organization=org,
-                country=country,
-                organization_type=kind_of,
-                website=website,
-                name=signer,
-                title=title,
-                email=f"{local}@{email_domain}",
-                domain_verified=email_matches_website(email_domain, website),
-            )
+        verified = email_matches_website(email_domain, website)
+        signature = _published(
+            letter,
+            signed(at),
+            at,
+            kind=SignatureKind.ORGANIZATION,
+            organization=org,
+            country=country,
+            organization_type=kind_of,
+            website=website,
+            name=signer,
+            title=title,
+            email=f"{local}@{email_domain}",
+            domain_verified=verified,
         )
+        if not verified:
+            # Under the letter's moderation these were reviewed and approved.
+            signature.moderated_by_id = coordinator.id
+            signature.moderated_at = at
+        session.add(signature)
     for (name, country, title, affiliation, email), at in zip(
         _INDIVIDUALS, times[len(_ORGANIZATIONS) :], strict=True
     ):
         session.add(
             _published(
                 letter,
-                version,
+                signed(at),
                 at,
                 kind=SignatureKind.INDIVIDUAL,
                 organization=affiliation,
@@ -490,8 +628,116 @@ def load_demo(session: Session, *, now: datetime) -> DemoLoaded | None:
                 email=email,
             )
         )
+    _add_pending(session, letter, second, now=now)
     session.flush()
     return DemoLoaded(letter, len(_ORGANIZATIONS), len(_INDIVIDUALS))
+
+
+def _add_workspace_demo(
+    session: Session, letter: Letter, coordinator: Coordinator, *, now: datetime
+) -> DemoLoaded:
+    """The workspace parts, added to a demo letter loaded before there was a workspace."""
+    member = session.scalar(
+        select(Membership.id).where(
+            Membership.letter_id == letter.id, Membership.coordinator_id == coordinator.id
+        )
+    )
+    if member is None:
+        session.add(
+            Membership(
+                coordinator=coordinator, letter=letter, role=MembershipRole.OWNER, created_at=now
+            )
+        )
+    letter.moderation = Moderation.MISMATCH
+    version = letter.current_version
+    if version.number == 1:
+        version = _second_version(session, letter, coordinator, at=now)
+    _add_pending(session, letter, version, now=now)
+    session.flush()
+    published = {
+        kind: session.scalar(
+            select(func.count()).where(
+                Signature.letter_id == letter.id,
+                Signature.kind == kind,
+                Signature.status == SignatureStatus.PUBLISHED,
+            )
+        )
+        or 0
+        for kind in SignatureKind
+    }
+    return DemoLoaded(
+        letter, published[SignatureKind.ORGANIZATION], published[SignatureKind.INDIVIDUAL]
+    )
+
+
+def _second_version(
+    session: Session, letter: Letter, author: Coordinator, *, at: datetime
+) -> LetterVersion:
+    # Inserted directly rather than through the editing service: the demo dates it in the
+    # past, and its audit event says "demo".
+    version = LetterVersion(
+        letter=letter,
+        number=2,
+        kind="substantive",
+        change_note=DEMO_V2_NOTE,
+        body_markdown=DEMO_BODY_V2,
+        body_html=render_markdown(DEMO_BODY_V2),
+        author_id=author.id,
+        created_at=at,
+    )
+    session.add(version)
+    session.flush()
+    audit.record(
+        session,
+        "letter.text_changed",
+        actor_label="demo",
+        actor_id=author.id,
+        letter_id=letter.id,
+        detail={"version": 2, "kind": "substantive", "change_note": DEMO_V2_NOTE},
+        now=at,
+    )
+    return version
+
+
+def _add_pending(session: Session, letter: Letter, version: LetterVersion, *, now: datetime) -> int:
+    """The moderation queue; entries whose address already signed are left as they are."""
+    added = 0
+    for _case, org, country, kind_of, website, signer, title, email, hours in _PENDING:
+        taken = session.scalar(
+            select(Signature.id).where(
+                Signature.letter_id == letter.id,
+                Signature.email_key == email.lower(),
+                Signature.status.in_(LIVE_STATUSES),
+            )
+        )
+        if taken is not None:
+            continue
+        at = now - timedelta(hours=hours)
+        session.add(
+            Signature(
+                letter=letter,
+                version=version,
+                kind=SignatureKind.ORGANIZATION,
+                organization=org,
+                organization_key=comparison_key(org),
+                country=country,
+                organization_type=kind_of,
+                website=website,
+                name=signer,
+                title=title,
+                email=email,
+                email_key=email.lower(),
+                domain_verified=email_matches_website(email.rpartition("@")[2], website),
+                status=SignatureStatus.PENDING_REVIEW,
+                confirm_nonce=new_nonce(),
+                withdraw_nonce=new_nonce(),
+                created_at=at - timedelta(minutes=12),
+                confirmed_at=at,
+                status_changed_at=at,
+            )
+        )
+        added += 1
+    return added
 
 
 def _published(letter: Letter, version: LetterVersion, at: datetime, **fields: Any) -> Signature:

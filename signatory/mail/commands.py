@@ -11,7 +11,7 @@ from ..timeutil import utcnow
 from .backends import MailBackend, MailURLError, backend_from_url
 from .worker import SendCounts, run_worker, send_due
 
-mail_cli = AppGroup("mail", help="Send the email waiting in the outbox.")
+mail_cli = AppGroup("mail", help="Send the email waiting in the outbox, and the digests.")
 
 
 def _backend() -> MailBackend:
@@ -33,6 +33,40 @@ def send_command(limit: int | None) -> None:
     backend = _backend()
     counts = send_due(db.session, backend, limit=limit)
     click.echo(f"Mail to {backend.describe()}: {_summary(counts)}.")
+
+
+@mail_cli.command("digest")
+@click.option(
+    "--now",
+    "--force",
+    "force",
+    is_flag=True,
+    help="Run them now, whatever the hour (still only for coordinators with something new).",
+)
+def digest_command(force: bool) -> None:
+    """Queue the coordinators' daily digests that are due, once, and say what was done.
+
+    The emails go into the outbox; ``mail send`` or the worker sends them.
+    """
+    from ..notifications import run_digests
+
+    hour = int(current_app.config["DIGEST_HOUR_UTC"])
+    run = run_digests(db.session, now=utcnow(), hour=hour, force=force)
+    for email, letters in run.sent:
+        click.echo(f"Digest queued for {email} ({letters} letter{'' if letters == 1 else 's'}).")
+    for email in run.nothing_new:
+        click.echo(f"Nothing new for {email}; no digest.")
+    for email in run.failed:
+        click.echo(f"Digest for {email} failed; see the log. It is tried again next time.")
+    if not run.checked:
+        when = "" if force else f" (they are due daily after {hour:02d}:00 UTC)"
+        click.echo(f"No digest is due{when}.")
+    click.echo(
+        f"Digests: {len(run.sent)} queued, {len(run.nothing_new)} with nothing new, "
+        f"{len(run.taken)} handled by another worker, {len(run.failed)} failed."
+    )
+    if run.failed:
+        raise click.exceptions.Exit(1)
 
 
 @mail_cli.command("worker")

@@ -41,6 +41,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage, OutboxStatus
+from ..notifications import DigestSchedule
 from ..signing.service import purge_unconfirmed
 from ..timeutil import utcnow
 from . import registry
@@ -403,7 +404,8 @@ def run_worker(
     """Send what is due every ``interval`` seconds until ``stop`` is set or a signal arrives.
 
     About once an hour it also purges unconfirmed signatures older than the app's
-    ``UNCONFIRMED_PURGE_DAYS``. ``interval`` defaults to ``MAIL_WORKER_INTERVAL``;
+    ``UNCONFIRMED_PURGE_DAYS``, and once a day (after ``DIGEST_HOUR_UTC``) it queues the
+    coordinators' digests. ``interval`` defaults to ``MAIL_WORKER_INTERVAL``;
     ``clock`` replaces the real time (for tests); ``on_pass`` is called after each pass
     that did something. Returns the totals.
     """
@@ -413,11 +415,14 @@ def run_worker(
     worker_id = worker_id or default_worker_id()
     totals = SendCounts()
     last_purge: datetime | None = None
+    digests = DigestSchedule(hour=int(current_app.config["DIGEST_HOUR_UTC"]))
     with stop_on_signals(stop):
         while not stop.is_set():
             now = clock() if clock else None
             try:
                 last_purge = purge_if_due(session, now=now or utcnow(), last_purge=last_purge)
+                # Once per daily slot it queues the coordinators' digests, sent just below.
+                digests.run_if_due(session, now=now or utcnow())
                 counts = send_due(session, backend, now=now, worker_id=worker_id, stop=stop)
             except Exception:
                 # The database may be restarting: keep the worker alive, try next time.
