@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 
 DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
@@ -21,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "MAIL_FROM": "signatory@localhost",
     "RATELIMIT_STORAGE_URI": "memory://",
+    # JSON API: requests per client address (Flask-Limiter notation, e.g. "120/minute;
+    # 2000/hour"), and how long a shared cache may serve an answer before revalidating.
+    "API_RATE_LIMIT": "120 per minute",
+    "API_CACHE_MAX_AGE": 15,
     # Token lifetimes, in seconds.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "WITHDRAW_TOKEN_MAX_AGE": 365 * 24 * 3600,
@@ -31,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     # Outbox: give up after this many attempts; the backoff is capped at 10 minutes.
     "MAIL_MAX_ATTEMPTS": 20,
     "MAIL_WORKER_INTERVAL": 2.0,
+    # Coordinators who chose a daily digest get it from the mail worker after this hour (UTC).
+    "DIGEST_HOUR_UTC": 7,
     # email-validator's DNS check; off by default so a first run needs no network.
     "EMAIL_CHECK_DELIVERABILITY": False,
     "PUBLIC_PAGE_SIZE": 100,
@@ -128,6 +135,19 @@ def validate_config(config: dict[str, Any]) -> None:
     ):
         if not isinstance(config[key], int) or config[key] <= 0:
             raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
+    try:
+        parse_many(str(config["API_RATE_LIMIT"]))
+    except ValueError:
+        raise ConfigError(
+            "SIGNATORY_API_RATE_LIMIT must be a rate such as '120 per minute' or "
+            f"'120/minute;2000/hour', got {config['API_RATE_LIMIT']!r}"
+        ) from None
+    if not isinstance(config["API_CACHE_MAX_AGE"], int) or config["API_CACHE_MAX_AGE"] < 0:
+        raise ConfigError("SIGNATORY_API_CACHE_MAX_AGE must be a whole number of seconds")
+    digest_hour = config["DIGEST_HOUR_UTC"]
+    # bool is an int in Python; "true" parsed from the environment is not an hour.
+    if type(digest_hour) is not int or not 0 <= digest_hour <= 23:
+        raise ConfigError("SIGNATORY_DIGEST_HOUR_UTC must be a whole hour from 0 to 23")
     if config.get("ENV_PRODUCTION"):
         problems = [
             name

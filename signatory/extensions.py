@@ -1,5 +1,7 @@
 """Unbound extension objects; ``create_app`` binds them with ``init_app``."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -23,3 +25,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+# No default limits: each blueprint that wants one declares it (the API's is in
+# api/views.py), so pages nobody limited are never throttled. Storage comes from
+# RATELIMIT_STORAGE_URI; behind a proxy, PROXY_FIX makes remote_addr the client's.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
