@@ -2,8 +2,10 @@
 
 Builds a fresh SQLite database through the migrations (never ``create_all``), loads one
 open letter with N published signatures using SQLAlchemy Core bulk inserts, then times
-the public pages, the JSON API and the CSV download with the Flask test client in this
-process, next to a bare Flask app with one trivial route (the baseline)::
+the public pages (every filter, the name search and the three orders, first and deep
+pages), the live endpoint (a full answer, and the 304 a watcher gets while nothing
+changed), the JSON API and the downloads with the Flask test client in this process,
+next to a bare Flask app with one trivial route (the baseline)::
 
     .venv/bin/python -m bench.public_list                      # 100,000 signatures
     .venv/bin/python -m bench.public_list --signatures 20000   # a quick run
@@ -37,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -58,7 +61,7 @@ from signatory.models import (
 )
 from signatory.public import service
 from signatory.reference import ORGANIZATION_TYPES, country_name
-from signatory.text import comparison_key, render_markdown
+from signatory.text import comparison_key, name_sort_key, render_markdown, search_text
 
 SLUG = "protect-civic-space"
 PAGE_SIZE = 100  # the app's PUBLIC_PAGE_SIZE default; the API is asked for the same
@@ -305,6 +308,11 @@ def signature_rows(
                 "published_at": published,
                 "withdrawn_at": None,
                 "status_changed_at": published,
+                # Core inserts bypass the model's events, so the keys are filled here.
+                "sort_key": name_sort_key(
+                    (organization if kind == SignatureKind.ORGANIZATION else None) or name
+                ),
+                "search_key": search_text(organization, name),
             }
         )
     return rows, counts
@@ -460,6 +468,11 @@ class Endpoint:
     check: Callable[[TestResponse], None]
     repeat: int
     warmup: int
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    # Untimed steps around each request (e.g. a change to the list just before it).
+    before: Callable[[], None] | None = None
+    after: Callable[[], None] | None = None
     samples: list[float] = field(default_factory=list)
     statements: list[tuple[str, Any, str]] = field(default_factory=list)
     body_bytes: int = 0
@@ -482,8 +495,12 @@ def warm_up(endpoint: Endpoint, log: StatementLog | None) -> None:
         if log is not None and last:
             log.take()
             log.recording = True
-        response = endpoint.client.get(endpoint.url)
+        if endpoint.before is not None:
+            endpoint.before()
+        response = endpoint.client.get(endpoint.url, headers=endpoint.headers)
         response.get_data()
+        if endpoint.after is not None:
+            endpoint.after()
         if log is not None and last:
             log.recording = False
             endpoint.statements = log.take()
@@ -491,11 +508,15 @@ def warm_up(endpoint: Endpoint, log: StatementLog | None) -> None:
 
 
 def time_once(endpoint: Endpoint) -> TestResponse:
+    if endpoint.before is not None:
+        endpoint.before()
     started = time.perf_counter()
-    response = endpoint.client.get(endpoint.url)
+    response = endpoint.client.get(endpoint.url, headers=endpoint.headers)
     body = response.get_data()
     endpoint.samples.append(time.perf_counter() - started)
-    if response.status_code != 200:
+    if endpoint.after is not None:
+        endpoint.after()
+    if response.status_code != endpoint.status:
         raise SystemExit(f"{endpoint.url} answered {response.status_code}")
     endpoint.body_bytes = len(body)
     return response
@@ -629,6 +650,36 @@ def check_api(
     return check
 
 
+def check_live(total: int) -> Callable[[TestResponse], None]:
+    def check(response: TestResponse) -> None:
+        expect(response.status_code == 200, f"status {response.status_code}")
+        payload = json.loads(response.get_data())
+        expect(payload["counts"]["total"] == total, f"live total {payload['counts']['total']}")
+        expect(len(payload["latest"]) == 10, f"{len(payload['latest'])} latest, not 10")
+        expect(bool(response.headers.get("ETag")), "no ETag")
+
+    return check
+
+
+def check_not_modified(response: TestResponse) -> None:
+    expect(response.status_code == 304, f"status {response.status_code}, not 304")
+    expect(response.get_data() == b"", "a 304 with a body")
+
+
+def check_feed(response: TestResponse) -> None:
+    expect(response.status_code == 200, f"status {response.status_code}")
+    expect(response.get_data().count(b"<entry>") == 50, "the feed does not hold 50 entries")
+
+
+def check_download(expected_rows: int) -> Callable[[TestResponse], None]:
+    def check(response: TestResponse) -> None:
+        expect(response.status_code == 200, f"status {response.status_code}")
+        rows = len(json.loads(response.get_data())["signatures"])
+        expect(rows == expected_rows, f"{rows} JSON rows, not {expected_rows}")
+
+    return check
+
+
 def check_csv(expected_rows: int) -> Callable[[TestResponse], None]:
     def check(response: TestResponse) -> None:
         expect(response.status_code == 200, f"status {response.status_code}")
@@ -663,9 +714,100 @@ def cursor_of(row: Any) -> str:
     return service.encode_cursor(service.Cursor(row.published_at, row.id))
 
 
+def rows_sorted(
+    sort: str, offset: int, count: int, *conditions: Any, kind: str | None = "organization"
+) -> list[Any]:
+    """Published rows in one of the list's orders (signed, newest, name), from ``offset``."""
+    order = {
+        "signed": (Signature.published_at, Signature.id),
+        "newest": (Signature.published_at.desc(), Signature.id.desc()),
+        "name": (Signature.sort_key, Signature.id),
+    }[sort]
+    query = (
+        select(
+            Signature.id,
+            Signature.published_at,
+            Signature.organization,
+            Signature.name,
+            Signature.sort_key,
+        )
+        .join(Letter, Letter.id == Signature.letter_id)
+        .where(Letter.slug == SLUG, Signature.status == SignatureStatus.PUBLISHED, *conditions)
+        .order_by(*order)
+        .offset(offset)
+        .limit(count)
+    )
+    if kind is not None:
+        query = query.where(Signature.kind == kind)
+    return list(db.session.execute(query))
+
+
+def name_cursor_of(row: Any) -> str:
+    return service.encode_name_cursor(service.NameCursor(row.sort_key, row.id))
+
+
+def matching(term: str) -> Any:
+    """The condition the list's name search applies for ``term`` (wildcards left out)."""
+    return Signature.search_key.like(f"%{search_text(term)}%")
+
+
+def count_matching(*conditions: Any, kind: str) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Signature)
+        .join(Letter, Letter.id == Signature.letter_id)
+        .where(
+            Letter.slug == SLUG,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind == kind,
+            *conditions,
+        )
+    )
+
+
+def page_rows(*conditions: Any, kinds: Sequence[str] = ("organization", "individual")) -> int:
+    """Rows on a first page that shows ``kinds``, each section holding up to a page."""
+    return sum(min(PAGE_SIZE, count_matching(*conditions, kind=kind)) for kind in kinds)
+
+
 def deep_offset(section_size: int, target: int) -> int:
     """``target`` rows in, or three quarters of a smaller section, on a page boundary."""
     return max(PAGE_SIZE, min(target, section_size * 3 // 4) // PAGE_SIZE * PAGE_SIZE)
+
+
+class ListChange:
+    """Makes each request see a list that has just changed, then puts the revision back.
+
+    The app keeps counts per list revision; moving the revision to a value never used
+    before (and back after the request) makes that one request count everything again,
+    as the first visitor after a new signature does, without disturbing the others.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.fresh = 10**9
+        self.saved: int | None = None
+
+    def _set(self, value: int | None) -> int:
+        connection = sqlite3.connect(self.database, isolation_level=None)
+        try:
+            (current,) = connection.execute(
+                "SELECT list_revision FROM letter WHERE slug = ?", (SLUG,)
+            ).fetchone()
+            if value is not None:
+                connection.execute(
+                    "UPDATE letter SET list_revision = ? WHERE slug = ?", (value, SLUG)
+                )
+        finally:
+            connection.close()
+        return current
+
+    def before(self) -> None:
+        self.fresh += 1
+        self.saved = self._set(self.fresh)
+
+    def after(self) -> None:
+        self._set(self.saved)
 
 
 def check_ties(app: Flask) -> str:
@@ -737,7 +879,7 @@ def build_endpoints(
         Endpoint("a", "bare Flask app, one route (baseline)", "/", bare,
                  check_html("Hello, world."), r, w),
         Endpoint("b", "letter page", base, client,
-                 check_html(f'<span class="count">{data.total}</span>'), r, w),
+                 check_html(f'<span class="count" data-live-total>{data.total}</span>'), r, w),
         Endpoint("c", "list page 1 (both sections)", f"{base}/signatories", client,
                  check_html("More organizations", "More individuals", rows=2 * PAGE_SIZE), r, w),
         Endpoint("c1", "list page 1, organizations only",
@@ -762,7 +904,134 @@ def build_endpoints(
         Endpoint("h", "full CSV download", f"{base}/signatories.csv", client,
                  check_csv(data.total), args.csv_repeat, 1),
     ]  # fmt: skip
-    facts = {"org_page": org_page, "api_page": api_page}
+    found, found_facts = find_endpoints(app, data, args, client, mid_country, rare_country)
+    endpoints.extend(found)
+    facts = {"org_page": org_page, "api_page": api_page, **found_facts}
+    return endpoints, facts
+
+
+COMMON_WORD = "foundation"  # in many organization names
+ACCENTED = "sao paulo"  # finds "São Paulo" only with accents folded
+RARE_TYPE = "faith"  # 5% of the organizations
+
+
+def find_endpoints(
+    app: Flask,
+    data: Dataset,
+    args: argparse.Namespace,
+    client: FlaskClient,
+    mid_country: str,
+    rare_country: str,
+) -> tuple[list[Endpoint], dict[str, Any]]:
+    """The list's filters, search and orders, first and deep pages; live, charts, reuse."""
+    with app.app_context():
+        (first_by_name,) = rows_sorted("name", 0, 1)
+        name_offset = deep_offset(data.organizations, args.deep_offset)
+        name_cursor_row, name_first = rows_sorted("name", name_offset - 1, 2)
+        (newest,) = rows_sorted("newest", 0, 1)
+        newest_cursor_row, newest_first = rows_sorted("newest", name_offset - 1, 2)
+        word = matching(COMMON_WORD)
+        word_matches = count_matching(word, kind="organization")
+        word_offset = deep_offset(word_matches, args.deep_offset)
+        word_cursor_row, word_first = rows_sorted("signed", word_offset - 1, 2, word)
+        faith = Signature.organization_type == RARE_TYPE
+        faith_matches = count_matching(faith, kind="organization")
+        faith_offset = deep_offset(faith_matches, args.deep_offset)
+        faith_cursor_row, faith_first = rows_sorted("signed", faith_offset - 1, 2, faith)
+        (unique_row,) = rows_sorted("signed", name_offset, 1)
+        unique_name = unique_row.organization
+        everything = (
+            Signature.country == mid_country,
+            Signature.organization_type == "ngo",
+            Signature.domain_verified.is_(True),
+            matching(COMMON_WORD),
+        )
+        counts = {
+            "accented": page_rows(matching(ACCENTED)),
+            "unique": page_rows(matching(unique_name)),
+            "verified": page_rows(Signature.domain_verified.is_(True), kinds=["organization"]),
+            "rare_name": page_rows(Signature.country == rare_country),
+            "everything": page_rows(*everything, kinds=["organization"]),
+        }
+        live_etag = client.get(f"/letters/{SLUG}/live.json").headers["ETag"]
+        db.session.remove()
+
+    base = f"/letters/{SLUG}"
+    lst = f"{base}/signatories"
+    r, w = args.repeat, args.warmup
+    name_page = name_offset // PAGE_SIZE + 1
+    word_page = word_offset // PAGE_SIZE + 1
+    faith_page = faith_offset // PAGE_SIZE + 1
+    unique_q = quote_plus(unique_name[:100])
+    change = ListChange(data.database)
+    endpoints = [
+        Endpoint("n1", "list page 1, organizations by name",
+                 f"{lst}?section=organization&sort=name", client,
+                 check_first_row(first_by_name.organization, PAGE_SIZE), r, w),
+        Endpoint("n2", f"list page {name_page} by name (after row {name_offset:,})",
+                 f"{lst}?section=organization&sort=name&after={name_cursor_of(name_cursor_row)}",
+                 client, check_first_row(name_first.organization, PAGE_SIZE), r, w),
+        Endpoint("n3", "list page 1, organizations newest first",
+                 f"{lst}?section=organization&sort=newest", client,
+                 check_first_row(newest.organization, PAGE_SIZE), r, w),
+        Endpoint("n4", f"list page {name_page} newest first (after row {name_offset:,})",
+                 f"{lst}?section=organization&sort=newest&after={cursor_of(newest_cursor_row)}",
+                 client, check_first_row(newest_first.organization, PAGE_SIZE), r, w),
+        Endpoint("n5", f"list page 1 by name, country={rare_country}",
+                 f"{lst}?country={rare_country}&sort=name", client,
+                 check_html(rows=counts["rare_name"]), r, w),
+        Endpoint("s1", f"search q={COMMON_WORD} ({word_matches:,} organizations), page 1",
+                 f"{lst}?section=organization&q={COMMON_WORD}", client,
+                 check_html(rows=min(PAGE_SIZE, word_matches)), r, w),
+        Endpoint("s2", f"search q={COMMON_WORD}, page {word_page} (after match {word_offset:,})",
+                 f"{lst}?section=organization&q={COMMON_WORD}&after={cursor_of(word_cursor_row)}",
+                 client, check_first_row(word_first.organization, None), r, w),
+        Endpoint("s3", f"search q={ACCENTED} (finds São Paulo)",
+                 f"{lst}?q={quote_plus(ACCENTED)}", client,
+                 check_html(rows=counts["accented"]), r, w),
+        Endpoint("s4", "search for one organization's full name",
+                 f"{lst}?q={unique_q}", client, check_html(rows=counts["unique"]), r, w),
+        Endpoint("s5", "search with no match (reads every row)", f"{lst}?q=zzzzqx", client,
+                 check_html(rows=0), r, w),
+        Endpoint("t1", f"type={RARE_TYPE} ({faith_matches:,} organizations), page 1",
+                 f"{lst}?type={RARE_TYPE}", client,
+                 check_html(rows=min(PAGE_SIZE, faith_matches)), r, w),
+        Endpoint("t2", f"type={RARE_TYPE}, page {faith_page} (after match {faith_offset:,})",
+                 f"{lst}?section=organization&type={RARE_TYPE}&after={cursor_of(faith_cursor_row)}",
+                 client, check_first_row(faith_first.organization, None), r, w),
+        Endpoint("t3", "verified=yes, page 1", f"{lst}?verified=yes", client,
+                 check_html(rows=counts["verified"]), r, w),
+        Endpoint("t4", "all filters (q, country, type, verified), by name",
+                 f"{lst}?q={COMMON_WORD}&country={mid_country}&type=ngo&verified=yes&sort=name",
+                 client, check_html(rows=counts["everything"]), r, w),
+        Endpoint("o1", "live.json, full answer (200)",
+                 f"{base}/live.json", client, check_live(data.total), r, w),
+        Endpoint("o3", "live.json, full answer just after a change",
+                 f"{base}/live.json", client, check_live(data.total), r, w,
+                 before=change.before, after=change.after),
+        Endpoint("c9", "list page 1 just after a change (counts anew)",
+                 f"{lst}?section=organization", client,
+                 check_html(rows=PAGE_SIZE), r, w, before=change.before, after=change.after),
+        Endpoint("s9", f"search q={COMMON_WORD} just after a change",
+                 f"{lst}?section=organization&q={COMMON_WORD}", client,
+                 check_html(rows=min(PAGE_SIZE, word_matches)), r, w,
+                 before=change.before, after=change.after),
+        Endpoint("o2", "live.json with If-None-Match: 304 (nothing new)",
+                 f"{base}/live.json", client, check_not_modified, r, w, status=304,
+                 headers={"If-None-Match": live_etag}),
+        Endpoint("p", "charts page (country, type, over time)", f"{base}/stats", client,
+                 check_html('id="over-time"'), r, w),
+        Endpoint("q", "Atom feed (50 newest)", f"{base}/feed.atom", client, check_feed, r, w),
+        Endpoint("r", "widget", f"{base}/widget", client,
+                 check_html("Latest organizations"), r, w),
+        Endpoint("h2", "full JSON download", f"{base}/signatories.json", client,
+                 check_download(data.total), args.csv_repeat, 1),
+    ]  # fmt: skip
+    facts = {
+        "name_page": name_page,
+        "word_page": word_page,
+        "faith_page": faith_page,
+    }
     return endpoints, facts
 
 
@@ -816,7 +1085,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     progress("re-running the SQL of each request directly on sqlite3")
     found: list[dict[str, Any]] = []
     for endpoint in endpoints[1:]:
-        rerun_sql(database, endpoint, 1 if endpoint.key == "h" else min(args.repeat, 10), found)
+        downloads = endpoint.key.startswith("h")
+        rerun_sql(database, endpoint, 1 if downloads else min(args.repeat, 10), found)
 
     with app.app_context():
         db.engine.dispose()
@@ -883,9 +1153,31 @@ def report(
         f"   [vs the two-section page 1 (d/c) = {list_ratio_c:.2f}]"
     )
     print(f"  API:  page {facts['api_page']} / page 1 (f/e) = {api_ratio:.2f}")
+    for label, deep, first, page in (
+        ("by name", "n2", "n1", facts["name_page"]),
+        ("newest first", "n4", "n3", facts["name_page"]),
+        (f"search q={COMMON_WORD}", "s2", "s1", facts["word_page"]),
+        (f"type={RARE_TYPE}", "t2", "t1", facts["faith_page"]),
+    ):
+        ratio = by_key[deep].median_ms / by_key[first].median_ms
+        print(f"  {label}: page {page} / page 1 ({deep}/{first}) = {ratio:.2f}")
     print(
         f"  checked: deep pages start at the row after their cursor, also inside a tie "
         f"({facts['ties']})"
+    )
+    full, fresh, unchanged = by_key["o1"], by_key["o3"], by_key["o2"]
+    print(
+        f"live: a poll while nothing changed (o2, 304) {unchanged.median_ms:.2f} ms, "
+        f"{len(unchanged.statements)} queries; a full answer (o1) {full.median_ms:.2f} ms, "
+        f"{fresh.median_ms:.2f} ms just after a change (o3); one worker answers about "
+        f"{1000 / unchanged.median_ms:,.0f} unchanged polls/s "
+        f"(= {5000 / unchanged.median_ms:,.0f} watchers polling every 5 s, before any cache)"
+    )
+    print(
+        "counts are kept per list revision: the list page just after a change "
+        f"(c9) {by_key['c9'].median_ms:.2f} ms vs between changes (c1) "
+        f"{by_key['c1'].median_ms:.2f} ms; search (s9/s1) {by_key['s9'].median_ms:.2f} / "
+        f"{by_key['s1'].median_ms:.2f} ms"
     )
     csv_endpoint = by_key["h"]
     seconds = statistics.median(csv_endpoint.samples)
@@ -896,6 +1188,14 @@ def report(
         f"{data.total / seconds:,.0f} rows/s; {len(csv_endpoint.statements)} queries, "
         f"{csv_endpoint.sql_ms or 0:.0f} ms of it SQL"
     )
+    json_endpoint = by_key["h2"]
+    seconds = statistics.median(json_endpoint.samples)
+    megabytes = json_endpoint.body_bytes / 1e6
+    print(
+        f"JSON: {data.total:,} rows, {megabytes:.1f} MB in {seconds:.2f} s (median of "
+        f"{len(json_endpoint.samples)}): {megabytes / seconds:.1f} MB/s, "
+        f"{data.total / seconds:,.0f} rows/s"
+    )
     print()
     print(
         "slowest SQL statements (each re-run alone on sqlite3, median ms; "
@@ -903,7 +1203,7 @@ def report(
     )
     slowest: dict[str, dict[str, Any]] = {}
     for item in found:
-        if item["endpoint"] == "h":
+        if item["endpoint"].startswith("h"):
             continue
         known = slowest.get(item["sql"])
         if known is None or item["ms"] > known["ms"]:

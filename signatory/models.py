@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -27,12 +28,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
     text,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from .errors import IllegalTransition
 from .extensions import db
+from .text import name_sort_key, search_text
 from .timeutil import UTCDateTime, utcnow
 
 
@@ -98,6 +104,10 @@ class Letter(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moved on whenever the public list changes (see ``_note_list_change`` below): the live
+    # endpoint's ETag, so a poll that finds nothing new costs one indexed read.
+    list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    list_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     versions: Mapped[list[LetterVersion]] = relationship(
         back_populates="letter", order_by="LetterVersion.number"
@@ -160,7 +170,17 @@ class Signature(db.Model):
             postgresql_where=text("kind = 'organization' AND " + _in_list("status", HELD_STATUSES)),
         ),
         # The public list: published signatures of one letter and section, in signing order.
-        Index("ix_signature_public", "letter_id", "status", "kind", "published_at", "id"),
+        # The search key rides along so a name search is tested on the index entry and the
+        # row is read only when it matches (and so its count never reads the table).
+        Index(
+            "ix_signature_public",
+            "letter_id",
+            "status",
+            "kind",
+            "published_at",
+            "id",
+            "search_key",
+        ),
         # Country-filtered lists and counts: equality on four columns, then signing order.
         Index(
             "ix_signature_country_kind",
@@ -172,6 +192,37 @@ class Signature(db.Model):
             "id",
         ),
         Index("ix_signature_status_created", "status", "created_at"),
+        # The list sorted by name, whole or from one country: keyset on (sort_key, id).
+        Index("ix_signature_name", "letter_id", "status", "kind", "sort_key", "id", "search_key"),
+        Index(
+            "ix_signature_country_name",
+            "letter_id",
+            "status",
+            "country",
+            "kind",
+            "sort_key",
+            "id",
+        ),
+        # Organizations of one type, in signing order; also answers the counts per type.
+        Index(
+            "ix_signature_type",
+            "letter_id",
+            "status",
+            "kind",
+            "organization_type",
+            "published_at",
+            "id",
+        ),
+        # Organizations by domain verification, in signing order, and their count.
+        Index(
+            "ix_signature_verified",
+            "letter_id",
+            "status",
+            "kind",
+            "domain_verified",
+            "published_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,6 +255,10 @@ class Signature(db.Model):
     )
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     moderation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Folded copies of the names for the public list (``refresh_search_keys``): the name it
+    # sorts under, and the text its search matches.
+    sort_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     letter: Mapped[Letter] = relationship()
     version: Mapped[LetterVersion] = relationship()
@@ -250,6 +305,92 @@ def transition(signature: Signature, event: str, *, now: datetime) -> SignatureS
     signature.status = target
     signature.status_changed_at = now
     return target
+
+
+# --- What follows from a signature's public fields ---------------------------------------
+#
+# Two things derive from what the public list shows: each signature's folded sort and
+# search keys, and its letter's list revision (the live endpoint's ETag). Mapper events
+# keep both in step on every ORM write (signing, the status machine, a moderator correcting
+# a name), so no caller has to remember. Core bulk statements bypass them: whoever writes
+# signatures that way fills the keys (``name_sort_key``, ``search_text``) itself.
+
+# What the public list shows of a published signature: a change to any of these changes it.
+LISTED_FIELDS = (
+    "status",
+    "kind",
+    "organization",
+    "country",
+    "organization_type",
+    "website",
+    "name",
+    "title",
+    "domain_verified",
+    "version_id",
+    "published_at",
+)
+
+
+def refresh_search_keys(signature: Signature) -> None:
+    """Set ``sort_key`` and ``search_key`` from the signature's names.
+
+    The list sorts organizations by the organization's name and individuals by their own,
+    and a search looks in both names (an individual's affiliation included).
+    """
+    listed = signature.organization if signature.kind == SignatureKind.ORGANIZATION else None
+    signature.sort_key = name_sort_key(listed or signature.name or "")
+    signature.search_key = search_text(signature.organization, signature.name)
+
+
+def _note_list_change(connection: Connection, letter_id: int) -> None:
+    # One atomic UPDATE, not read-add-write: two signatures published at once must move
+    # the revision twice, or a watcher could keep the first one's count for ever.
+    letter = Letter.__table__
+    connection.execute(
+        update(letter)
+        .where(letter.c.id == letter_id)
+        .values(list_revision=letter.c.list_revision + 1, list_changed_at=utcnow())
+    )
+
+
+def _stored_status(connection: Connection, signature: Signature) -> str | None:
+    table = Signature.__table__
+    return connection.scalar(select(table.c.status).where(table.c.id == signature.id))
+
+
+@event.listens_for(Signature, "before_insert")
+def _keys_on_insert(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    refresh_search_keys(target)
+    if target.status == SignatureStatus.PUBLISHED:
+        _note_list_change(connection, target.letter_id or target.letter.id)
+
+
+@event.listens_for(Signature, "before_update")
+def _keys_on_update(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    state = inspect(target)
+    changed = {name for name in LISTED_FIELDS if state.attrs[name].history.has_changes()}
+    if not changed:
+        return
+    if changed & {"kind", "organization", "name"}:
+        refresh_search_keys(target)
+    status = state.attrs.status.history
+    if target.status == SignatureStatus.PUBLISHED:
+        listed = True
+    elif status.deleted:
+        listed = status.deleted[0] == SignatureStatus.PUBLISHED
+    elif status.added:
+        # Set without the old value ever being loaded: the row still holds it.
+        listed = _stored_status(connection, target) == SignatureStatus.PUBLISHED
+    else:
+        listed = False
+    if listed:
+        _note_list_change(connection, target.letter_id)
+
+
+@event.listens_for(Signature, "before_delete")
+def _keys_on_delete(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    if _stored_status(connection, target) == SignatureStatus.PUBLISHED:
+        _note_list_change(connection, target.letter_id)
 
 
 class NotifyPreference(StrEnum):

@@ -46,6 +46,42 @@ def comparison_key(value: str) -> str:
     return _NOT_WORD.sub("", folded(value))
 
 
+_SPACES = re.compile(r"\s+")
+_LEADING_NOT_WORD = re.compile(r"^[\W_]+")
+_INVISIBLE = frozenset({"Cc", "Cf"})
+SORT_KEY_LENGTH = 200
+
+
+def _plain(value: str) -> str:
+    """``value`` folded, its spacing collapsed, without control or format characters.
+
+    Bidi marks and zero-width joiners ride along with pasted names but nobody types
+    them into a search box.
+    """
+    kept = "".join(
+        ch for ch in folded(value) if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE
+    )
+    return _SPACES.sub(" ", kept).strip()
+
+
+def search_text(*values: str | None) -> str:
+    """Names folded for searching: "Café  Corp" -> "cafe corp", one line per value.
+
+    Search terms are folded the same way, so a substring match ignores case and accents
+    ("Cafe" and "CAFÉ" both find "Café"). Values are kept on separate lines so a term
+    cannot match across the end of one name and the start of the next.
+    """
+    return "\n".join(plain for plain in (_plain(value) for value in values if value) if plain)
+
+
+def name_sort_key(value: str) -> str:
+    """A name folded for sorting: case, accents and leading quotes or marks ignored.
+
+    Cut to ``SORT_KEY_LENGTH`` characters so it fits its column whatever folding expands.
+    """
+    return _LEADING_NOT_WORD.sub("", _plain(value))[:SORT_KEY_LENGTH]
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 

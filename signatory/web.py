@@ -75,8 +75,11 @@ def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    # X-Frame-Options is the older twin of frame-ancestors: a response that sets its own
+    # policy to be framed (the embeddable widget) must not be denied by the other.
+    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "interest-cohort=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

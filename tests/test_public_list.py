@@ -145,7 +145,7 @@ def test_verified_domain_is_marked_only_where_verified(
     session.commit()
 
     page = page_html(client, "/letters/civic/signatories")
-    rows = re.findall(r"<tr>.*?</tr>", section_html(page, "organization"), re.S)
+    rows = re.findall(r"<tr[ >].*?</tr>", section_html(page, "organization"), re.S)
     marked = {name for row in rows if "verified domain" in row for name in row_names(row)}
 
     assert marked == {"Verified Org"}

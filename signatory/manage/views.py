@@ -39,9 +39,11 @@ from . import (  # noqa: E402,F401
     account,
     audit_views,
     auth,
+    auth_mail,
     delivery,
     editing,
     exports,
     moderation,
+    notify_mail,
     team,
 )

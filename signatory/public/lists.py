@@ -1,22 +1,85 @@
-"""The full list of signatories, and its CSV download."""
+"""The full list of signatories: find anyone (filters, a name search, three orders), and its CSV.
+
+Every filter lives in the query string, so any view of the list can be shared as a link:
+``section`` (organization | individual), ``country`` (alpha-2), ``type`` (an organization
+type code), ``verified`` (yes | no), ``q`` (a name, any case and accents), ``sort``
+(signed | newest | name) and ``after`` (a cursor from a "more" link, within one section).
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from typing import NoReturn
 
-from flask import Response, abort, current_app, render_template, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from ..extensions import db
 from ..models import Letter, SignatureKind
-from ..reference import countries, country_name
+from ..reference import ORGANIZATION_TYPES, countries, country_name
 from ..text import folded
-from . import bp, exports, service
+from . import bp, exports, live, service
 from .views import letter_or_404
 
 SECTION_TITLES = {
     SignatureKind.ORGANIZATION: "Organizations",
     SignatureKind.INDIVIDUAL: "Individuals",
 }
+
+SORT_LABELS = {
+    service.Sort.SIGNED: "Order of signing",
+    service.Sort.NEWEST: "Newest first",
+    service.Sort.NAME: "Name (A–Z)",
+}
+
+# How a table's caption says its order.
+SORT_CAPTIONS = {
+    service.Sort.SIGNED: "in order of signing",
+    service.Sort.NEWEST: "newest first",
+    service.Sort.NAME: "by name",
+}
+
+VERIFIED_ARGS = {"yes": True, "no": False}
+
+
+@dataclass(frozen=True)
+class ListView:
+    """One view of the list, as the query string asked for it."""
+
+    filters: service.ListFilters
+    sort: service.Sort
+    after: service.Cursor | service.NameCursor | None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond the section narrows the list."""
+        f = self.filters
+        return any(
+            value is not None
+            for value in (f.country, f.organization_type, f.domain_verified, f.search)
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filters and order as query arguments, for links that keep them."""
+        f = self.filters
+        args = {
+            "country": f.country,
+            "type": f.organization_type,
+            "verified": None
+            if f.domain_verified is None
+            else ("yes" if f.domain_verified else "no"),
+            "q": f.search,
+            "sort": self.sort.value if self.sort != service.Sort.SIGNED else None,
+        }
+        return {key: value for key, value in args.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -27,13 +90,22 @@ class Section:
     title: str
     count: int
     page: service.Page
+    more_url: str | None
+    # Where script may add a newly published signatory without a reload: "top" (newest
+    # first), "bottom" (signing order, last page) or "" (a filtered, sorted or later
+    # page, where it only announces that there are new ones).
+    live_insert: str
 
 
 @dataclass(frozen=True)
-class CountryOption:
+class Option:
     code: str
     name: str
     count: int
+
+
+def _bad_request(message: str) -> NoReturn:
+    abort(400, description=message)
 
 
 def _section_arg() -> str | None:
@@ -41,7 +113,7 @@ def _section_arg() -> str | None:
     if not raw:
         return None
     if raw not in SECTION_TITLES:
-        abort(400, description="The section must be “organization” or “individual”.")
+        _bad_request("The section must be “organization” or “individual”.")
     return raw
 
 
@@ -50,51 +122,160 @@ def _country_arg() -> str | None:
     if not raw:
         return None
     if raw not in countries():
-        abort(
-            400,
-            description="The country must be a two-letter ISO 3166 code such as DE or KE. "
-            "Choose one from the list.",
+        _bad_request(
+            "The country must be a two-letter ISO 3166 code such as DE or KE. "
+            "Choose one from the list."
         )
     return raw
 
 
-def _after_arg(section: str | None) -> service.Cursor | None:
+def _type_arg() -> str | None:
+    raw = request.args.get("type", "").strip().lower()
+    if not raw:
+        return None
+    if raw not in ORGANIZATION_TYPES:
+        _bad_request(
+            "The organization type must be one of: "
+            + ", ".join(ORGANIZATION_TYPES)
+            + ". Choose one from the list."
+        )
+    return raw
+
+
+def _verified_arg() -> bool | None:
+    raw = request.args.get("verified", "").strip().lower()
+    if not raw:
+        return None
+    if raw not in VERIFIED_ARGS:
+        _bad_request("“verified” must be “yes” (verified domains only) or “no”.")
+    return VERIFIED_ARGS[raw]
+
+
+def _search_arg() -> str | None:
+    # Control characters cannot be typed into a name and some databases refuse them.
+    typed = request.args.get("q", "")
+    raw = " ".join(
+        "".join(ch for ch in typed if ch.isspace() or unicodedata.category(ch) != "Cc").split()
+    )
+    if len(raw) > service.SEARCH_MAX_LENGTH:
+        _bad_request(
+            f"Search for a name of at most {service.SEARCH_MAX_LENGTH} characters; "
+            "a part of the name is enough."
+        )
+    return raw or None
+
+
+def _sort_arg() -> service.Sort:
+    raw = request.args.get("sort", "")
+    if not raw:
+        return service.Sort.SIGNED
+    try:
+        return service.Sort(raw)
+    except ValueError:
+        _bad_request("The order must be “signed” (order of signing), “newest” or “name”.")
+
+
+def _after_arg(
+    section: str | None, sort: service.Sort
+) -> service.Cursor | service.NameCursor | None:
     raw = request.args.get("after", "")
     if not raw:
         return None
     if section is None:
-        abort(
-            400,
-            description="“after” pages within one section: add section=organization "
-            "or section=individual, or start again from the first page.",
+        _bad_request(
+            "“after” pages within one section: add section=organization "
+            "or section=individual, or start again from the first page."
         )
     try:
-        return service.decode_cursor(raw)
+        return service.decode_position(raw, sort)
     except service.InvalidCursor:
-        abort(
-            400,
-            description="This page link is damaged or out of date. "
-            "Start again from the first page of the list.",
+        _bad_request(
+            "This page link is damaged, out of date or made for another order. "
+            "Start again from the first page of the list."
         )
 
 
-def _country_options(by_country: dict[str, int], selected: str | None) -> list[CountryOption]:
+def parse_view() -> ListView:
+    """The view the query string asks for; a 400 page naming the bad argument otherwise."""
+    section = _section_arg()
+    sort = _sort_arg()
+    filters = service.ListFilters(
+        kind=section,
+        country=_country_arg(),
+        organization_type=_type_arg(),
+        domain_verified=_verified_arg(),
+        search=_search_arg(),
+    )
+    return ListView(filters=filters, sort=sort, after=_after_arg(section, sort))
+
+
+def _country_options(by_country: dict[str, int], selected: str | None) -> list[Option]:
     codes = set(by_country)
     # A chosen country with no signatories still shows as chosen in the form.
     if selected is not None:
         codes.add(selected)
-    options = [CountryOption(code, country_name(code), by_country.get(code, 0)) for code in codes]
+    options = [Option(code, country_name(code), by_country.get(code, 0)) for code in codes]
     return sorted(options, key=lambda option: folded(option.name))
 
 
-def _kinds_to_show(letter: Letter, section: str | None, totals: service.Counts) -> list[str]:
-    if section is not None:
-        return [section]
+def _type_options(by_type: dict[str, int]) -> list[Option]:
+    return [Option(code, name, by_type.get(code, 0)) for code, name in ORGANIZATION_TYPES.items()]
+
+
+def _kinds_to_show(letter: Letter, view: ListView, totals: service.Counts) -> list[str]:
+    if view.filters.kind is not None:
+        return [view.filters.kind]
     kinds = [SignatureKind.ORGANIZATION.value]
-    # A letter that never took individuals has no such section to show.
-    if letter.allow_individuals or totals.individuals:
+    # A letter that never took individuals has no such section to show, and an
+    # organizations-only filter (type, verified domain) leaves nothing to show in it.
+    if (letter.allow_individuals or totals.individuals) and not view.filters.organizations_only:
         kinds.append(SignatureKind.INDIVIDUAL.value)
     return kinds
+
+
+def _live_insert(view: ListView, page: service.Page) -> str:
+    if view.narrowed or view.after is not None:
+        return ""
+    if view.sort == service.Sort.NEWEST:
+        return "top"
+    if view.sort == service.Sort.SIGNED and page.next_cursor is None:
+        return "bottom"
+    return ""
+
+
+def _section(letter: Letter, view: ListView, kind: str, shown: service.Counts) -> Section:
+    page = service.find_page(
+        db.session,
+        letter,
+        service.ListFilters(
+            kind=kind,
+            country=view.filters.country,
+            organization_type=view.filters.organization_type,
+            domain_verified=view.filters.domain_verified,
+            search=view.filters.search,
+        ),
+        sort=view.sort,
+        after=view.after,
+        limit=current_app.config["PUBLIC_PAGE_SIZE"],
+    )
+    more_url = None
+    if page.next_cursor is not None:
+        more_url = url_for(
+            "public.signatories",
+            slug=letter.slug,
+            section=kind,
+            after=page.next_cursor,
+            **view.query_args(),
+            _anchor=f"{kind}s",
+        )
+    return Section(
+        kind=kind,
+        title=SECTION_TITLES[kind],
+        count=shown.organizations if kind == SignatureKind.ORGANIZATION else shown.individuals,
+        page=page,
+        more_url=more_url,
+        live_insert=_live_insert(view, page),
+    )
 
 
 @bp.get("/letters/<slug>/signatories")
@@ -102,37 +283,61 @@ def signatories(slug: str) -> str:
     """Every published signatory: organizations, then individuals, a page at a time.
 
     Without ``section`` both sections show their first page; ``section`` with ``after``
-    (a cursor from a "more" link) pages within one. ``country`` narrows both.
+    (a cursor from a "more" link) pages within one. The filters narrow both.
     """
     letter = letter_or_404(slug)
-    section = _section_arg()
-    country = _country_arg()
-    after = _after_arg(section)
-    page_size = current_app.config["PUBLIC_PAGE_SIZE"]
+    view = parse_view()
 
-    totals = service.published_counts(db.session, letter)
-    by_country = service.published_countries(db.session, letter)
-    shown = service.published_counts(db.session, letter, country=country) if country else totals
-    sections = [
-        Section(
-            kind=kind,
-            title=SECTION_TITLES[kind],
-            count=shown.organizations if kind == SignatureKind.ORGANIZATION else shown.individuals,
-            page=service.published_page(
-                db.session, letter, kind=kind, country=country, after=after, limit=page_size
-            ),
+    # Counts per revision of the list: between two changes they are not counted again.
+    totals = live.list_cached(
+        letter, "counts", lambda: service.published_counts(db.session, letter)
+    )
+    shown = (
+        live.list_cached(
+            letter,
+            ("find_counts", view.filters),
+            lambda: service.find_counts(db.session, letter, view.filters),
         )
-        for kind in _kinds_to_show(letter, section, totals)
+        if view.narrowed
+        else totals
+    )
+    sections = [
+        _section(letter, view, kind, shown) for kind in _kinds_to_show(letter, view, totals)
     ]
+    query_args = view.query_args()
     return render_template(
         "public/signatories.html",
         letter=letter,
         totals=totals,
         sections=sections,
-        section=section,
-        country=country,
-        country_options=_country_options(by_country, country),
-        paged=after is not None,
+        view=view,
+        filters=view.filters,
+        section=view.filters.kind,
+        country=view.filters.country,
+        sort_labels=SORT_LABELS,
+        sort_caption=SORT_CAPTIONS[view.sort],
+        country_options=_country_options(
+            live.list_cached(
+                letter, "countries", lambda: service.published_countries(db.session, letter)
+            ),
+            view.filters.country,
+        ),
+        type_options=_type_options(
+            live.list_cached(
+                letter, "types", lambda: service.published_organization_types(db.session, letter)
+            )
+        ),
+        query_args=query_args,
+        first_page_url=url_for(
+            "public.signatories", slug=letter.slug, section=view.filters.kind, **query_args
+        ),
+        newest_url=url_for(
+            "public.signatories",
+            slug=letter.slug,
+            section=view.filters.kind,
+            **{**query_args, "sort": service.Sort.NEWEST.value},
+        ),
+        paged=view.after is not None,
         version_count=len(letter.versions),
     )
 

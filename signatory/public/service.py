@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidArgument
 from ..models import (
+    Delivery,
     Letter,
     LetterStatus,
     LetterVersion,
@@ -21,6 +23,7 @@ from ..models import (
     SignatureKind,
     SignatureStatus,
 )
+from ..text import search_text
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class PublicSignature:
     domain_verified: bool
     published_at: datetime
     version: int
+    # Selected only where the list is sorted by name (it positions the name cursor).
+    sort_key: str = ""
 
     @property
     def cursor(self) -> Cursor:
@@ -292,3 +297,315 @@ def published_countries(session: Session, letter: Letter) -> dict[str, int]:
         .group_by(Signature.country)
     ).all()
     return {country: count for country, count in rows}
+
+
+# --- Finding anyone: filters, a name search, three orders ---------------------------------
+#
+# Every order is keyset-paginated, so a deep page costs what the first one does:
+# signing order and newest first on (published_at, id) (ix_signature_public and
+# ix_signature_country_kind, read forwards or backwards), names on (sort_key, id)
+# (ix_signature_name and ix_signature_country_name). A filter that no index holds (the
+# search, domain verification) makes the read walk past the rows it rejects, so its cost
+# grows with how rare the match is, never with the depth of the page.
+
+
+class Sort(StrEnum):
+    SIGNED = "signed"  # order of signing, oldest first
+    NEWEST = "newest"
+    NAME = "name"
+
+
+SEARCH_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What narrows the public list; ``None`` means any. ``search`` is as the reader typed it."""
+
+    kind: str | None = None
+    country: str | None = None
+    organization_type: str | None = None
+    domain_verified: bool | None = None
+    search: str | None = None
+
+    @property
+    def organizations_only(self) -> bool:
+        """Type and domain verification belong to organizations: no individual matches them."""
+        return self.organization_type is not None or self.domain_verified is not None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        kinds = (self.kind,) if self.kind is not None else tuple(PUBLIC_KINDS)
+        if self.organizations_only:
+            return tuple(kind for kind in kinds if kind == SignatureKind.ORGANIZATION)
+        return kinds
+
+    @property
+    def search_term(self) -> str:
+        """The search folded like ``Signature.search_key``; empty when there is none."""
+        return search_text(self.search) if self.search else ""
+
+
+@dataclass(frozen=True)
+class NameCursor:
+    """A position in the list sorted by name: the last row already seen."""
+
+    sort_key: str
+    id: int
+
+
+_NAME_CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{1,1200}")
+_NAME_CURSOR_PAYLOAD = re.compile(r"n([0-9]{1,18}):(.*)", re.S)
+
+
+def encode_name_cursor(cursor: NameCursor) -> str:
+    """An opaque, URL-safe token for a position in name order (a name and an id, both public)."""
+    payload = f"n{cursor.id}:{cursor.sort_key}".encode()
+    return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+
+
+def decode_name_cursor(token: str) -> NameCursor:
+    """The position in ``token``, or ``InvalidCursor`` for anything not made by the encoder."""
+    if not _NAME_CURSOR_TEXT.fullmatch(token):
+        raise InvalidCursor("not a cursor")
+    try:
+        payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursor("not a cursor") from error
+    match = _NAME_CURSOR_PAYLOAD.fullmatch(payload)
+    if match is None or "\x00" in match.group(2) or len(match.group(2)) > 200:
+        raise InvalidCursor("not a cursor")
+    row_id = int(match.group(1))
+    if row_id > 2**63 - 1:
+        raise InvalidCursor("cursor out of range")
+    return NameCursor(match.group(2), row_id)
+
+
+def decode_position(token: str, sort: Sort) -> Cursor | NameCursor:
+    """A cursor for ``sort``: name order has its own kind; the two time orders share one."""
+    return decode_name_cursor(token) if sort == Sort.NAME else decode_cursor(token)
+
+
+def _position(row: PublicSignature, sort: Sort) -> str:
+    if sort == Sort.NAME:
+        return encode_name_cursor(NameCursor(row.sort_key, row.id))
+    return encode_cursor(row.cursor)
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _narrowed(query: Select, filters: ListFilters) -> Select:
+    if filters.country is not None:
+        query = query.where(Signature.country == filters.country)
+    if filters.organization_type is not None:
+        query = query.where(Signature.organization_type == filters.organization_type)
+    if filters.domain_verified is not None:
+        query = query.where(Signature.domain_verified.is_(filters.domain_verified))
+    term = filters.search_term
+    if term:
+        query = query.where(Signature.search_key.like(_like_pattern(term), escape="\\"))
+    return query
+
+
+def _ordered(query: Select, sort: Sort, after: Cursor | NameCursor | None) -> Select:
+    if sort == Sort.NAME:
+        if after is not None:
+            if not isinstance(after, NameCursor):
+                raise InvalidCursor("a cursor for another order")
+            position = tuple_(Signature.sort_key, Signature.id)
+            query = query.where(position > (after.sort_key, after.id))
+        return query.order_by(Signature.sort_key, Signature.id)
+    if after is not None and not isinstance(after, Cursor):
+        raise InvalidCursor("a cursor for another order")
+    position = tuple_(Signature.published_at, Signature.id)
+    if sort == Sort.NEWEST:
+        if after is not None:
+            query = query.where(position < (after.published_at, after.id))
+        return query.order_by(Signature.published_at.desc(), Signature.id.desc())
+    if after is not None:
+        query = query.where(position > (after.published_at, after.id))
+    return query.order_by(Signature.published_at, Signature.id)
+
+
+def _merge_key(sort: Sort) -> Callable[[PublicSignature], tuple[str | datetime, int]]:
+    if sort == Sort.NAME:
+        return lambda row: (row.sort_key, row.id)
+    return lambda row: (row.published_at, row.id)
+
+
+def find_page(
+    session: Session,
+    letter: Letter,
+    filters: ListFilters,
+    *,
+    sort: Sort = Sort.SIGNED,
+    after: Cursor | NameCursor | None = None,
+    limit: int = 100,
+) -> Page:
+    """Up to ``limit`` published signatures matching ``filters``, in ``sort`` order.
+
+    Each section is read on its own, in its index's order, and the sections are merged
+    (a single query across both would read and sort every match). A page starts strictly
+    after ``after``, which must come from the same order (``decode_position``); one from
+    another order raises ``InvalidCursor``.
+    """
+    if limit < 1:
+        raise InvalidArgument("limit must be at least 1")
+    if filters.kind is not None and filters.kind not in PUBLIC_KINDS:
+        raise InvalidArgument(f"unknown kind {filters.kind!r}")
+    columns = (*_PUBLIC_COLUMNS, Signature.sort_key) if sort == Sort.NAME else _PUBLIC_COLUMNS
+    rows: list[PublicSignature] = []
+    for kind in filters.kinds:
+        query = (
+            select(*columns)
+            .join(LetterVersion, LetterVersion.id == Signature.version_id)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.status == SignatureStatus.PUBLISHED,
+                Signature.kind == kind,
+                Signature.published_at.is_not(None),
+            )
+            .limit(limit + 1)
+        )
+        query = _ordered(_narrowed(query, filters), sort, after)
+        rows.extend(PublicSignature(*row) for row in session.execute(query))
+    if len(filters.kinds) > 1:
+        # Python compares strings by code point, as SQLite's BINARY collation does.
+        rows.sort(key=_merge_key(sort), reverse=sort == Sort.NEWEST)
+    items = rows[:limit]
+    next_cursor = _position(items[-1], sort) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def find_counts(session: Session, letter: Letter, filters: ListFilters) -> Counts:
+    """How many published organizations and individuals match ``filters``."""
+    kinds = filters.kinds
+    if not kinds:
+        return Counts(organizations=0, individuals=0)
+    query = select(Signature.kind, func.count()).where(
+        Signature.letter_id == letter.id,
+        Signature.status == SignatureStatus.PUBLISHED,
+        Signature.kind.in_(kinds),
+    )
+    rows = session.execute(_narrowed(query, filters).group_by(Signature.kind)).all()
+    by_kind = {kind: count for kind, count in rows}
+    return Counts(
+        organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
+        individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
+    )
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest published signatures: both sections mixed, and organizations alone."""
+
+    signatures: list[PublicSignature]
+    organizations: list[PublicSignature]
+
+
+def latest_public(session: Session, letter: Letter, *, limit: int = 10) -> Latest:
+    """The ``limit`` newest published signatures, and the ``limit`` newest organizations.
+
+    One read per section, backwards along ix_signature_public; the organizations' read
+    serves both answers.
+    """
+    newest: dict[str, list[PublicSignature]] = {}
+    for kind in PUBLIC_KINDS:
+        query = (
+            select(*_PUBLIC_COLUMNS)
+            .join(LetterVersion, LetterVersion.id == Signature.version_id)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.status == SignatureStatus.PUBLISHED,
+                Signature.kind == kind,
+                Signature.published_at.is_not(None),
+            )
+            .order_by(Signature.published_at.desc(), Signature.id.desc())
+            .limit(limit)
+        )
+        newest[kind] = [PublicSignature(*row) for row in session.execute(query)]
+    mixed = sorted(
+        newest[SignatureKind.ORGANIZATION] + newest[SignatureKind.INDIVIDUAL],
+        key=lambda row: (row.published_at, row.id),
+        reverse=True,
+    )
+    return Latest(signatures=mixed[:limit], organizations=newest[SignatureKind.ORGANIZATION])
+
+
+def published_per_day(session: Session, letter: Letter) -> list[tuple[date, int]]:
+    """Signatures published on each UTC day that had any, oldest first.
+
+    Read from ix_signature_public alone (the kind, status and time are all in it).
+    """
+    day = func.date(Signature.published_at)
+    rows = session.execute(
+        select(day, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind.in_(PUBLIC_KINDS),
+            Signature.published_at.is_not(None),
+        )
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    # SQLite answers text, PostgreSQL a date.
+    return [
+        (value if isinstance(value, date) else date.fromisoformat(value), count)
+        for value, count in rows
+    ]
+
+
+# --- Reads for the JSON API ---------------------------------------------------------------
+
+
+def published_organization_types(session: Session, letter: Letter) -> dict[str, int]:
+    """Published organization signatures per organization type (individuals have none)."""
+    rows = session.execute(
+        select(Signature.organization_type, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind == SignatureKind.ORGANIZATION,
+            Signature.organization_type.is_not(None),
+        )
+        .group_by(Signature.organization_type)
+    ).all()
+    return {organization_type: count for organization_type, count in rows}
+
+
+@dataclass(frozen=True)
+class PublicDelivery:
+    """What the public may know of a delivery; the frozen file is served on its own route."""
+
+    delivered_to: str
+    delivered_at: datetime
+    method: str
+    organizations: int
+    individuals: int
+    sha256: str
+
+
+def latest_delivery(session: Session, letter: Letter) -> PublicDelivery | None:
+    """The letter's latest delivery record, if it was delivered.
+
+    Selects columns, not the row: the frozen CSV bytes can run to megabytes and are not
+    needed to describe the delivery.
+    """
+    row = session.execute(
+        select(
+            Delivery.delivered_to,
+            Delivery.delivered_at,
+            Delivery.method,
+            Delivery.organizations,
+            Delivery.individuals,
+            Delivery.sha256,
+        )
+        .where(Delivery.letter_id == letter.id)
+        .order_by(Delivery.id.desc())
+        .limit(1)
+    ).first()
+    return PublicDelivery(*row) if row is not None else None

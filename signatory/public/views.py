@@ -25,14 +25,18 @@ def render_letter_page(letter: Letter, form: SignForm | None = None, status: int
             allow_individuals=letter.allow_individuals,
             check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
         )
+    counts = _live.list_cached(
+        letter, "counts", lambda: service.published_counts(db.session, letter)
+    )
     page = render_template(
         "public/letter.html",
         letter=letter,
         version=letter.current_version,
-        counts=service.published_counts(db.session, letter),
+        counts=counts,
         latest=service.latest_published(db.session, letter, limit=10),
         accepting=letter.accepts_signatures(utcnow()),
         form=form,
+        share=_reuse.share_context(letter, counts),
     )
     return page, status
 
@@ -51,4 +55,9 @@ def letter(slug: str):
     return render_letter_page(letter_or_404(slug))
 
 
+from . import charts as _charts  # noqa: E402,F401  (charts of the list)
+from . import delivery as _delivery  # noqa: E402,F401  (the delivered file and printable page)
 from . import lists  # noqa: E402,F401  (the list and its downloads register on the same blueprint)
+from . import live as _live  # noqa: E402  (the endpoint pages poll; counts per list revision)
+from . import reuse as _reuse  # noqa: E402  (widget, feed, JSON download, link previews)
+from . import versions as _versions  # noqa: E402,F401  (the version history)

@@ -30,6 +30,7 @@ from ..models import (
     new_nonce,
     transition,
 )
+from ..notifications import notify_review_needed
 from ..text import comparison_key
 from ..tokens import USED, TokenPayload, nonce_matches
 
@@ -235,6 +236,9 @@ def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signat
     _audit_signer(
         session, signature, "signature.confirmed", now=now, detail={"status": str(status)}
     )
+    if status == SignatureStatus.PENDING_REVIEW:
+        # Coordinators who asked for an email per signature hear of it in this transaction.
+        notify_review_needed(session, signature, now=now)
     return signature
 
 

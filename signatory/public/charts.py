@@ -1,0 +1,294 @@
+"""Charts of a letter's support, drawn on the server as plain SVG: no script, no image files.
+
+Each chart is a picture for those who would rather look (an ``<svg role="img">`` with a
+``<title>`` and a ``<desc>`` that says what it shows in words) and a real table of the same
+numbers for those who would rather read, or cannot see it. The functions here only do
+the arithmetic (bar lengths, axis ticks, the cumulative line); ``_charts.html`` draws.
+
+The labels drawn inside the SVG come from the app's own reference lists (country and
+organization type names); no name a signer typed is ever drawn there, so no label can
+arrive in a script or direction the chart does not expect.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import render_template
+
+from ..extensions import db
+from ..reference import ORGANIZATION_TYPES, country_name
+from . import bp, live, service
+from .views import letter_or_404
+
+WIDTH = 640
+LABEL_WIDTH = 240
+VALUE_WIDTH = 70
+ROW_HEIGHT = 28
+BAR_HEIGHT = 18
+TOP = 8
+LABEL_CHARACTERS = 32
+TOP_COUNTRIES = 12
+
+PLOT_LEFT = 64
+PLOT_RIGHT = 16
+PLOT_TOP = 16
+PLOT_BOTTOM = 40
+TIME_HEIGHT = 280
+X_TICKS = 6
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    y: float
+    length: float
+
+    @property
+    def short_label(self) -> str:
+        """The label cut to fit beside the bar; the table below has it whole."""
+        if len(self.label) <= LABEL_CHARACTERS:
+            return self.label
+        return self.label[: LABEL_CHARACTERS - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class BarChart:
+    key: str
+    title: str
+    description: str
+    label_header: str
+    value_header: str
+    bars: list[Bar]
+    # The whole table, which may hold more rows than the bars (e.g. every country).
+    rows: list[tuple[str, int]]
+    total: int
+
+    width: int = WIDTH
+    label_width: int = LABEL_WIDTH
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def height(self) -> int:
+        return TOP * 2 + ROW_HEIGHT * len(self.bars)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class DayRow:
+    day: date
+    new: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TimeChart:
+    key: str
+    title: str
+    description: str
+    line: str  # polyline points
+    area: str  # path of the area under the line
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    rows: list[DayRow]
+
+    width: int = WIDTH
+    height: int = TIME_HEIGHT
+    left: int = PLOT_LEFT
+    right: int = WIDTH - PLOT_RIGHT
+    top: int = PLOT_TOP
+    bottom: int = TIME_HEIGHT - PLOT_BOTTOM
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _plural(value: int, noun: str) -> str:
+    return f"{_count(value)} {noun}{'' if value == 1 else 's'}"
+
+
+def bar_chart(
+    key: str,
+    title: str,
+    rows: list[tuple[str, int]],
+    *,
+    label_header: str,
+    value_header: str,
+    noun: str,
+    groups: tuple[str, str],
+    shown: int | None = None,
+    others: str = "Others",
+) -> BarChart:
+    """Horizontal bars for ``rows`` (label, count), largest first.
+
+    ``noun`` is what is counted ("signature"), ``groups`` what the rows are, singular and
+    plural ("country", "countries"). With ``shown``, the first ``shown`` rows get a bar
+    each and the rest share one (``others``); the table keeps every row.
+    """
+    ordered = sorted(rows, key=lambda row: (-row[1], row[0]))
+    total = sum(value for _, value in ordered)
+    drawn = ordered
+    if shown is not None and len(ordered) > shown + 1:
+        rest = ordered[shown:]
+        drawn = [*ordered[:shown], (f"{others} ({len(rest)})", sum(v for _, v in rest))]
+    largest = max((value for _, value in drawn), default=0)
+    room = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    bars = [
+        Bar(
+            label=label,
+            value=value,
+            y=TOP + index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2,
+            # A bar of 1 among 100,000 still shows as a sliver.
+            length=max(1.0, round(room * value / largest, 1)) if largest else 0.0,
+        )
+        for index, (label, value) in enumerate(drawn)
+    ]
+    if ordered:
+        leaders = ", ".join(f"{label} {_count(value)}" for label, value in ordered[:3])
+        group = groups[0] if len(ordered) == 1 else groups[1]
+        description = (
+            f"{_plural(total, noun)} across {_count(len(ordered))} {group}. Most: {leaders}."
+        )
+    else:
+        description = f"No {noun}s yet."
+    return BarChart(
+        key=key,
+        title=title,
+        description=description,
+        label_header=label_header,
+        value_header=value_header,
+        bars=bars,
+        rows=ordered,
+        total=total,
+    )
+
+
+def nice_ceiling(value: int) -> int:
+    """The smallest of 1, 2, 5 × 10^k (k ≥ 0) at or above ``value``: a round axis top."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * power >= value:
+            return step * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def _day_label(day: date, with_year: bool) -> str:
+    return f"{day.day} {day:%b %Y}" if with_year else f"{day.day} {day:%b}"
+
+
+def _long_day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def time_chart(per_day: list[tuple[date, int]]) -> TimeChart:
+    """Signatures over time: the running total at the end of each UTC day, as a line."""
+    counts = dict(per_day)
+    first, last = per_day[0][0], per_day[-1][0]
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    rows: list[DayRow] = []
+    running = 0
+    for day in days:
+        running += counts.get(day, 0)
+        rows.append(DayRow(day, counts.get(day, 0), running))
+
+    top = nice_ceiling(running)
+    left, right = PLOT_LEFT, WIDTH - PLOT_RIGHT
+    plot_top, bottom = PLOT_TOP, TIME_HEIGHT - PLOT_BOTTOM
+    span = max(1, len(days) - 1)
+
+    def x(index: int) -> float:
+        # A single day still draws: as a flat line across the plot.
+        return round(left + (right - left) * (index / span if len(days) > 1 else 1), 1)
+
+    def y(value: int) -> float:
+        return round(bottom - (bottom - plot_top) * value / top, 1)
+
+    points = [(x(i), y(row.total)) for i, row in enumerate(rows)]
+    if len(points) == 1:
+        points = [(float(left), points[0][1]), points[0]]
+    line = " ".join(f"{px},{py}" for px, py in points)
+    area = (
+        f"M{points[0][0]},{bottom} "
+        + " ".join(f"L{px},{py}" for px, py in points)
+        + f" L{points[-1][0]},{bottom} Z"
+    )
+
+    steps = 4 if top >= 4 else top
+    y_ticks = [Tick(y(top * n // steps), _count(top * n // steps)) for n in range(steps + 1)]
+    with_year = first.year != last.year
+    count = min(X_TICKS, len(days))
+    indexes = sorted({round(n * (len(days) - 1) / max(1, count - 1)) for n in range(count)})
+    x_ticks = [
+        Tick(x(i), _day_label(days[i], with_year or i in (0, len(days) - 1))) for i in indexes
+    ]
+
+    busiest = max(rows, key=lambda row: (row.new, -row.day.toordinal()))
+    description = (
+        f"From {_long_day(first)} to {_long_day(last)} the total grew from "
+        f"{_count(rows[0].total)} to {_count(running)}. The busiest day was "
+        f"{_long_day(busiest.day)}, with {_plural(busiest.new, 'new signature')}."
+    )
+    return TimeChart(
+        key="over-time",
+        title="Signatures over time",
+        description=description,
+        line=line,
+        area=area,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        rows=rows,
+    )
+
+
+@bp.get("/letters/<slug>/stats")
+def stats(slug: str) -> str:
+    """Charts of the published list: by country, by organization type, and over time."""
+    letter = letter_or_404(slug)
+    session = db.session
+    counts = live.list_cached(letter, "counts", lambda: service.published_counts(session, letter))
+    countries = live.list_cached(
+        letter, "countries", lambda: service.published_countries(session, letter)
+    )
+    types = live.list_cached(
+        letter, "types", lambda: service.published_organization_types(session, letter)
+    )
+    per_day = live.list_cached(
+        letter, "per_day", lambda: service.published_per_day(session, letter)
+    )
+    return render_template(
+        "public/stats.html",
+        letter=letter,
+        counts=counts,
+        by_country=bar_chart(
+            "by-country",
+            "Signatures by country",
+            [(country_name(code), n) for code, n in countries.items()],
+            label_header="Country",
+            value_header="Signatures",
+            noun="signature",
+            groups=("country", "countries"),
+            shown=TOP_COUNTRIES,
+            others="Other countries",
+        ),
+        by_type=bar_chart(
+            "by-type",
+            "Organizations by type",
+            [(ORGANIZATION_TYPES.get(code, code), n) for code, n in types.items()],
+            label_header="Type",
+            value_header="Organizations",
+            noun="organization",
+            groups=("type", "types"),
+        ),
+        over_time=time_chart(per_day) if per_day else None,
+    )
