@@ -150,6 +150,15 @@ _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CURSOR_PAYLOAD = re.compile(r"([0-9]{1,17})\.([0-9]{1,18})")
 
 
+def _unpadded_b64(payload: bytes) -> str:
+    # Cursors travel in URLs: URL-safe alphabet, and no "=" padding to escape.
+    return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+
+
+def _padded_b64decode(token: str) -> bytes:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+
+
 def encode_cursor(cursor: Cursor) -> str:
     """An opaque, URL-safe token for ``cursor``.
 
@@ -157,8 +166,7 @@ def encode_cursor(cursor: Cursor) -> str:
     it is encoded, not signed: a forged one can do no more than start the list elsewhere.
     """
     micros = (cursor.published_at - _EPOCH) // timedelta(microseconds=1)
-    payload = f"{micros}.{cursor.id}".encode("ascii")
-    return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+    return _unpadded_b64(f"{micros}.{cursor.id}".encode("ascii"))
 
 
 def decode_cursor(token: str) -> Cursor:
@@ -166,7 +174,7 @@ def decode_cursor(token: str) -> Cursor:
     if not _CURSOR_TEXT.fullmatch(token):
         raise InvalidCursor("not a cursor")
     try:
-        payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        payload = _padded_b64decode(token).decode("ascii")
     except (binascii.Error, ValueError) as error:
         raise InvalidCursor("not a cursor") from error
     match = _CURSOR_PAYLOAD.fullmatch(payload)
@@ -360,8 +368,7 @@ _NAME_CURSOR_PAYLOAD = re.compile(r"n([0-9]{1,18}):(.*)", re.S)
 
 def encode_name_cursor(cursor: NameCursor) -> str:
     """An opaque, URL-safe token for a position in name order (a name and an id, both public)."""
-    payload = f"n{cursor.id}:{cursor.sort_key}".encode()
-    return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+    return _unpadded_b64(f"n{cursor.id}:{cursor.sort_key}".encode())
 
 
 def decode_name_cursor(token: str) -> NameCursor:
@@ -369,7 +376,7 @@ def decode_name_cursor(token: str) -> NameCursor:
     if not _NAME_CURSOR_TEXT.fullmatch(token):
         raise InvalidCursor("not a cursor")
     try:
-        payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        payload = _padded_b64decode(token).decode("utf-8")
     except (binascii.Error, ValueError) as error:
         raise InvalidCursor("not a cursor") from error
     match = _NAME_CURSOR_PAYLOAD.fullmatch(payload)
