@@ -39,6 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
+    from . import i18n
+
+    i18n.init_app(app)  # the interface in English, French and Spanish; the language menu
+
     from .database import configure_engines
 
     configure_engines(app)

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
+from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
+
+from .reference import N_
 
 SegmentOp = Literal["equal", "delete", "insert"]
 BlockStatus = Literal["same", "changed", "added", "removed"]
@@ -191,11 +194,12 @@ _EMAIL_STYLES = {
     "gap": "margin:0 0 12px; color:#4a4a4a; font-style:italic;",
 }
 _EMAIL_BORDERS = {"same": "#e4e4e0", "changed": "#1d4ed8", "added": "#1d6b35", "removed": "#a4161a"}
+# Translated where they are shown (gettext at render time, in the reader's language).
 _STATUS_LABELS = {
-    "same": "Unchanged paragraph",
-    "changed": "Changed paragraph",
-    "added": "Added paragraph",
-    "removed": "Removed paragraph",
+    "same": N_("Unchanged paragraph"),
+    "changed": N_("Changed paragraph"),
+    "added": N_("Added paragraph"),
+    "removed": N_("Removed paragraph"),
 }
 
 
@@ -207,7 +211,9 @@ def _html_text(text: str) -> Markup:
 
 
 def _gap_text(gap: Gap) -> str:
-    return f"[… {gap.paragraphs} unchanged paragraph{'' if gap.paragraphs == 1 else 's'} …]"
+    return ngettext(
+        "[… %(num)d unchanged paragraph …]", "[… %(num)d unchanged paragraphs …]", gap.paragraphs
+    )
 
 
 def to_html(diff: TextDiff, *, context: int | None = None, email: bool = False) -> Markup:
@@ -239,7 +245,7 @@ def to_html(diff: TextDiff, *, context: int | None = None, email: bool = False) 
             # Colour and borders do not reach a screen reader; the hidden label does.
             opening = Markup(
                 '<div class="diff-block diff-{}"><span class="diff-label">{}: </span>'
-            ).format(item.status, _STATUS_LABELS[item.status])
+            ).format(item.status, gettext(_STATUS_LABELS[item.status]))
         parts.append(opening + Markup("").join(inner) + Markup("</div>"))
     return Markup("\n").join(parts)
 

@@ -129,6 +129,28 @@ class Letter(db.Model):
         return self.versions[-1]
 
 
+# Long enough for a language tag with script and region ("sr-Latn-RS") and then some.
+LANGUAGE_TAG_MAX = 35
+
+
+def _inherited_language(context: Any) -> str:
+    """The language of the letter's latest version before this one, "en" for the first."""
+    row = context.get_current_parameters()
+    table = LetterVersion.__table__
+    earlier = context.connection.scalar(
+        select(table.c.language)
+        .where(table.c.letter_id == row["letter_id"], table.c.number < row["number"])
+        .order_by(table.c.number.desc())
+        .limit(1)
+    )
+    return earlier or "en"
+
+
+def _own_language(context: Any) -> str:
+    # A new version has no translations yet: its own text is the authoritative one.
+    return context.get_current_parameters().get("language") or _inherited_language(context)
+
+
 class LetterVersion(db.Model):
     __tablename__ = "letter_version"
     __table_args__ = (UniqueConstraint("letter_id", "number"),)
@@ -145,8 +167,50 @@ class LetterVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When earlier signatories were told of this (substantive) change, if they were.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language of the version's own text (a BCP 47 tag such as "en" or "pt-BR"); a new
+    # version is written in the language of the one before unless told otherwise.
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_TAG_MAX), default=_inherited_language, server_default="en"
+    )
+    # Which text is authoritative: the version's own language or one of its translations'.
+    authoritative_language: Mapped[str] = mapped_column(
+        String(LANGUAGE_TAG_MAX), default=_own_language, server_default="en"
+    )
 
     letter: Mapped[Letter] = relationship(back_populates="versions")
+    author: Mapped[Coordinator | None] = relationship()
+    translations: Mapped[list[LetterTranslation]] = relationship(
+        back_populates="version",
+        order_by="LetterTranslation.language",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class LetterTranslation(db.Model):
+    """A version's text in another language, added by an editor.
+
+    It belongs to one version: a new version starts with none. ``source_sha256`` is the
+    digest of the version's own text the translation was written (or last saved) against,
+    so a translation copied from an earlier version, or left behind by a draft corrected
+    in place, shows as needing review instead of passing for a match.
+    """
+
+    __tablename__ = "letter_translation"
+    __table_args__ = (UniqueConstraint("version_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("letter_version.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(LANGUAGE_TAG_MAX))
+    title: Mapped[str] = mapped_column(String(200))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    version: Mapped[LetterVersion] = relationship(back_populates="translations")
     author: Mapped[Coordinator | None] = relationship()
 
 
@@ -259,6 +323,8 @@ class Signature(db.Model):
     # sorts under, and the text its search matches.
     sort_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The interface language the signer used (not public); None from before it was kept.
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_TAG_MAX))
 
     letter: Mapped[Letter] = relationship()
     version: Mapped[LetterVersion] = relationship()

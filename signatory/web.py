@@ -5,22 +5,34 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .reference import ORGANIZATION_TYPES, countries, country_name
+from .reference import (
+    local_countries,
+    local_country_name,
+    organization_type_name,
+    organization_types,
+)
 
 log = logging.getLogger(__name__)
 
 # What each error page says; the status line alone is not a next step.
 _MESSAGES = {
-    400: "The request could not be understood. Go back, check the form and try again.",
-    403: "You do not have access to this page.",
-    404: "There is nothing at this address. Check the link, or start from the list of letters.",
-    405: "This address does not accept that kind of request.",
-    413: "What you sent is too large. Shorten the text and try again.",
-    429: "Too many requests. Wait a minute and try again.",
-    500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
+    400: lazy_gettext(
+        "The request could not be understood. Go back, check the form and try again."
+    ),
+    403: lazy_gettext("You do not have access to this page."),
+    404: lazy_gettext(
+        "There is nothing at this address. Check the link, or start from the list of letters."
+    ),
+    405: lazy_gettext("This address does not accept that kind of request."),
+    413: lazy_gettext("What you sent is too large. Shorten the text and try again."),
+    429: lazy_gettext("Too many requests. Wait a minute and try again."),
+    500: lazy_gettext(
+        "Something went wrong on our side. Nothing you sent was lost; please try again."
+    ),
 }
 
 CONTENT_SECURITY_POLICY = (
@@ -34,6 +46,7 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+    message = str(message)  # a lazy translation becomes text in the request's language
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -59,8 +72,10 @@ def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
     return error_response(
         400,
         "csrf_failed",
-        "This form has expired or was not sent from our page. "
-        "Reload the page and submit it again; nothing was saved.",
+        gettext(
+            "This form has expired or was not sent from our page. "
+            "Reload the page and submit it again; nothing was saved."
+        ),
     )
 
 
@@ -93,10 +108,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
     app.after_request(_security_headers)
     app.jinja_env.globals.update(
-        organization_types=ORGANIZATION_TYPES,
-        country_choices=countries,
+        organization_types=organization_types,
+        country_choices=local_countries,
     )
-    app.jinja_env.filters["country_name"] = country_name
-    app.jinja_env.filters["organization_type_name"] = lambda code: ORGANIZATION_TYPES.get(
-        code or "", code or ""
-    )
+    # Pages name countries and organization types in the reader's language.
+    app.jinja_env.filters["country_name"] = local_country_name
+    app.jinja_env.filters["organization_type_name"] = organization_type_name

@@ -36,6 +36,26 @@ def _config(tmp: Path, database: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """Compile the message catalogues when a .mo is missing or older than its .po.
+
+    scripts/test compiles them too; this lets a plain ``pytest`` run in French and Spanish.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    translations = Path(__file__).resolve().parent.parent / "signatory" / "translations"
+    for po_path in translations.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One database built by the migrations; each test gets a copy of the file."""

@@ -22,7 +22,7 @@ from ..public.service import SEARCH_MAX_LENGTH
 from ..reference import ORGANIZATION_TYPES
 from ..text import render_markdown
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 # Query limits, shared with the views that enforce them.
 DEFAULT_LIMIT = 50
@@ -121,6 +121,12 @@ _LETTER_FIELDS: dict[str, Any] = {
     "url": {"type": "string", "format": "uri", "description": "The letter's public page."},
 }
 
+_LANGUAGE_TAG: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[a-z]{2}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$",
+    "examples": ["en", "fr", "pt-BR", "zh-Hant"],
+}
+
 _VERSION_FIELDS: dict[str, Any] = {
     "number": {
         "type": "integer",
@@ -142,6 +148,36 @@ _VERSION_FIELDS: dict[str, Any] = {
     "body_html": {
         "type": "string",
         "description": "The text as sanitised HTML (no scripts, styles or event handlers).",
+    },
+    "language": {
+        **_LANGUAGE_TAG,
+        "description": "The language of this version's own text (`body_html`), a BCP 47 tag.",
+    },
+    "authoritative_language": {
+        **_LANGUAGE_TAG,
+        "description": "The language of the authoritative text, the one that counts where "
+        "the texts differ: `language`, or one of the `translations`.",
+    },
+    "translations": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Translation"},
+        "description": "The version's text in other languages, by language tag; empty when "
+        "it has none. Each belongs to this version only: a new version starts without them.",
+    },
+}
+
+_TRANSLATION_FIELDS: dict[str, Any] = {
+    "language": {**_LANGUAGE_TAG, "description": "The translation's language, a BCP 47 tag."},
+    "authoritative": {
+        "type": "boolean",
+        "description": "Whether this translation is the authoritative text of its version.",
+    },
+    "title": {"type": "string", "description": "The letter's title in this language."},
+    "updated_at": _timestamp("When the translation was last saved."),
+    "body_html": {
+        "type": "string",
+        "description": "The translated text as sanitised HTML; present when the version's "
+        "own `body_html` is.",
     },
 }
 
@@ -252,12 +288,22 @@ _LETTER_EXAMPLE: dict[str, Any] = {
     "url": "https://letters.example.org/letters/protect-civic-space",
 }
 _COUNTS_EXAMPLE = {"organizations": 412, "individuals": 1380, "total": 1792}
+_TRANSLATION_EXAMPLE: dict[str, Any] = {
+    "language": "fr",
+    "authoritative": False,
+    "title": "Protéger l'espace civique dans le traité",
+    "updated_at": "2025-03-02T11:20:00Z",
+    "body_html": "<p>Nous, organisations soussignées, demandons …</p>",
+}
 _VERSION_EXAMPLE: dict[str, Any] = {
     "number": 2,
     "kind": "correction",
     "change_note": "Fixed the committee's name in the second paragraph.",
     "created_at": "2025-03-01T09:00:00Z",
     "body_html": "<p>We, the undersigned organizations, ask …</p>",
+    "language": "en",
+    "authoritative_language": "en",
+    "translations": [_TRANSLATION_EXAMPLE],
 }
 _SIGNATURE_EXAMPLES: list[dict[str, Any]] = [
     {
@@ -309,8 +355,20 @@ EXAMPLES: dict[str, Any] = {
                 "kind": "initial",
                 "change_note": "",
                 "created_at": "2025-02-20T16:45:00Z",
+                "language": "en",
+                "authoritative_language": "en",
+                "translations": [],
             },
-            {key: value for key, value in _VERSION_EXAMPLE.items() if key != "body_html"},
+            {
+                **{key: value for key, value in _VERSION_EXAMPLE.items() if key != "body_html"},
+                "translations": [
+                    {
+                        key: value
+                        for key, value in _TRANSLATION_EXAMPLE.items()
+                        if key != "body_html"
+                    }
+                ],
+            },
         ]
     },
 }
@@ -385,7 +443,7 @@ _PARAMETERS: dict[str, Any] = {
     "include": {
         "name": "include",
         "in": "query",
-        "description": "`body` adds each version's text (`body_html`).",
+        "description": "`body` adds the texts: each version's and its translations' `body_html`.",
         "schema": {"type": "string", "enum": ["body"]},
     },
 }
@@ -573,7 +631,9 @@ _PATHS: dict[str, Any] = {
             "Versions of the letter's text",
             "Every published version, first to current. Publishing a new version never "
             "rewrites an old one, and each signature says which version it was signed "
-            "against. The texts are left out unless `include=body`.",
+            "against. Each version lists its translations and says which text is "
+            "authoritative; signatures count once whatever language they were made in. "
+            "The texts are left out unless `include=body`.",
             _ok("The versions.", "VersionList", "VersionList"),
             parameters=("slug", "include"),
             errors=("400", "404"),
@@ -599,6 +659,7 @@ _SCHEMAS: dict[str, Any] = {
     ),
     "Version": _object(_VERSION_FIELDS),
     "VersionSummary": _object(_VERSION_FIELDS, optional=("body_html",)),
+    "Translation": _object(_TRANSLATION_FIELDS, optional=("body_html",)),
     "Delivery": _DELIVERY,
     "Signature": _object(_SIGNATURE_FIELDS),
     "LetterList": _object(

@@ -26,7 +26,8 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
 from ..extensions import db, limiter
-from ..models import Letter, LetterVersion
+from ..manage import translations_service
+from ..models import Letter, LetterTranslation, LetterVersion
 from ..public import service
 from ..reference import ORGANIZATION_TYPES, countries
 from ..timeutil import utcnow
@@ -255,15 +256,36 @@ def _counts_json(counts: service.Counts) -> dict[str, int]:
     }
 
 
+def _translation_json(
+    version: LetterVersion, translation: LetterTranslation, *, body: bool
+) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "language": translation.language,
+        "authoritative": translation.language == version.authoritative_language,
+        "title": translation.title,
+        "updated_at": _timestamp(translation.updated_at),
+    }
+    if body:
+        shape["body_html"] = translation.body_html
+    return shape
+
+
 def _version_json(version: LetterVersion, *, body: bool = True) -> dict[str, Any]:
     shape: dict[str, Any] = {
         "number": version.number,
         "kind": version.kind,
         "change_note": version.change_note,
         "created_at": _timestamp(version.created_at),
+        "language": version.language,
+        "authoritative_language": version.authoritative_language,
     }
     if body:
         shape["body_html"] = version.body_html
+    # Only translations that match this version's text: copies awaiting review are not public.
+    shape["translations"] = [
+        _translation_json(version, translation, body=body)
+        for translation in translations_service.public_translations(db.session, version)
+    ]
     return shape
 
 

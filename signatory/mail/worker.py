@@ -37,9 +37,11 @@ from types import FrameType
 from typing import Any, Final, Literal
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..i18n import language_of
 from ..models import OutboxMessage, OutboxStatus
 from ..notifications import DigestSchedule
 from ..signing.service import purge_unconfirmed
@@ -107,7 +109,13 @@ def render_message(session: Session, message: OutboxMessage, *, now: datetime) -
         config=config,
     )
     context = registry.build_context(session, message.template, message.context or {}, env)
+    # A builder that knows the reader's interface language ("locale") gets the email in it.
+    with force_locale(language_of(context.get("locale"))):
+        return _render(message, context, now=now)
 
+
+def _render(message: OutboxMessage, context: dict[str, Any], *, now: datetime) -> EmailMessage:
+    config = current_app.config
     name = f"mail/{message.template}"
     # A subject is one line: template whitespace and any newline in a title collapse.
     subject = " ".join(render_template(f"{name}.subject.txt", **context).split())[:300]

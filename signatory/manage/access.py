@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import LoginManager, current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -28,7 +29,7 @@ from . import bp
 
 login_manager = LoginManager()
 login_manager.login_view = "manage.login"
-login_manager.login_message = "Sign in to continue."
+login_manager.login_message = lazy_gettext("Sign in to continue.")
 login_manager.login_message_category = "info"
 # Sessions are protected by their own timeouts (below) and by the session token in the
 # user id; Flask-Login's "strong" mode would also sign people out on a changed IP, which
@@ -144,7 +145,9 @@ def _enforce_timeouts() -> Response | None:
     if now - seen_at > idle or now - signed_in_at > absolute:
         logout_user()
         session.clear()
-        flash("You were signed out after a period without activity. Sign in again.", "info")
+        flash(
+            gettext("You were signed out after a period without activity. Sign in again."), "info"
+        )
         return redirect(url_for("manage.login", next=request.full_path.rstrip("?")))
     session[SEEN_AT] = now
     return None

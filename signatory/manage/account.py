@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -20,9 +22,9 @@ from .access import signed_in, start_session
 from .auth import new_password_fields
 
 NOTIFY_CHOICES = [
-    SelectChoice(NotifyPreference.EACH.value, "An email for each signature awaiting review"),
-    SelectChoice(NotifyPreference.DIGEST.value, "One email a day with what awaits review"),
-    SelectChoice(NotifyPreference.NONE.value, "No emails; I will look in the workspace"),
+    SelectChoice(NotifyPreference.EACH.value, _l("An email for each signature awaiting review")),
+    SelectChoice(NotifyPreference.DIGEST.value, _l("One email a day with what awaits review")),
+    SelectChoice(NotifyPreference.NONE.value, _l("No emails; I will look in the workspace")),
 ]
 
 
@@ -32,26 +34,26 @@ def _strip(value: object) -> object:
 
 class ProfileForm(FlaskForm):
     name = StringField(
-        "Your name",
+        _l("Your name"),
         filters=[_strip],
         validators=[
-            DataRequired("Enter your name."),
-            Length(max=accounts.NAME_MAX, message="Use at most 200 characters."),
+            DataRequired(_l("Enter your name.")),
+            Length(max=accounts.NAME_MAX, message=_l("Use at most %(max)d characters.")),
         ],
     )
     notify = RadioField(
-        "Signatures awaiting review",
+        _l("Signatures awaiting review"),
         choices=NOTIFY_CHOICES,
-        validators=[InputRequired("Choose how you want to hear of signatures to review.")],
+        validators=[InputRequired(_l("Choose how you want to hear of signatures to review."))],
     )
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[
-            InputRequired("Enter your current password."),
-            Length(max=PASSWORD_MAX, message="That is longer than any password here."),
+            InputRequired(_l("Enter your current password.")),
+            Length(max=PASSWORD_MAX, message=_l("That is longer than any password here.")),
         ],
     )
     password, password_again = new_password_fields()
@@ -95,7 +97,7 @@ def update_profile() -> Response | tuple[str, int]:
         form.name.errors = [str(error)]
         return _page(profile=form, status=400)
     db.session.commit()
-    flash("Your account is saved." if changed else "Nothing to change.", "ok")
+    flash(gettext("Your account is saved.") if changed else gettext("Nothing to change."), "ok")
     return redirect(url_for("manage.account"), code=303)
 
 
@@ -117,7 +119,7 @@ def change_password() -> Response | tuple[str, int]:
         )
     except accounts.WrongPassword:
         db.session.rollback()
-        form.current_password.errors = ["That is not your current password."]
+        form.current_password.errors = [gettext("That is not your current password.")]
         return _page(password=form, status=400)
     except InvalidArgument as error:
         db.session.rollback()
@@ -126,5 +128,8 @@ def change_password() -> Response | tuple[str, int]:
     db.session.commit()
     # The new session token ended every session, this one included: begin a fresh one.
     start_session(coordinator)
-    flash("Your password is changed. Any other sessions of this account were signed out.", "ok")
+    flash(
+        gettext("Your password is changed. Any other sessions of this account were signed out."),
+        "ok",
+    )
     return redirect(url_for("manage.account"), code=303)

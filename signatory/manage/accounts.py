@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -92,18 +93,20 @@ class AccountExists(DomainError):
 def _checked_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > NAME_MAX:
-        raise InvalidArgument(f"Enter a name, at most {NAME_MAX} characters long.")
+        raise InvalidArgument(
+            gettext("Enter a name, at most %(max)s characters long.", max=NAME_MAX)
+        )
     if has_control_characters(name):
-        raise InvalidArgument("Use letters, numbers and punctuation only, on one line.")
+        raise InvalidArgument(gettext("Use letters, numbers and punctuation only, on one line."))
     return name
 
 
 def check_password_rules(password: str) -> None:
     """Refuse a new password that is too short or too long (before any hashing)."""
     if len(password) > PASSWORD_MAX:
-        raise InvalidArgument(f"Use at most {PASSWORD_MAX} characters.")
+        raise InvalidArgument(gettext("Use at most %(max)s characters.", max=PASSWORD_MAX))
     if len(password) < PASSWORD_MIN:
-        raise InvalidArgument(f"Use at least {PASSWORD_MIN} characters.")
+        raise InvalidArgument(gettext("Use at least %(min)s characters.", min=PASSWORD_MIN))
 
 
 def _set_password(coordinator: Coordinator, password: str) -> None:
@@ -168,7 +171,9 @@ def update_profile(
     """Change the display name and the notification choice; False when nothing changed."""
     name = _checked_name(name)
     if notify not in set(NotifyPreference):
-        raise InvalidArgument(f"Choose one of: {', '.join(NotifyPreference)}.")
+        raise InvalidArgument(
+            gettext("Choose one of: %(choices)s.", choices=", ".join(NotifyPreference))
+        )
     changes: dict[str, list[str]] = {}
     if name != coordinator.name:
         changes["name"] = [coordinator.name, name]

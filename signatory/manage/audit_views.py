@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
@@ -272,7 +273,7 @@ def _filter_from(values: Any) -> AuditFilter:
     action = values.get("action", "").strip()
     actor = values.get("actor", "").strip()
     if len(action) > FILTER_MAX or len(actor) > FILTER_MAX:
-        abort(400, description="That filter is longer than any action or actor here.")
+        abort(400, description=gettext("That filter is longer than any action or actor here."))
     return AuditFilter(action=action, actor=actor)
 
 
@@ -281,7 +282,10 @@ def _before_arg() -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 18:
-        abort(400, description="This page link is damaged. Start again from the newest events.")
+        abort(
+            400,
+            description=gettext("This page link is damaged. Start again from the newest events."),
+        )
     return int(raw)
 
 

@@ -15,6 +15,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -60,30 +62,35 @@ def new_password_fields() -> tuple[PasswordField, PasswordField]:
     """A new password, typed twice; the length is checked before anything is hashed."""
     return (
         PasswordField(
-            "New password",
-            description=f"At least {PASSWORD_MIN} characters. "
-            "A few unrelated words make a good one.",
+            _l("New password"),
+            description=_l(
+                "At least %(min)d characters. A few unrelated words make a good one.",
+                min=PASSWORD_MIN,
+            ),
             validators=[
-                InputRequired("Choose a new password."),
+                InputRequired(_l("Choose a new password.")),
                 Length(
                     min=PASSWORD_MIN,
                     max=PASSWORD_MAX,
-                    message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+                    # WTForms fills in %(min)d and %(max)d.
+                    message=_l("Use %(min)d to %(max)d characters."),
                 ),
             ],
         ),
         PasswordField(
-            "New password, again",
+            _l("New password, again"),
             validators=[
-                InputRequired("Type the new password again."),
-                EqualTo("password", message="The two passwords are not the same."),
+                InputRequired(_l("Type the new password again.")),
+                EqualTo("password", message=_l("The two passwords are not the same.")),
             ],
         ),
     )
 
 
 class ForgotForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=320)])
+    email = EmailField(
+        _l("Email"), validators=[InputRequired(_l("Enter your email.")), Length(max=320)]
+    )
 
 
 class ResetForm(FlaskForm):
@@ -108,12 +115,12 @@ def login() -> Response | str | tuple[str, int]:
     if result.throttled:
         db.session.commit()
         form.email.errors = [
-            "Too many failed attempts. Wait a few minutes, or reset your password."
+            gettext("Too many failed attempts. Wait a few minutes, or reset your password.")
         ]
         return render_template("manage/login.html", form=form), 429
     if result.coordinator is None:
         db.session.commit()
-        form.password.errors = ["That email and password do not match an account."]
+        form.password.errors = [gettext("That email and password do not match an account.")]
         return render_template("manage/login.html", form=form), 400
     audit.record(
         db.session,
@@ -143,7 +150,7 @@ def logout() -> Response:
     logout_user()
     # Nothing of the signed-in session (its CSRF secret included) outlives it.
     session.clear()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("manage.login"), code=303)
 
 
@@ -198,5 +205,8 @@ def reset_password(token: str) -> Response:
         return private((page, 400))
     db.session.commit()
     start_session(coordinator)
-    flash("Your password is changed, and you are signed in. Other sessions were signed out.", "ok")
+    flash(
+        gettext("Your password is changed, and you are signed in. Other sessions were signed out."),
+        "ok",
+    )
     return redirect(url_for("manage.dashboard"), code=303)

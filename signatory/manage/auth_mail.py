@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,9 +12,13 @@ from ..mail.registry import MailEnv, Undeliverable, email
 from ..models import Coordinator, Invitation
 
 ROLE_DESCRIPTIONS = {
-    "owner": "can do everything, including managing the team and delivering the letter",
-    "editor": "can edit the text and settings, moderate signatures and export the list",
-    "moderator": "can review signatures awaiting moderation",
+    "owner": lazy_gettext(
+        "can do everything, including managing the team and delivering the letter"
+    ),
+    "editor": lazy_gettext(
+        "can edit the text and settings, moderate signatures and export the list"
+    ),
+    "moderator": lazy_gettext("can review signatures awaiting moderation"),
 }
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -21,10 +23,10 @@ from .access import letter_route
 
 # Offered as suggestions (a <datalist>); any wording is accepted.
 METHOD_SUGGESTIONS = (
-    "by email to the secretariat",
-    "in person",
-    "by post",
-    "through the official submission portal",
+    _l("by email to the secretariat"),
+    _l("in person"),
+    _l("by post"),
+    _l("through the official submission portal"),
 )
 
 
@@ -35,35 +37,35 @@ class UTCDateTimeLocalField(DateTimeLocalField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a date and time, e.g. 2025-06-30 14:00.") from None
+            raise ValueError(gettext("Enter a date and time, e.g. 2025-06-30 14:00.")) from None
         if isinstance(self.data, datetime):
             self.data = self.data.replace(tzinfo=UTC)
 
 
 class DeliveryForm(FlaskForm):
     delivered_to = StringField(
-        "Delivered to",
+        _l("Delivered to"),
         validators=[
-            InputRequired("Say to whom the letter was delivered."),
+            InputRequired(_l("Say to whom the letter was delivered.")),
             Length(max=service.DELIVERED_TO_MAX),
         ],
     )
     delivered_at = UTCDateTimeLocalField(
-        "When (UTC)",
+        _l("When (UTC)"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        validators=[InputRequired("Give the date and time of the delivery.")],
+        validators=[InputRequired(_l("Give the date and time of the delivery."))],
     )
     method = StringField(
-        "How",
+        _l("How"),
         validators=[
-            InputRequired("Say how it was delivered, e.g. “in person”."),
+            InputRequired(_l("Say how it was delivered, e.g. “in person”.")),
             Length(max=service.METHOD_MAX),
         ],
     )
-    note = TextAreaField("Note", validators=[Optional(), Length(max=service.NOTE_MAX)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=service.NOTE_MAX)])
     confirm = BooleanField(
-        "I understand that this closes signing for good and freezes the list as it is now.",
-        validators=[DataRequired("Tick the box to confirm.")],
+        _l("I understand that this closes signing for good and freezes the list as it is now."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
 
 
@@ -92,7 +94,10 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
     """Mark the letter delivered (once); afterwards, show what was handed over and its hash."""
     if service.delivery_of(db.session, letter) is not None:
         if request.method == "POST":
-            flash("This letter was already delivered; its delivered list cannot change.", "error")
+            flash(
+                gettext("This letter was already delivered; its delivered list cannot change."),
+                "error",
+            )
             return _render_record(letter, membership, 409)
         return _render_record(letter, membership)
 
@@ -132,12 +137,19 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
         return render_template("manage/delivery/form.html", **page), 400
     except service.AlreadyDelivered:
         db.session.rollback()
-        flash("Another owner delivered this letter a moment ago; here is their record.", "error")
+        flash(
+            gettext("Another owner delivered this letter a moment ago; here is their record."),
+            "error",
+        )
         return redirect(url_for("manage.delivery", slug=letter.slug), code=303)
     db.session.commit()
     flash(
-        f"Delivered. Signing is closed and the list is frozen: {record.organizations} "
-        f"organizations and {record.individuals} individuals.",
+        gettext(
+            "Delivered. Signing is closed and the list is frozen: %(organizations)s "
+            "organizations and %(individuals)s individuals.",
+            organizations=record.organizations,
+            individuals=record.individuals,
+        ),
         "ok",
     )
     return redirect(url_for("manage.delivery", slug=letter.slug), code=303)

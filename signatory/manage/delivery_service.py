@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -99,21 +100,25 @@ def _checked(data: DeliveryData, *, now: datetime) -> DeliveryData:
     method = data.method.strip()
     note = data.note.strip()
     if not delivered_to:
-        raise InvalidDelivery("delivered_to", "Say to whom the letter was delivered.")
+        raise InvalidDelivery("delivered_to", gettext("Say to whom the letter was delivered."))
     if len(delivered_to) > DELIVERED_TO_MAX:
-        raise InvalidDelivery("delivered_to", f"At most {DELIVERED_TO_MAX} characters.")
+        raise InvalidDelivery(
+            "delivered_to", gettext("At most %(max)s characters.", max=DELIVERED_TO_MAX)
+        )
     if not method:
-        raise InvalidDelivery("method", "Say how it was delivered, e.g. “in person”.")
+        raise InvalidDelivery("method", gettext("Say how it was delivered, e.g. “in person”."))
     if len(method) > METHOD_MAX:
-        raise InvalidDelivery("method", f"At most {METHOD_MAX} characters.")
+        raise InvalidDelivery("method", gettext("At most %(max)s characters.", max=METHOD_MAX))
     if len(note) > NOTE_MAX:
-        raise InvalidDelivery("note", f"At most {NOTE_MAX} characters.")
+        raise InvalidDelivery("note", gettext("At most %(max)s characters.", max=NOTE_MAX))
     if data.delivered_at.tzinfo is None:
-        raise InvalidDelivery("delivered_at", "The time needs a time zone (UTC).")
+        raise InvalidDelivery("delivered_at", gettext("The time needs a time zone (UTC)."))
     if data.delivered_at > now + CLOCK_SLACK:
         raise InvalidDelivery(
             "delivered_at",
-            "That is in the future. Mark the letter delivered once it has been handed over.",
+            gettext(
+                "That is in the future. Mark the letter delivered once it has been handed over."
+            ),
         )
     return DeliveryData(delivered_to, data.delivered_at, method, note)
 

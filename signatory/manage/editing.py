@@ -11,6 +11,8 @@ from datetime import UTC
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -37,76 +39,78 @@ from .access import letter_route, signed_in
 
 MODERATION_CHOICES = [
     SelectChoice(
-        Moderation.NONE.value, "None: signatures are published as soon as they are confirmed"
+        Moderation.NONE.value, _l("None: signatures are published as soon as they are confirmed")
     ),
     SelectChoice(
         Moderation.MISMATCH.value,
-        "Organizations whose email domain does not match their website are reviewed first",
+        _l("Organizations whose email domain does not match their website are reviewed first"),
     ),
-    SelectChoice(Moderation.ALL.value, "Every signature is reviewed before it is published"),
+    SelectChoice(Moderation.ALL.value, _l("Every signature is reviewed before it is published")),
 ]
 KIND_CHOICES = [
-    SelectChoice(service.CORRECTION, "Correction: typos or formatting; the meaning is unchanged"),
-    SelectChoice(service.SUBSTANTIVE, "Substantive: what the letter says or asks has changed"),
+    SelectChoice(
+        service.CORRECTION, _l("Correction: typos or formatting; the meaning is unchanged")
+    ),
+    SelectChoice(service.SUBSTANTIVE, _l("Substantive: what the letter says or asks has changed")),
 ]
+
+
+def _at_most(limit: int) -> Any:
+    """A length limit's message, with the number grouped as people read it."""
+    return _l("At most %(max)s characters.", max=f"{limit:,}")
 
 
 class NewLetterForm(FlaskForm):
     slug = StringField(
-        "Web address",
+        _l("Web address"),
         validators=[
-            InputRequired("Choose the letter's web address."),
-            Length(max=letters.SLUG_MAX, message=f"At most {letters.SLUG_MAX} characters."),
+            InputRequired(_l("Choose the letter's web address.")),
+            Length(max=letters.SLUG_MAX, message=_at_most(letters.SLUG_MAX)),
             Regexp(
                 letters.SLUG,
-                message="Use lowercase letters, digits and single hyphens, e.g. civic-space-2025.",
+                message=_l(
+                    "Use lowercase letters, digits and single hyphens, e.g. civic-space-2025."
+                ),
             ),
         ],
     )
     title = StringField(
-        "Title",
+        _l("Title"),
         validators=[
-            InputRequired("Give the letter a title."),
-            Length(max=letters.TITLE_MAX, message=f"At most {letters.TITLE_MAX} characters."),
+            InputRequired(_l("Give the letter a title.")),
+            Length(max=letters.TITLE_MAX, message=_at_most(letters.TITLE_MAX)),
         ],
     )
     recipient = StringField(
-        "Recipient",
+        _l("Recipient"),
         validators=[
-            InputRequired("Say to whom the letter is addressed."),
-            Length(
-                max=letters.RECIPIENT_MAX, message=f"At most {letters.RECIPIENT_MAX} characters."
-            ),
+            InputRequired(_l("Say to whom the letter is addressed.")),
+            Length(max=letters.RECIPIENT_MAX, message=_at_most(letters.RECIPIENT_MAX)),
         ],
     )
     body = TextAreaField(
-        "Text (Markdown)",
+        _l("Text (Markdown)"),
         validators=[
-            InputRequired("Write the text of the letter."),
-            Length(max=letters.BODY_MAX, message=f"At most {letters.BODY_MAX:,} characters."),
+            InputRequired(_l("Write the text of the letter.")),
+            Length(max=letters.BODY_MAX, message=_at_most(letters.BODY_MAX)),
         ],
     )
 
 
 class TextForm(FlaskForm):
     body = TextAreaField(
-        "Text (Markdown)",
+        _l("Text (Markdown)"),
         validators=[
-            InputRequired("Write the text of the letter."),
-            Length(max=letters.BODY_MAX, message=f"At most {letters.BODY_MAX:,} characters."),
+            InputRequired(_l("Write the text of the letter.")),
+            Length(max=letters.BODY_MAX, message=_at_most(letters.BODY_MAX)),
         ],
     )
     # Whether kind and note are required is the service's decision: it knows whether
     # the letter has been signed.
-    kind = RadioField("Kind of change", choices=KIND_CHOICES, validators=[Optional()])
+    kind = RadioField(_l("Kind of change"), choices=KIND_CHOICES, validators=[Optional()])
     change_note = StringField(
-        "What changed",
-        validators=[
-            Length(
-                max=service.CHANGE_NOTE_MAX,
-                message=f"At most {service.CHANGE_NOTE_MAX} characters.",
-            )
-        ],
+        _l("What changed"),
+        validators=[Length(max=service.CHANGE_NOTE_MAX, message=_at_most(service.CHANGE_NOTE_MAX))],
     )
     # The version the editor started from, to notice a version published meanwhile.
     based_on = HiddenField()
@@ -114,36 +118,36 @@ class TextForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     title = StringField(
-        "Title",
+        _l("Title"),
         validators=[
-            InputRequired("Give the letter a title."),
-            Length(max=letters.TITLE_MAX, message=f"At most {letters.TITLE_MAX} characters."),
+            InputRequired(_l("Give the letter a title.")),
+            Length(max=letters.TITLE_MAX, message=_at_most(letters.TITLE_MAX)),
         ],
     )
     recipient = StringField(
-        "Recipient",
+        _l("Recipient"),
         validators=[
-            InputRequired("Say to whom the letter is addressed."),
-            Length(
-                max=letters.RECIPIENT_MAX, message=f"At most {letters.RECIPIENT_MAX} characters."
-            ),
+            InputRequired(_l("Say to whom the letter is addressed.")),
+            Length(max=letters.RECIPIENT_MAX, message=_at_most(letters.RECIPIENT_MAX)),
         ],
     )
     deadline = DateTimeLocalField(
-        "Deadline, in UTC",
+        _l("Deadline, in UTC"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         tz=UTC,
         validators=[Optional()],
-        invalid_value_message="Give a date and time such as 2030-06-30T17:00, or leave it empty.",
+        invalid_value_message=_l(
+            "Give a date and time such as 2030-06-30T17:00, or leave it empty."
+        ),
     )
-    allow_individuals = BooleanField("Individuals may sign, in their own section")
+    allow_individuals = BooleanField(_l("Individuals may sign, in their own section"))
     moderation = RadioField(
-        "Moderation",
+        _l("Moderation"),
         choices=MODERATION_CHOICES,
-        validators=[InputRequired("Choose how signatures are moderated.")],
+        validators=[InputRequired(_l("Choose how signatures are moderated."))],
     )
     require_domain_match = BooleanField(
-        "Organizations must sign from an email address at their website's domain"
+        _l("Organizations must sign from an email address at their website's domain")
     )
 
 
@@ -226,7 +230,7 @@ def new_letter() -> Response | str | tuple[str, int]:
         _field_error(form, error, "slug")
         return render_template("manage/editing/new.html", form=form, preview_html=None), 400
     db.session.commit()
-    flash("Draft created. Nobody else sees it until you open it for signatures.", "ok")
+    flash(gettext("Draft created. Nobody else sees it until you open it for signatures."), "ok")
     return redirect(url_for("manage.edit", slug=letter.slug), code=303)
 
 
@@ -245,7 +249,7 @@ def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
             letter, membership, text_form=form, preview_html=render_markdown(form.body.data or "")
         )
     if letter.status == LetterStatus.DELIVERED:
-        abort(409, description="This letter was delivered; its text can no longer change.")
+        abort(409, description=gettext("This letter was delivered; its text can no longer change."))
     if not form.validate():
         return _render_edit(letter, membership, text_form=form, status=400)
     try:
@@ -266,15 +270,17 @@ def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
         return _render_edit(letter, membership, text_form=form, status=status)
     db.session.commit()
     if change is None:
-        flash("The text is unchanged; nothing was saved.", "ok")
+        flash(gettext("The text is unchanged; nothing was saved."), "ok")
     elif change.new_version:
         flash(
-            f"Version {change.version.number} published. Earlier signatures stay on the "
-            "version they signed.",
+            gettext(
+                "Version %(number)s published. Earlier signatures stay on the version they signed.",
+                number=change.version.number,
+            ),
             "ok",
         )
     else:
-        flash("Draft text saved.", "ok")
+        flash(gettext("Draft text saved."), "ok")
     return redirect(url_for("manage.edit", slug=letter.slug), code=303)
 
 
@@ -284,7 +290,9 @@ def preview(letter: Letter, membership: Membership) -> Response | tuple[Response
     """The sanitised HTML of the Markdown in ``body``, for the live preview (JSON)."""
     body = request.form.get("body", "")
     if len(body) > letters.BODY_MAX:
-        response = jsonify({"error": {"code": "too_long", "message": "The text is too long."}})
+        response = jsonify(
+            {"error": {"code": "too_long", "message": gettext("The text is too long.")}}
+        )
         return response, 413
     response = jsonify({"html": render_markdown(body)})
     response.headers["Cache-Control"] = "no-store"
@@ -299,7 +307,10 @@ def preview(letter: Letter, membership: Membership) -> Response | tuple[Response
 def settings(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
     """Save the title, recipient, deadline and policies."""
     if letter.status == LetterStatus.DELIVERED:
-        abort(409, description="This letter was delivered; its settings can no longer change.")
+        abort(
+            409,
+            description=gettext("This letter was delivered; its settings can no longer change."),
+        )
     form = SettingsForm()
     if not form.validate():
         return _render_edit(letter, membership, settings_form=form, status=400)
@@ -323,7 +334,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
         _field_error(form, error, "title")
         return _render_edit(letter, membership, settings_form=form, status=400)
     db.session.commit()
-    flash("Settings saved." if changes else "The settings are unchanged.", "ok")
+    flash(gettext("Settings saved.") if changes else gettext("The settings are unchanged."), "ok")
     return redirect(url_for("manage.edit", slug=letter.slug), code=303)
 
 
@@ -343,21 +354,23 @@ def _change_status(letter: Letter, action: str, done: str) -> Response:
 @letter_route("editor")
 def open_letter(letter: Letter, membership: Membership) -> Response:
     """Open a draft for signatures: it becomes public."""
-    return _change_status(letter, "open", "The letter is open: it is public and takes signatures.")
+    return _change_status(
+        letter, "open", gettext("The letter is open: it is public and takes signatures.")
+    )
 
 
 @bp.post("/letters/<slug>/close")
 @letter_route("editor")
 def close_letter(letter: Letter, membership: Membership) -> Response:
     """Close signing; the letter and its list stay public."""
-    return _change_status(letter, "close", "Signing is closed. The letter stays public.")
+    return _change_status(letter, "close", gettext("Signing is closed. The letter stays public."))
 
 
 @bp.post("/letters/<slug>/reopen")
 @letter_route("editor")
 def reopen_letter(letter: Letter, membership: Membership) -> Response:
     """Reopen a closed letter for signatures."""
-    return _change_status(letter, "reopen", "The letter is open for signatures again.")
+    return _change_status(letter, "reopen", gettext("The letter is open for signatures again."))
 
 
 # --- Versions ----------------------------------------------------------------------------

@@ -58,4 +58,6 @@ def _version_changed(session: Session, context: dict[str, Any], env: MailEnv) ->
         "compare_url": env.url(f"{history}/compare?from={signed.number}&to={version.number}"),
         "withdraw_url": withdraw_url(signature, env),
         "base_url": env.base_url,
+        # The signer's interface language when they signed: the email is written in it.
+        "locale": signature.language,
     }

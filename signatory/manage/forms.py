@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
@@ -10,13 +11,15 @@ from ..letters import PASSWORD_MAX
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=320)])
+    email = EmailField(
+        _l("Email"), validators=[InputRequired(_l("Enter your email.")), Length(max=320)]
+    )
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[
-            InputRequired("Enter your password."),
+            InputRequired(_l("Enter your password.")),
             # Checked before any hashing: a slow hash of a huge input is a cheap attack.
-            Length(max=PASSWORD_MAX, message="That is longer than any password here."),
+            Length(max=PASSWORD_MAX, message=_l("That is longer than any password here.")),
         ],
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, diff, letters
 from ..errors import DomainError, InvalidArgument
+from ..i18n import long_datetime
 from ..mail.outbox import enqueue
 from ..models import (
     Coordinator,
@@ -35,6 +37,7 @@ from ..models import (
     Signature,
     SignatureStatus,
 )
+from ..reference import N_
 from ..text import render_markdown
 
 CORRECTION = "correction"
@@ -75,8 +78,15 @@ class AlreadyNotified(LetterError):
 def _refuse_if_delivered(letter: Letter, what: str) -> None:
     if letter.status == LetterStatus.DELIVERED:
         raise LetterDelivered(
-            f"This letter was delivered to its recipient, so {what} can no longer change. "
-            "The delivered list and text stay exactly as they were handed over."
+            gettext(
+                "This letter was delivered to its recipient, so its settings can no longer "
+                "change. The delivered list and text stay exactly as they were handed over."
+            )
+            if what == "its settings"
+            else gettext(
+                "This letter was delivered to its recipient, so its text can no longer "
+                "change. The delivered list and text stay exactly as they were handed over."
+            )
         )
 
 
@@ -97,7 +107,8 @@ def create_draft(
     slug = slug.strip()
     if session.scalar(select(Letter.id).where(Letter.slug == slug)) is not None:
         raise LetterError(
-            "Another letter already uses this address. Choose a different one.", field="slug"
+            gettext("Another letter already uses this address. Choose a different one."),
+            field="slug",
         )
     try:
         return letters.create_letter(
@@ -140,10 +151,14 @@ class TextChange:
 def _checked_body(body_markdown: str) -> str:
     body = diff.normalise(body_markdown)
     if not body.strip():
-        raise LetterError("Write the text of the letter.", field="body")
+        raise LetterError(gettext("Write the text of the letter."), field="body")
     if len(body) > letters.BODY_MAX:
         raise LetterError(
-            f"The text is longer than {letters.BODY_MAX:,} characters. Shorten it.", field="body"
+            gettext(
+                "The text is longer than %(max)s characters. Shorten it.",
+                max=f"{letters.BODY_MAX:,}",
+            ),
+            field="body",
         )
     return body
 
@@ -169,9 +184,13 @@ def change_text(
     current = letter.current_version
     if based_on is not None and based_on != current.number:
         raise TextChangedMeanwhile(
-            f"Someone published version {current.number} while you were editing version "
-            f"{based_on}. Your text is still in the box: compare it with the current text "
-            "on the versions page, then save again.",
+            gettext(
+                "Someone published version %(current)s while you were editing version "
+                "%(based_on)s. Your text is still in the box: compare it with the current text "
+                "on the versions page, then save again.",
+                current=current.number,
+                based_on=based_on,
+            ),
             field="body",
         )
     body = _checked_body(body_markdown)
@@ -223,25 +242,31 @@ def publish_version(
     _refuse_if_delivered(letter, "its text")
     if kind not in VERSION_KINDS:
         raise LetterError(
-            "Say what kind of change this is: a correction (typos, formatting) or a "
-            "substantive change to what the letter says.",
+            gettext(
+                "Say what kind of change this is: a correction (typos, formatting) or a "
+                "substantive change to what the letter says."
+            ),
             field="kind",
         )
     note = " ".join(change_note.split())
     if not note:
         raise LetterError(
-            "Write a short note saying what changed; signatories and the public read it.",
+            gettext("Write a short note saying what changed; signatories and the public read it."),
             field="change_note",
         )
     if len(note) > CHANGE_NOTE_MAX:
         raise LetterError(
-            f"The change note is longer than {CHANGE_NOTE_MAX} characters.", field="change_note"
+            gettext("The change note is longer than %(max)s characters.", max=CHANGE_NOTE_MAX),
+            field="change_note",
         )
     body = _checked_body(body_markdown)
     current = letter.current_version
     if body == diff.normalise(current.body_markdown):
         raise LetterError(
-            f"The text is the same as version {current.number}: there is nothing to publish.",
+            gettext(
+                "The text is the same as version %(number)s: there is nothing to publish.",
+                number=current.number,
+            ),
             field="body",
         )
     version = LetterVersion(
@@ -262,8 +287,10 @@ def publish_version(
         # (letter, number) is unique: another editor published this number first.
         session.expire(letter, ["versions"])
         raise TextChangedMeanwhile(
-            "Someone else published a new version at the same moment. Reload the page, "
-            "compare, and save again.",
+            gettext(
+                "Someone else published a new version at the same moment. Reload the page, "
+                "compare, and save again."
+            ),
             field="body",
         ) from None
     audit.record(
@@ -312,13 +339,17 @@ def update_settings(
     _refuse_if_delivered(letter, "its settings")
     title, recipient = settings.title.strip(), settings.recipient.strip()
     if not title or len(title) > letters.TITLE_MAX:
-        raise LetterError(f"Give a title of 1 to {letters.TITLE_MAX} characters.", field="title")
+        raise LetterError(
+            gettext("Give a title of 1 to %(max)s characters.", max=letters.TITLE_MAX),
+            field="title",
+        )
     if not recipient or len(recipient) > letters.RECIPIENT_MAX:
         raise LetterError(
-            f"Name the recipient in 1 to {letters.RECIPIENT_MAX} characters.", field="recipient"
+            gettext("Name the recipient in 1 to %(max)s characters.", max=letters.RECIPIENT_MAX),
+            field="recipient",
         )
     if settings.moderation not in set(Moderation):
-        raise LetterError("Choose one of the moderation options.", field="moderation")
+        raise LetterError(gettext("Choose one of the moderation options."), field="moderation")
     deadline = settings.deadline
     if deadline is not None and deadline.tzinfo is None:
         raise ValueError("the deadline must be timezone-aware (UTC)")
@@ -331,8 +362,11 @@ def update_settings(
         deadline = letter.deadline
     if deadline is not None and deadline != letter.deadline and deadline <= now:
         raise LetterError(
-            f"That deadline has already passed (it is now {now:%Y-%m-%d %H:%M} UTC). "
-            "Choose a later time, or close the letter instead.",
+            gettext(
+                "That deadline has already passed (it is now %(now)s UTC). "
+                "Choose a later time, or close the letter instead.",
+                now=f"{now:%Y-%m-%d %H:%M}",
+            ),
             field="deadline",
         )
     wanted = {
@@ -370,9 +404,15 @@ STATUS_ACTIONS: dict[str, tuple[LetterStatus, tuple[LetterStatus, ...]]] = {
 }
 
 _WRONG_STATUS = {
-    "open": "Only a draft can be opened; this letter is {status}.",
-    "close": "Only an open letter can be closed; this letter is {status}.",
-    "reopen": "Only a closed letter can be reopened; this letter is {status}.",
+    "open": N_("Only a draft can be opened; this letter is %(status)s."),
+    "close": N_("Only an open letter can be closed; this letter is %(status)s."),
+    "reopen": N_("Only a closed letter can be reopened; this letter is %(status)s."),
+}
+_STATUS_WORDS = {
+    "draft": N_("draft"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "delivered": N_("delivered"),
 }
 
 
@@ -388,14 +428,20 @@ def change_status(
     target, starts_from = STATUS_ACTIONS[action]
     if letter.status == LetterStatus.DELIVERED:
         raise LetterDelivered(
-            "This letter was delivered to its recipient; signing stays closed for good."
+            gettext("This letter was delivered to its recipient; signing stays closed for good.")
         )
     if letter.status not in starts_from:
-        raise LetterError(_WRONG_STATUS[action].format(status=letter.status))
+        status = _STATUS_WORDS.get(letter.status)
+        raise LetterError(
+            gettext(_WRONG_STATUS[action], status=gettext(status) if status else letter.status)
+        )
     if target == LetterStatus.OPEN and letter.deadline is not None and letter.deadline <= now:
         raise LetterError(
-            f"The deadline ({letter.deadline:%d %B %Y, %H:%M} UTC) has passed, so the letter "
-            "would take no signatures. Set a later deadline, or clear it, first.",
+            gettext(
+                "The deadline (%(when)s) has passed, so the letter would take no signatures. "
+                "Set a later deadline, or clear it, first.",
+                when=long_datetime(letter.deadline),
+            ),
             field="deadline",
         )
     letters.set_letter_status(
@@ -459,8 +505,14 @@ def version_by_number(session: Session, letter: Letter, number: int) -> LetterVe
     )
     if version is None:
         latest = letter.current_version.number
-        known = "version 1" if latest == 1 else f"versions 1 to {latest}"
-        raise VersionNotFound(f"This letter has no version {number}; it has {known}.")
+        raise VersionNotFound(
+            ngettext(
+                "This letter has no version %(number)s; it has version 1.",
+                "This letter has no version %(number)s; it has versions 1 to %(num)s.",
+                latest,
+                number=number,
+            )
+        )
     return version
 
 
@@ -469,16 +521,21 @@ _VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 def parse_compare(raw_from: str, raw_to: str, *, latest: int) -> tuple[int, int]:
     """Two version numbers as typed in a query string, checked against 1..``latest``."""
-    example = "for example ?from=1&to=2"
     if not raw_from or not raw_to:
-        raise LetterError(f"Say which two versions to compare, {example}.")
+        raise LetterError(gettext("Say which two versions to compare, for example ?from=1&to=2."))
     if not _VERSION_NUMBER.fullmatch(raw_from) or not _VERSION_NUMBER.fullmatch(raw_to):
-        raise LetterError(f"Versions are given by their number, {example}.")
+        raise LetterError(gettext("Versions are given by their number, for example ?from=1&to=2."))
     numbers = int(raw_from), int(raw_to)
     for number in numbers:
         if not 1 <= number <= latest:
-            known = "only version 1" if latest == 1 else f"versions 1 to {latest}"
-            raise LetterError(f"This letter has {known}; there is no version {number}.")
+            raise LetterError(
+                ngettext(
+                    "This letter has only version 1; there is no version %(number)s.",
+                    "This letter has versions 1 to %(num)s; there is no version %(number)s.",
+                    latest,
+                    number=number,
+                )
+            )
     return numbers
 
 
@@ -538,18 +595,34 @@ def notify_signatories(
     version = version_by_number(session, letter, number)
     if version.kind != SUBSTANTIVE:
         raise LetterError(
-            f"Version {number} is a {version.kind}; signatories are told of substantive "
-            "changes only."
+            gettext(
+                "Version %(number)s is a correction; signatories are told of substantive "
+                "changes only.",
+                number=number,
+            )
+            if version.kind == "correction"
+            else gettext(
+                "Version %(number)s is the first text; signatories are told of substantive "
+                "changes only.",
+                number=number,
+            )
         )
     if version.notified_at is not None:
         raise AlreadyNotified(
-            f"Signatories were already told of version {number} on "
-            f"{version.notified_at:%d %B %Y at %H:%M} UTC."
+            gettext(
+                "Signatories were already told of version %(number)s on %(when)s.",
+                number=number,
+                when=long_datetime(version.notified_at),
+            )
         )
     recipients = earlier_signatures(session, letter, version)
     if not recipients:
         raise LetterError(
-            f"Nobody to tell: every signature that stands was made on version {number} or later."
+            gettext(
+                "Nobody to tell: every signature that stands was made on version %(number)s "
+                "or later.",
+                number=number,
+            )
         )
     # Claimed with a conditional UPDATE, so two coordinators pressing the button at the
     # same moment send one round of emails, not two.

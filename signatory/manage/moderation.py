@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -37,7 +39,7 @@ Rendered = str | tuple[str, int]
 
 def _one_line(form: FlaskForm, field: Any) -> None:
     if field.data and has_control_characters(field.data):
-        raise ValidationError("Use letters, numbers and punctuation only, on one line.")
+        raise ValidationError(gettext("Use letters, numbers and punctuation only, on one line."))
 
 
 def _strip(value: Any) -> Any:
@@ -45,9 +47,14 @@ def _strip(value: Any) -> Any:
 
 
 _REASON = TextAreaField(
-    "Reason",
+    _l("Reason"),
     filters=[_strip],
-    validators=[Length(max=REASON_MAX, message=f"Keep the reason under {REASON_MAX} characters.")],
+    validators=[
+        Length(
+            max=REASON_MAX,
+            message=_l("Keep the reason under %(max)s characters.", max=REASON_MAX),
+        )
+    ],
 )
 
 
@@ -72,8 +79,8 @@ class UnpublishForm(FlaskForm):
 def _name_validators() -> list[Any]:
     return [
         # Checked after the spaces are stripped: "   " is empty too.
-        DataRequired("Enter the corrected name; it cannot be empty."),
-        Length(max=NAME_MAX, message=f"Keep it under {NAME_MAX} characters."),
+        DataRequired(_l("Enter the corrected name; it cannot be empty.")),
+        Length(max=NAME_MAX, message=_l("Keep it under %(max)s characters.", max=NAME_MAX)),
         _one_line,
     ]
 
@@ -81,11 +88,11 @@ def _name_validators() -> list[Any]:
 # The same limits as the sign form (signing/forms.py): a correction may not smuggle in
 # what a signer could not have typed.
 class CorrectOrganizationForm(FlaskForm):
-    organization = StringField("Organization", filters=[_strip], validators=_name_validators())
+    organization = StringField(_l("Organization"), filters=[_strip], validators=_name_validators())
 
 
 class CorrectNameForm(FlaskForm):
-    name = StringField("Signer name", filters=[_strip], validators=_name_validators())
+    name = StringField(_l("Signer name"), filters=[_strip], validators=_name_validators())
 
 
 CORRECTION_FORMS: dict[str, type[FlaskForm]] = {
@@ -105,7 +112,10 @@ def _cursor(token: str) -> Cursor | None:
     try:
         return moderation_service.parse_cursor(token)
     except InvalidCursor:
-        abort(400, description="This page link is damaged or out of date. Start from page one.")
+        abort(
+            400,
+            description=gettext("This page link is damaged or out of date. Start from page one."),
+        )
 
 
 def _signature_or_404(letter: Letter, signature_id: int) -> Signature:
@@ -169,9 +179,9 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
     after = form.after.data or ""
     if not form.validate_on_submit():
         if form.signature.errors:
-            error = "The selection was not understood. Reload the page and tick again."
+            error = gettext("The selection was not understood. Reload the page and tick again.")
         else:
-            error = "Please correct the reason and send again."
+            error = gettext("Please correct the reason and send again.")
         return _render_queue(letter, membership, form, after=after, error=error, status=400)
     ids = form.signature.data or []
     try:
@@ -196,11 +206,25 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
             letter, membership, form, after=after, selected=ids, error=str(error), status=status
         )
     db.session.commit()
-    verb = "Approved" if form.decision.data == moderation_service.APPROVE else "Rejected"
+    approved = form.decision.data == moderation_service.APPROVE
     if len(decided) == 1:
-        flash(f"{verb} “{moderation_service.label_of(decided[0])}”.", "ok")
+        label = moderation_service.label_of(decided[0])
+        flash(
+            gettext("Approved “%(label)s”.", label=label)
+            if approved
+            else gettext("Rejected “%(label)s”.", label=label),
+            "ok",
+        )
+    elif approved:
+        flash(
+            ngettext("Approved %(num)d signature.", "Approved %(num)d signatures.", len(decided)),
+            "ok",
+        )
     else:
-        flash(f"{verb} {len(decided)} signatures.", "ok")
+        flash(
+            ngettext("Rejected %(num)d signature.", "Rejected %(num)d signatures.", len(decided)),
+            "ok",
+        )
     if form.return_to.data == "signature" and len(decided) == 1:
         target = url_for("manage.signature", slug=letter.slug, signature_id=decided[0].id)
     else:
@@ -211,11 +235,11 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
 # --- All signatures ---------------------------------------------------------------------
 
 STATUS_LABELS = {
-    SignatureStatus.PENDING_REVIEW.value: "Awaiting review",
-    SignatureStatus.PUBLISHED.value: "Published",
-    SignatureStatus.UNCONFIRMED.value: "Unconfirmed",
-    SignatureStatus.REJECTED.value: "Rejected",
-    SignatureStatus.WITHDRAWN.value: "Withdrawn",
+    SignatureStatus.PENDING_REVIEW.value: _l("Awaiting review"),
+    SignatureStatus.PUBLISHED.value: _l("Published"),
+    SignatureStatus.UNCONFIRMED.value: _l("Unconfirmed"),
+    SignatureStatus.REJECTED.value: _l("Rejected"),
+    SignatureStatus.WITHDRAWN.value: _l("Withdrawn"),
 }
 SEARCH_MAX = 200
 
@@ -226,10 +250,10 @@ def signatures(letter: Letter, membership: Membership) -> str:
     """Every signature, in every status, newest first: filter by status, search, page."""
     status = request.args.get("status", "")
     if status and status not in STATUS_LABELS:
-        abort(400, description="Choose a status from the list.")
+        abort(400, description=gettext("Choose a status from the list."))
     search = request.args.get("q", "").strip()
     if len(search) > SEARCH_MAX:
-        abort(400, description=f"Search for at most {SEARCH_MAX} characters.")
+        abort(400, description=gettext("Search for at most %(max)s characters.", max=SEARCH_MAX))
     after = request.args.get("after", "")
     page = moderation_service.signatures_page(
         db.session,
@@ -303,7 +327,7 @@ def correct_signature(
     field_name = request.form.get("field", "")
     form_class = CORRECTION_FORMS.get(field_name)
     if form_class is None:
-        abort(400, description="Choose the organization or the signer's name to correct.")
+        abort(400, description=gettext("Choose the organization or the signer's name to correct."))
     form = form_class()
     if not form.validate_on_submit():
         return _render_signature(
@@ -326,8 +350,14 @@ def correct_signature(
             letter, membership, signature, forms={field_name: form}, status=status
         )
     db.session.commit()
-    what = moderation_service.CORRECTABLE_FIELDS[field_name]
-    flash(f"Corrected the {what}. The previous spelling is kept in the audit trail.", "ok")
+    flash(
+        gettext("Corrected the organization. The previous spelling is kept in the audit trail.")
+        if field_name == "organization"
+        else gettext(
+            "Corrected the signer name. The previous spelling is kept in the audit trail."
+        ),
+        "ok",
+    )
     return redirect(
         url_for("manage.signature", slug=letter.slug, signature_id=signature.id), code=303
     )
@@ -356,8 +386,10 @@ def unpublish_signature(
         )
     db.session.commit()
     flash(
-        f"Unpublished “{moderation_service.label_of(signature)}”: it is off the public list "
-        "and back in the review queue.",
+        gettext(
+            "Unpublished “%(label)s”: it is off the public list and back in the review queue.",
+            label=moderation_service.label_of(signature),
+        ),
         "ok",
     )
     return redirect(

@@ -16,6 +16,7 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any, Generic, TypeVar
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -34,6 +35,7 @@ from ..models import (
     transition,
 )
 from ..public.service import Cursor, decode_cursor, encode_cursor
+from ..reference import N_
 from ..signing.forms import NAME_MAX
 from ..text import comparison_key, folded, has_control_characters
 
@@ -60,28 +62,33 @@ class ModerationError(DomainError):
 
 class InvalidDecision(ModerationError):
     def __init__(self) -> None:
-        super().__init__("Choose Approve or Reject.")
+        super().__init__(gettext("Choose Approve or Reject."))
 
 
 class NothingSelected(ModerationError):
     def __init__(self) -> None:
-        super().__init__("Select at least one signature, then choose Approve or Reject.")
+        super().__init__(gettext("Select at least one signature, then choose Approve or Reject."))
 
 
 class SignatureNotFound(ModerationError):
     def __init__(self) -> None:
         super().__init__(
-            "A selected signature is not on this letter any more (an unconfirmed one may "
-            "have been purged). Nothing was changed; reload the page and try again."
+            gettext(
+                "A selected signature is not on this letter any more (an unconfirmed one may "
+                "have been purged). Nothing was changed; reload the page and try again."
+            )
         )
 
 
 class NotAwaitingReview(ModerationError):
     def __init__(self, signature: Signature) -> None:
         super().__init__(
-            f"“{label_of(signature)}” is no longer awaiting review: it is "
-            f"{_status_words(signature.status)}, perhaps decided by another coordinator "
-            "meanwhile. Nothing was changed."
+            gettext(
+                "“%(label)s” is no longer awaiting review: it is %(status)s, perhaps decided "
+                "by another coordinator meanwhile. Nothing was changed.",
+                label=label_of(signature),
+                status=_status_words(signature.status),
+            )
         )
         self.signature_id = signature.id
 
@@ -89,8 +96,12 @@ class NotAwaitingReview(ModerationError):
 class NotPublished(ModerationError):
     def __init__(self, signature: Signature) -> None:
         super().__init__(
-            f"“{label_of(signature)}” is {_status_words(signature.status)}, not published, "
-            "so there is nothing to unpublish. Nothing was changed."
+            gettext(
+                "“%(label)s” is %(status)s, not published, so there is nothing to unpublish. "
+                "Nothing was changed.",
+                label=label_of(signature),
+                status=_status_words(signature.status),
+            )
         )
         self.signature_id = signature.id
 
@@ -99,12 +110,30 @@ class OrganizationPlaceTaken(ModerationError):
     """Another pending or published signature already holds this organization's place."""
 
     def __init__(self, organization: str | None, holder: Signature | None = None) -> None:
-        who = f" (signature #{holder.id}, {_status_words(holder.status)})" if holder else ""
-        named = f"“{organization}”" if organization else "One of these organizations"
-        super().__init__(
-            f"{named} already signed this letter{who}: an organization can hold only one "
-            "place on the list. Reject or withdraw one of the two first. Nothing was changed."
+        rest = gettext(
+            "an organization can hold only one place on the list. Reject or withdraw one of "
+            "the two first. Nothing was changed."
         )
+        if organization and holder:
+            message = gettext(
+                "“%(organization)s” already signed this letter (signature #%(id)s, "
+                "%(status)s): %(rest)s",
+                organization=organization,
+                id=holder.id,
+                status=_status_words(holder.status),
+                rest=rest,
+            )
+        elif organization:
+            message = gettext(
+                "“%(organization)s” already signed this letter: %(rest)s",
+                organization=organization,
+                rest=rest,
+            )
+        else:
+            message = gettext(
+                "One of these organizations already signed this letter: %(rest)s", rest=rest
+            )
+        super().__init__(message)
         self.holder_id = holder.id if holder else None
 
 
@@ -116,8 +145,18 @@ class InvalidReason(ModerationError):
     """A reason that cannot be stored (too long, or not text)."""
 
 
+_STATUS_WORDS = {
+    "unconfirmed": N_("unconfirmed"),
+    "pending_review": N_("pending review"),
+    "published": N_("published"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+}
+
+
 def _status_words(status: str) -> str:
-    return status.replace("_", " ")
+    words = _STATUS_WORDS.get(status)
+    return gettext(words) if words else status.replace("_", " ")
 
 
 def label_of(signature: Signature) -> str:
@@ -497,10 +536,10 @@ def clean_reason(reason: str | None) -> str | None:
     if not reason:
         return None
     if len(reason) > REASON_MAX:
-        raise InvalidReason(f"Keep the reason under {REASON_MAX} characters.")
+        raise InvalidReason(gettext("Keep the reason under %(max)s characters.", max=REASON_MAX))
     # Line breaks are fine in a reason; other control characters are not.
     if has_control_characters(reason.replace("\r\n", "\n").replace("\n", " ")):
-        raise InvalidReason("Use letters, numbers and punctuation in the reason.")
+        raise InvalidReason(gettext("Use letters, numbers and punctuation in the reason."))
     return reason
 
 
@@ -629,18 +668,32 @@ def correct(
     key follows the new spelling, and may not collide with another organization's place.
     """
     if field_name not in CORRECTABLE_FIELDS:
-        raise InvalidCorrection("Only the organization and the signer's name can be corrected.")
+        raise InvalidCorrection(
+            gettext("Only the organization and the signer's name can be corrected.")
+        )
     value = (value or "").strip()
-    what = CORRECTABLE_FIELDS[field_name]
+    organization = field_name == "organization"
     if not value:
-        raise InvalidCorrection(f"Enter the corrected {what}; it cannot be empty.")
+        raise InvalidCorrection(
+            gettext("Enter the corrected organization; it cannot be empty.")
+            if organization
+            else gettext("Enter the corrected signer name; it cannot be empty.")
+        )
     if len(value) > NAME_MAX:
-        raise InvalidCorrection(f"Keep the {what} under {NAME_MAX} characters.")
+        raise InvalidCorrection(
+            gettext("Keep the organization under %(max)s characters.", max=NAME_MAX)
+            if organization
+            else gettext("Keep the signer name under %(max)s characters.", max=NAME_MAX)
+        )
     if has_control_characters(value):
-        raise InvalidCorrection("Use letters, numbers and punctuation only, on one line.")
+        raise InvalidCorrection(gettext("Use letters, numbers and punctuation only, on one line."))
     before = getattr(signature, field_name)
     if value == before:
-        raise InvalidCorrection(f"That is the {what} already; nothing to correct.")
+        raise InvalidCorrection(
+            gettext("That is the organization already; nothing to correct.")
+            if organization
+            else gettext("That is the signer name already; nothing to correct.")
+        )
 
     if field_name == "organization":
         key = comparison_key(value)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -28,10 +30,25 @@ from .access import letter_route, membership_for, public_route, start_session
 from .auth import LINK_STATUS, new_password_fields, private, tokens
 from .auth_mail import ROLE_DESCRIPTIONS
 
-ROLE_CHOICES = [
-    SelectChoice(role.value, role.value.capitalize())
-    for role in (MembershipRole.OWNER, MembershipRole.EDITOR, MembershipRole.MODERATOR)
-]
+ROLE_LABELS = {
+    MembershipRole.OWNER.value: _l("Owner"),
+    MembershipRole.EDITOR.value: _l("Editor"),
+    MembershipRole.MODERATOR.value: _l("Moderator"),
+}
+ROLE_CHOICES = [SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
+
+
+_ROLE_NAMES = {
+    MembershipRole.OWNER.value: _l("owner"),
+    MembershipRole.EDITOR.value: _l("editor"),
+    MembershipRole.MODERATOR.value: _l("moderator"),
+}
+
+
+def _role_name(role: str | None) -> str:
+    """A role as a sentence names it ("editor"), in the reader's language."""
+    name = _ROLE_NAMES.get(role or "")
+    return str(name) if name is not None else (role or "")
 
 
 def _strip(value: object) -> object:
@@ -40,34 +57,44 @@ def _strip(value: object) -> object:
 
 class InviteForm(FlaskForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         filters=[_strip],
-        validators=[DataRequired("Enter the email address to invite."), Length(max=320)],
+        validators=[DataRequired(_l("Enter the email address to invite.")), Length(max=320)],
     )
     role = RadioField(
-        "Role",
+        _l("Role"),
         choices=[
-            SelectChoice(c.value, f"{c.label}: {ROLE_DESCRIPTIONS[c.value]}") for c in ROLE_CHOICES
+            SelectChoice(
+                c.value,
+                _l(
+                    "%(role)s: %(description)s",
+                    role=c.label,
+                    description=ROLE_DESCRIPTIONS[c.value],
+                ),
+            )
+            for c in ROLE_CHOICES
         ],
         # The least power by default; an owner raises it on purpose.
         default=MembershipRole.MODERATOR.value,
-        validators=[InputRequired("Choose a role.")],
+        validators=[InputRequired(_l("Choose a role."))],
     )
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Choose a role.")])
+    role = SelectField(
+        _l("Role"), choices=ROLE_CHOICES, validators=[InputRequired(_l("Choose a role."))]
+    )
 
 
 class JoinForm(FlaskForm):
     """An account for the invited address: a name and a password."""
 
     name = StringField(
-        "Your name",
+        _l("Your name"),
         filters=[_strip],
         validators=[
-            DataRequired("Enter your name."),
-            Length(max=accounts.NAME_MAX, message="Use at most 200 characters."),
+            DataRequired(_l("Enter your name.")),
+            Length(max=accounts.NAME_MAX, message=_l("Use at most %(max)d characters.")),
         ],
     )
     password, password_again = new_password_fields()
@@ -137,7 +164,14 @@ def invite(letter: Letter, membership: Membership) -> Response | tuple[str, int]
         form.email.errors = [str(error)]
         return _team_page(letter, membership, invite_form=form, status=409)
     db.session.commit()
-    flash(f"Invitation sent to {invitation.email} as {invitation.role}.", "ok")
+    flash(
+        gettext(
+            "Invitation sent to %(email)s as %(role)s.",
+            email=invitation.email,
+            role=_role_name(invitation.role),
+        ),
+        "ok",
+    )
     return redirect(url_for("manage.team", slug=letter.slug), code=303)
 
 
@@ -158,7 +192,7 @@ def change_role(
     """Give a member another role (the last owner keeps theirs)."""
     form = RoleForm()
     if not form.validate_on_submit():
-        return _team_page(letter, membership, error="Choose one of the roles.", status=400)
+        return _team_page(letter, membership, error=gettext("Choose one of the roles."), status=400)
     try:
         changed = team_service.change_role(
             db.session, letter, member_id, actor=me(), role=form.role.data, now=utcnow()
@@ -167,7 +201,7 @@ def change_role(
         return _team_change_failed(letter, membership, error)
     name = changed.coordinator.name
     db.session.commit()
-    flash(f"{name} is now {form.role.data}.", "ok")
+    flash(gettext("%(name)s is now %(role)s.", name=name, role=_role_name(form.role.data)), "ok")
     return redirect(url_for("manage.team", slug=letter.slug), code=303)
 
 
@@ -186,9 +220,9 @@ def remove_member(
     name, was_me = removed.name, removed.id == current_user.id
     db.session.commit()
     if was_me:
-        flash(f"You left the team of “{letter.title}”.", "ok")
+        flash(gettext("You left the team of “%(title)s”.", title=letter.title), "ok")
         return redirect(url_for("manage.dashboard"), code=303)
-    flash(f"{name} is no longer on the team.", "ok")
+    flash(gettext("%(name)s is no longer on the team.", name=name), "ok")
     return redirect(url_for("manage.team", slug=letter.slug), code=303)
 
 
@@ -206,7 +240,10 @@ def revoke_invitation(
         return _team_change_failed(letter, membership, error)
     email = invitation.email
     db.session.commit()
-    flash(f"The invitation to {email} is withdrawn; its link no longer works.", "ok")
+    flash(
+        gettext("The invitation to %(email)s is withdrawn; its link no longer works.", email=email),
+        "ok",
+    )
     return redirect(url_for("manage.team", slug=letter.slug), code=303)
 
 
@@ -248,7 +285,12 @@ def _token_problem(token: str, error: InvalidToken) -> Response:
 
 def _joined(membership: Membership) -> Response:
     flash(
-        f"Welcome to the team of “{membership.letter.title}”. Your role: {membership.role}.", "ok"
+        gettext(
+            "Welcome to the team of “%(title)s”. Your role: %(role)s.",
+            title=membership.letter.title,
+            role=_role_name(membership.role),
+        ),
+        "ok",
     )
     return redirect(url_for("manage.overview", slug=membership.letter.slug), code=303)
 
@@ -292,7 +334,7 @@ def _join_with_new_account(payload: TokenPayload, invitation: Invitation) -> Res
     except accounts.AccountExists:
         # Made meanwhile (another invitation, the CLI): join with that account instead.
         db.session.rollback()
-        flash("An account with this address exists: sign in with it to accept.", "info")
+        flash(gettext("An account with this address exists: sign in with it to accept."), "info")
         return redirect(url_for("manage.login", next=request.path), code=303)
     except InvalidArgument as error:
         db.session.rollback()

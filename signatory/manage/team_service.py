@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -78,7 +79,9 @@ def _role(role: str) -> MembershipRole:
     try:
         return MembershipRole(role)
     except ValueError:
-        raise InvalidArgument(f"Choose one of: {', '.join(MembershipRole)}.") from None
+        raise InvalidArgument(
+            gettext("Choose one of: %(roles)s.", roles=", ".join(MembershipRole))
+        ) from None
 
 
 def _record(
@@ -176,8 +179,12 @@ def invite(
     existing = _membership_of(session, letter, address)
     if existing is not None:
         raise AlreadyMember(
-            f"{address} is already on this letter's team, as {existing.role}. "
-            "Change their role in the list instead."
+            gettext(
+                "%(email)s is already on this letter's team, as %(role)s. "
+                "Change their role in the list instead.",
+                email=address,
+                role=existing.role,
+            )
         )
     replaced = session.scalars(
         select(Invitation).where(
@@ -238,7 +245,9 @@ def revoke_invitation(
     if invitation is None or invitation.letter_id != letter.id:
         raise NotFound(invitation_id)
     if invitation.accepted_at is not None:
-        raise TeamError(f"{invitation.email} has already accepted this invitation.")
+        raise TeamError(
+            gettext("%(email)s has already accepted this invitation.", email=invitation.email)
+        )
     if invitation.revoked_at is not None:
         return invitation
     invitation.revoked_at = now
@@ -272,8 +281,10 @@ def change_role(
         return membership
     if previous == MembershipRole.OWNER and len(_owners(session, letter)) <= 1:
         raise LastOwner(
-            "A letter needs at least one owner. Make someone else an owner first, "
-            "then change this role."
+            gettext(
+                "A letter needs at least one owner. Make someone else an owner first, "
+                "then change this role."
+            )
         )
     membership.role = role
     _record(
@@ -297,8 +308,10 @@ def remove_member(
     membership = _member(session, letter, member_id)
     if membership.role == MembershipRole.OWNER and len(_owners(session, letter)) <= 1:
         raise LastOwner(
-            "A letter needs at least one owner. Make someone else an owner first, "
-            "then remove this one."
+            gettext(
+                "A letter needs at least one owner. Make someone else an owner first, "
+                "then remove this one."
+            )
         )
     coordinator = membership.coordinator
     _record(

@@ -46,4 +46,5 @@ from . import (  # noqa: E402,F401
     moderation,
     notify_mail,
     team,
+    translations,
 )

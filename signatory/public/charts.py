@@ -13,13 +13,16 @@ arrive in a script or direction the chart does not expect.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import render_template
+from flask_babel import gettext
 
 from ..extensions import db
-from ..reference import ORGANIZATION_TYPES, country_name
+from ..i18n import count_text, day_date, month_day, number
+from ..reference import local_country_name, organization_type_name
 from . import bp, live, service
 from .views import letter_or_404
 
@@ -109,11 +112,19 @@ class TimeChart:
 
 
 def _count(value: int) -> str:
-    return f"{value:,}"
+    return number(value)
 
 
 def _plural(value: int, noun: str) -> str:
     return f"{_count(value)} {noun}{'' if value == 1 else 's'}"
+
+
+def _english_summary(noun: str, groups: tuple[str, str]) -> Callable[[int, int], str]:
+    def summary(total: int, count: int) -> str:
+        group = groups[0] if count == 1 else groups[1]
+        return f"{_plural(total, noun)} across {_count(count)} {group}."
+
+    return summary
 
 
 def bar_chart(
@@ -127,12 +138,15 @@ def bar_chart(
     groups: tuple[str, str],
     shown: int | None = None,
     others: str = "Others",
+    summary: Callable[[int, int], str] | None = None,
+    empty: str | None = None,
 ) -> BarChart:
     """Horizontal bars for ``rows`` (label, count), largest first.
 
     ``noun`` is what is counted ("signature"), ``groups`` what the rows are, singular and
     plural ("country", "countries"). With ``shown``, the first ``shown`` rows get a bar
-    each and the rest share one (``others``); the table keeps every row.
+    each and the rest share one (``others``); the table keeps every row. ``summary``
+    (total, number of rows) and ``empty`` say the same in the reader's language.
     """
     ordered = sorted(rows, key=lambda row: (-row[1], row[0]))
     total = sum(value for _, value in ordered)
@@ -154,12 +168,10 @@ def bar_chart(
     ]
     if ordered:
         leaders = ", ".join(f"{label} {_count(value)}" for label, value in ordered[:3])
-        group = groups[0] if len(ordered) == 1 else groups[1]
-        description = (
-            f"{_plural(total, noun)} across {_count(len(ordered))} {group}. Most: {leaders}."
-        )
+        said = (summary or _english_summary(noun, groups))(total, len(ordered))
+        description = f"{said} {gettext('Most: %(leaders)s.', leaders=leaders)}"
     else:
-        description = f"No {noun}s yet."
+        description = empty or f"No {noun}s yet."
     return BarChart(
         key=key,
         title=title,
@@ -184,11 +196,11 @@ def nice_ceiling(value: int) -> int:
 
 
 def _day_label(day: date, with_year: bool) -> str:
-    return f"{day.day} {day:%b %Y}" if with_year else f"{day.day} {day:%b}"
+    return month_day(day, with_year)
 
 
 def _long_day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return day_date(day)
 
 
 def time_chart(per_day: list[tuple[date, int]]) -> TimeChart:
@@ -234,20 +246,48 @@ def time_chart(per_day: list[tuple[date, int]]) -> TimeChart:
     ]
 
     busiest = max(rows, key=lambda row: (row.new, -row.day.toordinal()))
-    description = (
-        f"From {_long_day(first)} to {_long_day(last)} the total grew from "
-        f"{_count(rows[0].total)} to {_count(running)}. The busiest day was "
-        f"{_long_day(busiest.day)}, with {_plural(busiest.new, 'new signature')}."
+    description = " ".join(
+        (
+            gettext(
+                "From %(first)s to %(last)s the total grew from %(start)s to %(end)s.",
+                first=_long_day(first),
+                last=_long_day(last),
+                start=_count(rows[0].total),
+                end=_count(running),
+            ),
+            count_text(
+                "The busiest day was %(day)s, with %(num)s new signature.",
+                "The busiest day was %(day)s, with %(num)s new signatures.",
+                busiest.new,
+                day=_long_day(busiest.day),
+            ),
+        )
     )
     return TimeChart(
         key="over-time",
-        title="Signatures over time",
+        title=gettext("Signatures over time"),
         description=description,
         line=line,
         area=area,
         x_ticks=x_ticks,
         y_ticks=y_ticks,
         rows=rows,
+    )
+
+
+def _signatures_by_country(total: int, count: int) -> str:
+    return gettext(
+        "%(signatures)s across %(countries)s.",
+        signatures=count_text("%(num)s signature", "%(num)s signatures", total),
+        countries=count_text("%(num)s country", "%(num)s countries", count),
+    )
+
+
+def _organizations_by_type(total: int, count: int) -> str:
+    return gettext(
+        "%(organizations)s across %(types)s.",
+        organizations=count_text("%(num)s organization", "%(num)s organizations", total),
+        types=count_text("%(num)s type", "%(num)s types", count),
     )
 
 
@@ -272,23 +312,27 @@ def stats(slug: str) -> str:
         counts=counts,
         by_country=bar_chart(
             "by-country",
-            "Signatures by country",
-            [(country_name(code), n) for code, n in countries.items()],
-            label_header="Country",
-            value_header="Signatures",
+            gettext("Signatures by country"),
+            [(local_country_name(code), n) for code, n in countries.items()],
+            label_header=gettext("Country"),
+            value_header=gettext("Signatures"),
             noun="signature",
             groups=("country", "countries"),
             shown=TOP_COUNTRIES,
-            others="Other countries",
+            others=gettext("Other countries"),
+            summary=_signatures_by_country,
+            empty=gettext("No signatures yet."),
         ),
         by_type=bar_chart(
             "by-type",
-            "Organizations by type",
-            [(ORGANIZATION_TYPES.get(code, code), n) for code, n in types.items()],
-            label_header="Type",
-            value_header="Organizations",
+            gettext("Organizations by type"),
+            [(organization_type_name(code), n) for code, n in types.items()],
+            label_header=gettext("Type"),
+            value_header=gettext("Organizations"),
             noun="organization",
             groups=("type", "types"),
+            summary=_organizations_by_type,
+            empty=gettext("No organizations yet."),
         ),
         over_time=time_chart(per_day) if per_day else None,
     )

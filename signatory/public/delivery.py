@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from flask import Response, abort, render_template, request
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..extensions import db
@@ -21,8 +22,10 @@ def _delivery_or_404(letter: Letter) -> Delivery:
     if delivery is None:
         abort(
             404,
-            description="This letter has not been delivered yet, so there is no delivered "
-            "list. The current list of signatories is on the letter's page.",
+            description=gettext(
+                "This letter has not been delivered yet, so there is no delivered "
+                "list. The current list of signatories is on the letter's page."
+            ),
         )
     return delivery
 

@@ -21,30 +21,31 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 
 from ..extensions import db
 from ..models import Letter, SignatureKind
-from ..reference import ORGANIZATION_TYPES, countries, country_name
+from ..reference import ORGANIZATION_TYPES, countries, local_country_name, organization_types
 from ..text import folded
 from . import bp, exports, live, service
 from .views import letter_or_404
 
 SECTION_TITLES = {
-    SignatureKind.ORGANIZATION: "Organizations",
-    SignatureKind.INDIVIDUAL: "Individuals",
+    SignatureKind.ORGANIZATION: lazy_gettext("Organizations"),
+    SignatureKind.INDIVIDUAL: lazy_gettext("Individuals"),
 }
 
 SORT_LABELS = {
-    service.Sort.SIGNED: "Order of signing",
-    service.Sort.NEWEST: "Newest first",
-    service.Sort.NAME: "Name (A–Z)",
+    service.Sort.SIGNED: lazy_gettext("Order of signing"),
+    service.Sort.NEWEST: lazy_gettext("Newest first"),
+    service.Sort.NAME: lazy_gettext("Name (A–Z)"),
 }
 
 # How a table's caption says its order.
 SORT_CAPTIONS = {
-    service.Sort.SIGNED: "in order of signing",
-    service.Sort.NEWEST: "newest first",
-    service.Sort.NAME: "by name",
+    service.Sort.SIGNED: lazy_gettext("in order of signing"),
+    service.Sort.NEWEST: lazy_gettext("newest first"),
+    service.Sort.NAME: lazy_gettext("by name"),
 }
 
 VERIFIED_ARGS = {"yes": True, "no": False}
@@ -113,7 +114,7 @@ def _section_arg() -> str | None:
     if not raw:
         return None
     if raw not in SECTION_TITLES:
-        _bad_request("The section must be “organization” or “individual”.")
+        _bad_request(gettext("The section must be “organization” or “individual”."))
     return raw
 
 
@@ -123,8 +124,10 @@ def _country_arg() -> str | None:
         return None
     if raw not in countries():
         _bad_request(
-            "The country must be a two-letter ISO 3166 code such as DE or KE. "
-            "Choose one from the list."
+            gettext(
+                "The country must be a two-letter ISO 3166 code such as DE or KE. "
+                "Choose one from the list."
+            )
         )
     return raw
 
@@ -135,9 +138,10 @@ def _type_arg() -> str | None:
         return None
     if raw not in ORGANIZATION_TYPES:
         _bad_request(
-            "The organization type must be one of: "
-            + ", ".join(ORGANIZATION_TYPES)
-            + ". Choose one from the list."
+            gettext(
+                "The organization type must be one of: %(codes)s. Choose one from the list.",
+                codes=", ".join(ORGANIZATION_TYPES),
+            )
         )
     return raw
 
@@ -147,7 +151,7 @@ def _verified_arg() -> bool | None:
     if not raw:
         return None
     if raw not in VERIFIED_ARGS:
-        _bad_request("“verified” must be “yes” (verified domains only) or “no”.")
+        _bad_request(gettext("“verified” must be “yes” (verified domains only) or “no”."))
     return VERIFIED_ARGS[raw]
 
 
@@ -159,8 +163,10 @@ def _search_arg() -> str | None:
     )
     if len(raw) > service.SEARCH_MAX_LENGTH:
         _bad_request(
-            f"Search for a name of at most {service.SEARCH_MAX_LENGTH} characters; "
-            "a part of the name is enough."
+            gettext(
+                "Search for a name of at most %(max)d characters; a part of the name is enough.",
+                max=service.SEARCH_MAX_LENGTH,
+            )
         )
     return raw or None
 
@@ -172,7 +178,7 @@ def _sort_arg() -> service.Sort:
     try:
         return service.Sort(raw)
     except ValueError:
-        _bad_request("The order must be “signed” (order of signing), “newest” or “name”.")
+        _bad_request(gettext("The order must be “signed” (order of signing), “newest” or “name”."))
 
 
 def _after_arg(
@@ -183,15 +189,19 @@ def _after_arg(
         return None
     if section is None:
         _bad_request(
-            "“after” pages within one section: add section=organization "
-            "or section=individual, or start again from the first page."
+            gettext(
+                "“after” pages within one section: add section=organization "
+                "or section=individual, or start again from the first page."
+            )
         )
     try:
         return service.decode_position(raw, sort)
     except service.InvalidCursor:
         _bad_request(
-            "This page link is damaged, out of date or made for another order. "
-            "Start again from the first page of the list."
+            gettext(
+                "This page link is damaged, out of date or made for another order. "
+                "Start again from the first page of the list."
+            )
         )
 
 
@@ -214,12 +224,12 @@ def _country_options(by_country: dict[str, int], selected: str | None) -> list[O
     # A chosen country with no signatories still shows as chosen in the form.
     if selected is not None:
         codes.add(selected)
-    options = [Option(code, country_name(code), by_country.get(code, 0)) for code in codes]
+    options = [Option(code, local_country_name(code), by_country.get(code, 0)) for code in codes]
     return sorted(options, key=lambda option: folded(option.name))
 
 
 def _type_options(by_type: dict[str, int]) -> list[Option]:
-    return [Option(code, name, by_type.get(code, 0)) for code, name in ORGANIZATION_TYPES.items()]
+    return [Option(code, name, by_type.get(code, 0)) for code, name in organization_types().items()]
 
 
 def _kinds_to_show(letter: Letter, view: ListView, totals: service.Counts) -> list[str]:
@@ -270,7 +280,7 @@ def _section(letter: Letter, view: ListView, kind: str, shown: service.Counts) -
         )
     return Section(
         kind=kind,
-        title=SECTION_TITLES[kind],
+        title=str(SECTION_TITLES[kind]),
         count=shown.organizations if kind == SignatureKind.ORGANIZATION else shown.individuals,
         page=page,
         more_url=more_url,

@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 from flask import Response, current_app, has_request_context, request
 
 from ..extensions import db
+from ..i18n import short_date
 from ..models import Letter
-from ..reference import ORGANIZATION_TYPES, country_name
+from ..reference import local_country_name, organization_type_name
 from ..timeutil import utcnow
 from . import bp, service
 from .views import letter_or_404
@@ -127,9 +128,11 @@ def _timestamp(value: datetime) -> str:
 
 
 def live_item(signature: service.PublicSignature) -> dict[str, Any]:
-    """A signatory as the pages show it: public fields, with names ready to display."""
+    """A signatory as the pages show it: public fields, with names ready to display.
+
+    The names and the date are in the language the request asked for (``?lang=``).
+    """
     website = signature.website or ""
-    type_code = signature.organization_type or ""
     return {
         "id": signature.id,
         "kind": signature.kind,
@@ -137,14 +140,14 @@ def live_item(signature: service.PublicSignature) -> dict[str, Any]:
         "name": signature.name,
         "title": signature.title,
         "country": signature.country,
-        "country_name": country_name(signature.country),
+        "country_name": local_country_name(signature.country),
         "organization_type": signature.organization_type,
-        "organization_type_name": ORGANIZATION_TYPES.get(type_code, type_code),
+        "organization_type_name": organization_type_name(signature.organization_type),
         # Only web addresses become links on the pages.
         "website": website if website.startswith(("https://", "http://")) else None,
         "domain_verified": signature.domain_verified,
         "signed_at": _timestamp(signature.published_at),
-        "signed_on": signature.published_at.strftime("%d %b %Y"),
+        "signed_on": short_date(signature.published_at),
         "version": signature.version,
     }
 

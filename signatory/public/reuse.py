@@ -17,10 +17,12 @@ from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
 from flask import Response, current_app, render_template, stream_with_context, url_for
+from flask_babel import gettext
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from ..extensions import db
+from ..i18n import count_text, lang_args
 from ..models import Letter, SignatureKind
 from ..reference import ORGANIZATION_TYPES, country_name
 from ..timeutil import utcnow
@@ -44,28 +46,35 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 
 def _count_phrase(counts: service.Counts) -> str:
-    def plural(n: int, noun: str) -> str:
-        return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-    return (
-        f"{plural(counts.total, 'signature')}: {plural(counts.organizations, 'organization')}"
-        f" and {plural(counts.individuals, 'individual')}"
+    return gettext(
+        "%(signatures)s: %(organizations)s and %(individuals)s",
+        signatures=count_text("%(num)s signature", "%(num)s signatures", counts.total),
+        organizations=count_text(
+            "%(num)s organization", "%(num)s organizations", counts.organizations
+        ),
+        individuals=count_text("%(num)s individual", "%(num)s individuals", counts.individuals),
     )
 
 
 def share_context(letter: Letter, counts: service.Counts) -> dict[str, str]:
     """What the letter page needs for link previews, the feed link and the embed snippet."""
-    widget_url = absolute_url("public.widget", slug=letter.slug)
+    # The widget speaks the language of the page its snippet was copied from.
+    widget_url = absolute_url("public.widget", slug=letter.slug, **lang_args())
     # The snippet is HTML for another site: its attribute values are escaped here, and the
     # page escapes the whole snippet again to show it as text.
     snippet = (
-        f'<iframe src="{escape(widget_url)}" title="{escape(letter.title)}: signatories" '
+        f'<iframe src="{escape(widget_url)}" '
+        f'title="{escape(gettext("%(title)s: signatories", title=letter.title))}" '
         'width="360" height="420" style="border:0;max-width:100%" loading="lazy"></iframe>'
     )
     return {
         "url": absolute_url("public.letter", slug=letter.slug),
         "title": letter.title,
-        "description": f"An open letter to {letter.recipient}. {_count_phrase(counts)}.",
+        "description": gettext(
+            "An open letter to %(recipient)s. %(counts)s.",
+            recipient=letter.recipient,
+            counts=_count_phrase(counts),
+        ),
         "widget_url": widget_url,
         "embed_snippet": snippet,
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext
 
 from ..extensions import db
+from ..manage import translations_service
 from ..models import Letter
 from ..signing.forms import SignForm
 from ..timeutil import utcnow
@@ -14,12 +16,47 @@ from . import bp, service
 def letter_or_404(slug: str) -> Letter:
     letter = service.letter_by_slug(db.session, slug)
     if letter is None:
-        abort(404, description="There is no letter at this address. It may not be public yet.")
+        abort(
+            404,
+            description=gettext("There is no letter at this address. It may not be public yet."),
+        )
     return letter
 
 
+def interface_language() -> str | None:
+    """The language the pages are shown in ("fr"), or None when Flask-Babel is not running."""
+    if "babel" not in current_app.extensions:
+        return None
+    try:
+        from flask_babel import get_locale
+    except ImportError:  # pragma: no cover - installed with the app
+        return None
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale is not None else None
+
+
+def reader_languages() -> list[str]:
+    """The languages to read the letter's text in, most wanted first.
+
+    The interface's language when the reader chose it, then the languages the browser
+    asks for, in its order: a reader whose language the interface lacks (the interface
+    falls back to its default) still finds a translation of the letter into it.
+    """
+    asked = [tag for tag in request.accept_languages.values() if tag != "*"]
+    interface = interface_language()
+    default = current_app.extensions["babel"].default_locale if interface else None
+    if interface is None or interface.split("-")[0] == str(default).split("_")[0]:
+        return asked
+    return [interface, *asked]
+
+
 def render_letter_page(letter: Letter, form: SignForm | None = None, status: int = 200):
-    """The letter, its recipient, its count and the sign form (with errors, when given one)."""
+    """The letter, its recipient, its count and the sign form (with errors, when given one).
+
+    The text is shown in the language asked for with ``?text=``, else in the first of the
+    reader's languages (``reader_languages``) the version has a text in, else in the
+    authoritative one.
+    """
     if form is None:
         form = SignForm(
             allow_individuals=letter.allow_individuals,
@@ -32,6 +69,12 @@ def render_letter_page(letter: Letter, form: SignForm | None = None, status: int
         "public/letter.html",
         letter=letter,
         version=letter.current_version,
+        text=translations_service.choose_text(
+            translations_service.public_texts(db.session, letter.current_version),
+            requested=request.args.get("text"),
+            preferred=reader_languages(),
+            interface=interface_language(),
+        ),
         counts=counts,
         latest=service.latest_published(db.session, letter, limit=10),
         accepting=letter.accepts_signatures(utcnow()),

@@ -6,6 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +15,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..domains import host_of_website
 from ..models import SignatureKind
-from ..reference import ORGANIZATION_TYPES, countries
+from ..reference import ORGANIZATION_TYPES, countries, local_countries, organization_types
 from ..text import has_control_characters
 
 NAME_MAX = 200
@@ -25,53 +27,62 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _choices(prompt: str, options: dict[str, str]) -> list[SelectChoice]:
+def _choices(prompt: Any, options: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice("", prompt)] + [SelectChoice(v, label) for v, label in options.items()]
 
 
 def _one_line(form: FlaskForm, field: Any) -> None:
     if field.data and has_control_characters(field.data):
-        raise ValidationError("Use letters, numbers and punctuation only, on one line.")
+        raise ValidationError(gettext("Use letters, numbers and punctuation only, on one line."))
 
 
 class SignForm(FlaskForm):
+    # Labels and messages are lazy: the form class is built once, each request reads them
+    # in its own language.
     kind = RadioField(
-        "I am signing",
+        _l("I am signing"),
         choices=[
-            SelectChoice(SignatureKind.ORGANIZATION.value, "on behalf of an organization"),
-            SelectChoice(SignatureKind.INDIVIDUAL.value, "as an individual"),
+            SelectChoice(SignatureKind.ORGANIZATION.value, _l("on behalf of an organization")),
+            SelectChoice(SignatureKind.INDIVIDUAL.value, _l("as an individual")),
         ],
         default=SignatureKind.ORGANIZATION.value,
-        validators=[InputRequired("Choose whether you sign for an organization or yourself.")],
+        validators=[InputRequired(_l("Choose whether you sign for an organization or yourself."))],
     )
     organization = StringField(
-        "Organization",
+        _l("Organization"),
         filters=[_strip],
         # No Optional(): it would stop the chain before validate_organization, which
         # requires the field for organizations.
         validators=[Length(max=NAME_MAX), _one_line],
     )
-    country = SelectField("Country", validators=[InputRequired("Choose a country.")])
-    organization_type = SelectField("Type of organization")
+    country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))])
+    organization_type = SelectField(_l("Type of organization"))
     website = StringField(
-        "Organization website",
+        _l("Organization website"),
         filters=[_strip],
         validators=[Length(max=WEBSITE_MAX), _one_line],
     )
     name = StringField(
-        "Your name",
+        _l("Your name"),
         filters=[_strip],
-        validators=[InputRequired("Enter your name."), Length(max=NAME_MAX), _one_line],
+        validators=[
+            InputRequired(_l("Enter your name.")),
+            Length(max=NAME_MAX),
+            _one_line,
+        ],
     )
     title = StringField(
-        "Your title or role",
+        _l("Your title or role"),
         filters=[_strip],
         validators=[Optional(), Length(max=NAME_MAX), _one_line],
     )
     email = StringField(
-        "Work email",
+        _l("Work email"),
         filters=[_strip],
-        validators=[InputRequired("Enter your email address."), Length(max=EMAIL_MAX)],
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            Length(max=EMAIL_MAX),
+        ],
     )
 
     def __init__(
@@ -82,8 +93,8 @@ class SignForm(FlaskForm):
         self.allow_individuals = allow_individuals
         self.check_deliverability = check_deliverability
         self.email_domain = ""
-        self.country.choices = _choices("Choose a country", countries())
-        self.organization_type.choices = _choices("Choose a type", ORGANIZATION_TYPES)
+        self.country.choices = _choices(gettext("Choose a country"), local_countries())
+        self.organization_type.choices = _choices(gettext("Choose a type"), organization_types())
         if not allow_individuals:
             self.kind.choices = [
                 c for c in self.kind.choices if c.value == SignatureKind.ORGANIZATION
@@ -95,42 +106,48 @@ class SignForm(FlaskForm):
 
     def validate_kind(self, field: Any) -> None:
         if field.data == SignatureKind.INDIVIDUAL and not self.allow_individuals:
-            raise ValidationError("This letter is signed by organizations only.")
+            raise ValidationError(gettext("This letter is signed by organizations only."))
 
     def validate_country(self, field: Any) -> None:
         if field.data not in countries():
-            raise ValidationError("Choose a country from the list.")
+            raise ValidationError(gettext("Choose a country from the list."))
 
     def validate_organization(self, field: Any) -> None:
         if self.is_organization and not field.data:
-            raise ValidationError("Enter the name of the organization you sign for.")
+            raise ValidationError(gettext("Enter the name of the organization you sign for."))
 
     def validate_organization_type(self, field: Any) -> None:
         if not self.is_organization:
             return
         if not field.data:
-            raise ValidationError("Choose the type of organization.")
+            raise ValidationError(gettext("Choose the type of organization."))
         if field.data not in ORGANIZATION_TYPES:
-            raise ValidationError("Choose a type from the list.")
+            raise ValidationError(gettext("Choose a type from the list."))
 
     def validate_website(self, field: Any) -> None:
         if not self.is_organization:
             return
         if not field.data:
-            raise ValidationError("Enter the organization's website, e.g. https://example.org.")
+            raise ValidationError(
+                gettext("Enter the organization's website, e.g. https://example.org.")
+            )
         value = field.data
         if "://" not in value:
             value = f"https://{value}"
         parts = urlsplit(value)
         host = host_of_website(value)
         if parts.scheme not in {"http", "https"} or not host or "." not in host:
-            raise ValidationError("Enter a web address starting with http:// or https://.")
+            raise ValidationError(gettext("Enter a web address starting with http:// or https://."))
         field.data = value
 
     def validate_email(self, field: Any) -> None:
         try:
             result = validate_email(field.data, check_deliverability=self.check_deliverability)
         except EmailNotValidError as exc:
-            raise ValidationError(f"Enter a valid email address: {exc}") from None
+            # email-validator explains in English what is wrong; the sentence around it
+            # is ours and translated.
+            raise ValidationError(
+                gettext("Enter a valid email address: %(reason)s", reason=exc)
+            ) from None
         field.data = result.normalized
         self.email_domain = result.ascii_domain

@@ -44,6 +44,8 @@ def signature_context(
         "confirm_days": env.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
         "purge_days": env.config["UNCONFIRMED_PURGE_DAYS"],
         "needs_review": letter.needs_review(signature),
+        # The signer's interface language when they signed: the email is written in it.
+        "locale": signature.language,
     }
 
 

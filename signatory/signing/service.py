@@ -22,6 +22,7 @@ from ..errors import (
 from ..mail.outbox import enqueue
 from ..models import (
     HELD_STATUSES,
+    LANGUAGE_TAG_MAX,
     LIVE_STATUSES,
     Letter,
     Signature,
@@ -48,6 +49,8 @@ class SignatureData:
     organization: str | None = None
     organization_type: str | None = None
     website: str | None = None
+    # The interface language the signer used ("fr"), if known; kept, never published.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime
         email=data.email,
         email_key=key,
         domain_verified=domain_verified,
+        language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
         status=SignatureStatus.UNCONFIRMED,
         created_at=now,
         status_changed_at=now,

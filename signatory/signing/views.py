@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, make_response, redirect, render_template, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ..errors import (
@@ -20,7 +21,7 @@ from ..errors import (
 )
 from ..extensions import db
 from ..models import Signature
-from ..public.views import letter_or_404, render_letter_page
+from ..public.views import interface_language, letter_or_404, render_letter_page
 from ..timeutil import utcnow
 from ..tokens import EXPIRED, TokenPayload, Tokens
 from . import bp, service
@@ -65,6 +66,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
         organization=form.organization.data or None,
         organization_type=form.organization_type.data or None,
         website=form.website.data or None,
+        language=interface_language(),
     )
     try:
         service.sign(db.session, letter, data, now=now)
@@ -73,20 +75,25 @@ def sign(slug: str) -> Response | tuple[str, int]:
         return render_letter_page(letter, form, status=409)
     except IndividualsNotAllowed:
         db.session.rollback()
-        form.kind.errors = ["This letter is signed by organizations only."]
+        form.kind.errors = [gettext("This letter is signed by organizations only.")]
         return render_letter_page(letter, form, status=400)
     except DomainMismatch:
         db.session.rollback()
         form.email.errors = [
-            "This letter asks organizations to sign from an address at their own website's "
-            "domain. Use your work email, or check the website address."
+            gettext(
+                "This letter asks organizations to sign from an address at their own "
+                "website's domain. Use your work email, or check the website address."
+            )
         ]
         return render_letter_page(letter, form, status=400)
     except OrganizationAlreadySigned:
         db.session.rollback()
         form.organization.errors = [
-            f"{data.organization} has already signed this letter. If someone else should sign "
-            "for it, ask the letter's coordinators."
+            gettext(
+                "%(organization)s has already signed this letter. If someone else should "
+                "sign for it, ask the letter's coordinators.",
+                organization=data.organization,
+            )
         ]
         return render_letter_page(letter, form, status=409)
     db.session.commit()

@@ -24,17 +24,40 @@
   var delay = POLL_MS;
   var timer = null;
   var renderedTotal = readNumber(root.querySelector("[data-live-total]"));
+  // The page's language and its words (data-live-text, from the server's catalogue).
+  var lang = document.documentElement.lang || "en";
+  var words = readWords(root.getAttribute("data-live-text"));
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+
+  function readWords(json) {
+    try {
+      return JSON.parse(json || "{}") || {};
+    } catch (error) {
+      return {};
+    }
+  }
 
   function readNumber(el) {
     return el ? parseInt(el.textContent.replace(/[^0-9]/g, ""), 10) || 0 : 0;
   }
 
+  // A countable phrase in the page's language: forms[0] for "one", forms[1] otherwise.
+  function phrase(key, n, english) {
+    var forms = words[key] || english;
+    var one = pluralRules ? pluralRules.select(n) === "one" : n === 1;
+    return forms[one ? 0 : 1].replace("%(num)s", String(n));
+  }
+
   function plural(n, noun) {
-    return n + " " + noun + (n === 1 ? "" : "s");
+    return phrase(noun + "s", n, ["%(num)s " + noun, "%(num)s " + noun + "s"]);
+  }
+
+  function word(key, english) {
+    return words[key] || english;
   }
 
   function grouped(n) {
-    return n.toLocaleString("en");
+    return n.toLocaleString(lang);
   }
 
   function el(tag, attrs, children) {
@@ -56,7 +79,7 @@
   }
 
   function verifiedMark() {
-    return el("span", { "class": "verified" }, [el("span", { "aria-hidden": "true" }, ["✓"]), " verified domain"]);
+    return el("span", { "class": "verified" }, [el("span", { "aria-hidden": "true" }, ["✓"]), " " + word("verified_domain", "verified domain")]);
   }
 
   // --- counts -------------------------------------------------------------------------
@@ -66,7 +89,7 @@
       node.textContent = node.hasAttribute("data-live-grouped") ? grouped(counts.total) : String(counts.total);
     });
     root.querySelectorAll("[data-live-total-noun]").forEach(function (node) {
-      node.textContent = counts.total === 1 ? "signature" : "signatures";
+      node.textContent = phrase("signature", counts.total, ["signature", "signatures"]);
     });
     root.querySelectorAll("[data-live-organizations]").forEach(function (node) {
       node.textContent = plural(counts.organizations, "organization");
@@ -86,8 +109,8 @@
         parts.push(" ");
         parts.push(el("span", {
           "class": "verified",
-          "title": "The signer's email address is at this organization's website domain"
-        }, ["✓ verified domain"]));
+          "title": word("verified_title", "The signer's email address is at this organization's website domain")
+        }, ["✓ " + word("verified_domain", "verified domain")]));
       }
     } else {
       parts.push(el("strong", {}, [bdi(s.name)]));
@@ -253,8 +276,10 @@
       return;
     }
     if (waiting > 0) {
-      notice.querySelector("[data-live-notice-text]").textContent =
-        (waiting === 1 ? "1 new signatory" : waiting + " new signatories") + " since this page was loaded.";
+      notice.querySelector("[data-live-notice-text]").textContent = phrase("new_signatories", waiting, [
+        "%(num)s new signatory since this page was loaded.",
+        "%(num)s new signatories since this page was loaded."
+      ]);
       notice.hidden = false;
     } else {
       notice.hidden = true;
@@ -284,7 +309,9 @@
   }
 
   function poll() {
-    fetch(url, { credentials: "omit", headers: { "Accept": "application/json" } })
+    // "no-cache": every poll revalidates (a conditional GET a shared cache in front can
+    // still answer), so the browser never hands back a stale copy while it refreshes.
+    fetch(url, { credentials: "omit", cache: "no-cache", headers: { "Accept": "application/json" } })
       .then(function (response) {
         if (response.status === 304) {
           return null;

@@ -1,0 +1,266 @@
+"""The interface in English, French and Spanish (Flask-Babel).
+
+Which language a page speaks, in order: the reader's explicit choice (the language menu
+sets a ``lang`` cookie), then the best match in ``Accept-Language``, then English.
+
+Two kinds of response do not negotiate, because a shared cache in front keeps one copy
+per URL for everyone: the embeddable widget and the live endpoint take their language
+from a ``lang`` query argument only (the pages that link to them add it). The JSON API,
+the CSV, the JSON download and the Atom feed are machine formats and stay in English.
+
+Letter text and everything signers typed is never translated; only the interface is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import Babel, get_locale, get_translations, refresh
+
+from .access import declare
+
+DEFAULT_LOCALE = "en"
+LOCALES = ("en", "fr", "es")
+# Each language named in itself, so a reader finds theirs whatever the page speaks now.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# Answers cached by URL alone (``Cache-Control: public``): the language is in the URL.
+URL_LANGUAGE_ENDPOINTS = frozenset({"public.widget", "public.live"})
+# Machine formats: always the same words, whoever asks.
+ENGLISH_ONLY_BLUEPRINTS = frozenset({"api"})
+ENGLISH_ONLY_ENDPOINTS = frozenset(
+    {"public.feed", "public.signatories_csv", "public.signatories_json", "public.delivered_csv"}
+)
+
+# How dates read in each language; English keeps the site's long-standing "01 June 2030".
+_DATE_PATTERNS = {
+    "en": {"long": "dd MMMM y", "short": "dd MMM y", "day": "d MMMM y"},
+    "fr": {"long": "d MMMM y", "short": "d MMM y", "day": "d MMMM y"},
+    "es": {"long": "d 'de' MMMM 'de' y", "short": "d MMM y", "day": "d 'de' MMMM 'de' y"},
+}
+_TIME_SUFFIX = {"en": ", HH:mm 'UTC'", "fr": " 'à' HH:mm 'UTC'", "es": ", HH:mm 'UTC'"}
+
+babel = Babel()
+bp = declare(Blueprint("i18n", __name__), "public")
+
+
+def supported(code: str | None) -> str | None:
+    """``code`` if it names one of the interface's languages, else ``None``."""
+    return code if code in LOCALES else None
+
+
+def select_locale() -> str:
+    """The language of the current response (see the module docstring for the order)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    endpoint = request.endpoint or ""
+    if _english_only(endpoint):
+        return DEFAULT_LOCALE
+    if endpoint in URL_LANGUAGE_ENDPOINTS:
+        return supported(request.args.get("lang")) or DEFAULT_LOCALE
+    chosen = supported(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
+
+
+def _english_only(endpoint: str) -> bool:
+    # An unknown address under /api/ has no endpoint but still answers in JSON.
+    return (
+        request.blueprint in ENGLISH_ONLY_BLUEPRINTS
+        or endpoint in ENGLISH_ONLY_ENDPOINTS
+        or request.path.startswith("/api/")
+    )
+
+
+def current_locale() -> str:
+    """The current language code (``en`` outside a request)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LOCALE
+
+
+def language_of(tag: str | None) -> str:
+    """The interface language closest to a stored language tag ("fr-CA" -> "fr"), else English."""
+    primary = (tag or "").replace("_", "-").split("-")[0].lower()
+    return supported(primary) or DEFAULT_LOCALE
+
+
+def lang_args() -> dict[str, str]:
+    """Query arguments that carry the current language to a URL-negotiated answer."""
+    code = current_locale()
+    return {} if code == DEFAULT_LOCALE else {"lang": code}
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (never an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read a backslash as a slash ("/\\evil.example"), and control characters
+    # can hide a host; neither belongs in a path we link to.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _this_page() -> str:
+    """Where the language menu brings the reader back to: this page, if it can be a GET."""
+    if request.method in ("GET", "HEAD"):
+        query = request.query_string.decode("latin-1")
+        return request.path + (f"?{query}" if query else "")
+    # After a POST (a form with errors, say) go back to the page the form was on.
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host:
+        back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        if safe_next(back):
+            return back
+    return url_for("public.index")
+
+
+def language_links() -> list[dict[str, Any]]:
+    """The language menu: each language with its switch link and whether it is current."""
+    here = _this_page()
+    current = current_locale()
+    return [
+        {
+            "code": code,
+            "name": LANGUAGE_NAMES[code],
+            "url": url_for("i18n.switch", code=code, next=here),
+            "current": code == current,
+        }
+        for code in LOCALES
+    ]
+
+
+@bp.get("/language/<code>")
+def switch(code: str) -> Response:
+    """Remember the reader's language in a cookie and go back to the page they were on."""
+    if supported(code) is None:
+        abort(404, description="This site is available in English, French and Spanish.")
+    response = redirect(safe_next(request.args.get("next")) or url_for("public.index"), code=303)
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        samesite="Lax",
+        secure=request.is_secure,
+        httponly=True,
+    )
+    return response
+
+
+def _vary(response: Response) -> Response:
+    # A negotiated page differs by cookie and Accept-Language: a cache must not mix them.
+    endpoint = request.endpoint or ""
+    negotiated = not (
+        _english_only(endpoint) or endpoint in URL_LANGUAGE_ENDPOINTS or endpoint == "static"
+    )
+    if negotiated and response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
+def _pattern(kind: str, with_time: bool = False) -> str:
+    code = current_locale()
+    pattern = _DATE_PATTERNS.get(code, _DATE_PATTERNS[DEFAULT_LOCALE])[kind]
+    return pattern + (_TIME_SUFFIX.get(code, _TIME_SUFFIX[DEFAULT_LOCALE]) if with_time else "")
+
+
+# Babel's own functions with the current language, so they also work outside a request
+# (the mail worker, the chart arithmetic). Dates are shown in UTC, as the site says.
+def _date(value: date | datetime, pattern: str) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date()
+    return babel_dates.format_date(value, pattern, locale=current_locale())
+
+
+def long_date(value: date | datetime) -> str:
+    """A date in words in the current language: "01 June 2030", "1 juin 2030"."""
+    return _date(value, _pattern("long"))
+
+
+def short_date(value: date | datetime) -> str:
+    """A compact date for tables: "01 Jun 2030", "1 juin 2030"."""
+    return _date(value, _pattern("short"))
+
+
+def day_date(value: date | datetime) -> str:
+    """A day without a leading zero: "1 March 2025", "1 de marzo de 2025"."""
+    return _date(value, _pattern("day"))
+
+
+def month_day(value: date, with_year: bool) -> str:
+    """An axis label: "1 Mar" or "1 Mar 2025" (English), "1 mars" (French)."""
+    return _date(value, "d MMM y" if with_year else "d MMM")
+
+
+def long_datetime(value: datetime) -> str:
+    """A moment in UTC: "01 June 2030, 12:00 UTC", "1 juin 2030 à 12:00 UTC"."""
+    return babel_dates.format_datetime(
+        value, _pattern("long", with_time=True), tzinfo=UTC, locale=current_locale()
+    )
+
+
+def number(value: int) -> str:
+    """A count grouped the current language's way: "12,345", "12 345"."""
+    return babel_numbers.format_decimal(value, locale=current_locale())
+
+
+def count_text(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """``ngettext`` with ``%(num)s`` grouped the language's way ("12,345 signatures").
+
+    Flask-Babel's ``ngettext`` fills ``%(num)s`` with the bare number and takes no other.
+    """
+    text = get_translations().ungettext(singular, plural, num)
+    return text % {**variables, "num": number(num)}
+
+
+def territory_name(code: str, locale: str) -> str | None:
+    """The CLDR name of a country in ``locale``, or ``None`` when CLDR has none."""
+    return Locale.parse(locale).territories.get(code)
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel, the language menu and the template helpers."""
+    babel.init_app(app, default_locale=DEFAULT_LOCALE, locale_selector=select_locale)
+    # Sentences in {% trans %} blocks are extracted and looked up with their whitespace
+    # collapsed, so template indentation never reaches a translator.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.register_blueprint(bp)
+    # Flask-Babel keeps the chosen language on `g`, which belongs to the app context; a
+    # request inside an app context already pushed (a CLI command, a test) shares it, so
+    # each request chooses again.
+    app.before_request(refresh)
+    app.after_request(_vary)
+    app.jinja_env.globals.update(
+        current_locale=current_locale,
+        lang_args=lang_args,
+        language_links=language_links,
+    )
+    app.jinja_env.filters.update(
+        long_date=long_date,
+        short_date=short_date,
+        day_date=day_date,
+        long_datetime=long_datetime,
+        number=number,
+    )
