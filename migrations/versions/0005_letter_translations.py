@@ -1,9 +1,8 @@
-"""letters in several languages: translations per version, the authoritative text, the
-signer's interface language
+"""letter translations per version, the authoritative text, the signer's language
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-30 10:00:00
+Create Date: 2026-11-22 21:00:00
 
 """
 
