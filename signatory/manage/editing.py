@@ -60,6 +60,37 @@ def _at_most(limit: int) -> Any:
     return _l("At most %(max)s characters.", max=f"{limit:,}")
 
 
+# Fields that the new-letter form shares with the text and settings forms.
+def _title_field() -> StringField:
+    return StringField(
+        _l("Title"),
+        validators=[
+            InputRequired(_l("Give the letter a title.")),
+            Length(max=letters.TITLE_MAX, message=_at_most(letters.TITLE_MAX)),
+        ],
+    )
+
+
+def _recipient_field() -> StringField:
+    return StringField(
+        _l("Recipient"),
+        validators=[
+            InputRequired(_l("Say to whom the letter is addressed.")),
+            Length(max=letters.RECIPIENT_MAX, message=_at_most(letters.RECIPIENT_MAX)),
+        ],
+    )
+
+
+def _body_field() -> TextAreaField:
+    return TextAreaField(
+        _l("Text (Markdown)"),
+        validators=[
+            InputRequired(_l("Write the text of the letter.")),
+            Length(max=letters.BODY_MAX, message=_at_most(letters.BODY_MAX)),
+        ],
+    )
+
+
 class NewLetterForm(FlaskForm):
     slug = StringField(
         _l("Web address"),
@@ -74,37 +105,13 @@ class NewLetterForm(FlaskForm):
             ),
         ],
     )
-    title = StringField(
-        _l("Title"),
-        validators=[
-            InputRequired(_l("Give the letter a title.")),
-            Length(max=letters.TITLE_MAX, message=_at_most(letters.TITLE_MAX)),
-        ],
-    )
-    recipient = StringField(
-        _l("Recipient"),
-        validators=[
-            InputRequired(_l("Say to whom the letter is addressed.")),
-            Length(max=letters.RECIPIENT_MAX, message=_at_most(letters.RECIPIENT_MAX)),
-        ],
-    )
-    body = TextAreaField(
-        _l("Text (Markdown)"),
-        validators=[
-            InputRequired(_l("Write the text of the letter.")),
-            Length(max=letters.BODY_MAX, message=_at_most(letters.BODY_MAX)),
-        ],
-    )
+    title = _title_field()
+    recipient = _recipient_field()
+    body = _body_field()
 
 
 class TextForm(FlaskForm):
-    body = TextAreaField(
-        _l("Text (Markdown)"),
-        validators=[
-            InputRequired(_l("Write the text of the letter.")),
-            Length(max=letters.BODY_MAX, message=_at_most(letters.BODY_MAX)),
-        ],
-    )
+    body = _body_field()
     # Whether kind and note are required is the service's decision: it knows whether
     # the letter has been signed.
     kind = RadioField(_l("Kind of change"), choices=KIND_CHOICES, validators=[Optional()])
@@ -117,20 +124,8 @@ class TextForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    title = StringField(
-        _l("Title"),
-        validators=[
-            InputRequired(_l("Give the letter a title.")),
-            Length(max=letters.TITLE_MAX, message=_at_most(letters.TITLE_MAX)),
-        ],
-    )
-    recipient = StringField(
-        _l("Recipient"),
-        validators=[
-            InputRequired(_l("Say to whom the letter is addressed.")),
-            Length(max=letters.RECIPIENT_MAX, message=_at_most(letters.RECIPIENT_MAX)),
-        ],
-    )
+    title = _title_field()
+    recipient = _recipient_field()
     deadline = DateTimeLocalField(
         _l("Deadline, in UTC"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
