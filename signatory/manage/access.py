@@ -81,6 +81,11 @@ def signed_in(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def current_coordinator() -> Coordinator:
+    """The signed-in coordinator itself, not Flask-Login's proxy, to hand to services."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
 def membership_for(coordinator: Coordinator, slug: str) -> tuple[Letter, Membership] | None:
     row = db.session.execute(
         select(Letter, Membership)

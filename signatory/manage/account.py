@@ -18,7 +18,7 @@ from ..letters import PASSWORD_MAX
 from ..models import NotifyPreference
 from ..timeutil import utcnow
 from . import accounts, bp
-from .access import signed_in, start_session
+from .access import current_coordinator, signed_in, start_session
 from .auth import new_password_fields
 
 NOTIFY_CHOICES = [
@@ -87,7 +87,7 @@ def update_profile() -> Response | tuple[str, int]:
     try:
         changed = accounts.update_profile(
             db.session,
-            current_user._get_current_object(),
+            current_coordinator(),
             name=form.name.data,
             notify=form.notify.data,
             now=utcnow(),
@@ -108,7 +108,7 @@ def change_password() -> Response | tuple[str, int]:
     form = PasswordForm()
     if not form.validate_on_submit():
         return _page(password=form, status=400)
-    coordinator = current_user._get_current_object()
+    coordinator = current_coordinator()
     try:
         accounts.change_password(
             db.session,

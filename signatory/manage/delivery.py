@@ -8,7 +8,6 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, DateTimeLocalField, StringField, TextAreaField
@@ -19,7 +18,7 @@ from ..models import Coordinator, Letter, Membership
 from ..timeutil import utcnow
 from . import bp
 from . import delivery_service as service
-from .access import letter_route
+from .access import current_coordinator, letter_route
 
 # Offered as suggestions (a <datalist>); any wording is accepted.
 METHOD_SUGGESTIONS = (
@@ -130,7 +129,7 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
         note=form.note.data or "",
     )
     try:
-        record = service.deliver(db.session, letter, data, actor=current_user, now=now)
+        record = service.deliver(db.session, letter, data, actor=current_coordinator(), now=now)
     except service.InvalidDelivery as error:
         db.session.rollback()
         getattr(form, error.field).errors.append(error.message)

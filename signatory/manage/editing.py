@@ -13,7 +13,6 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import (
@@ -35,7 +34,7 @@ from ..timeutil import utcnow
 from . import bp
 from . import editing_mail as _editing_mail  # noqa: F401  (registers the version_changed email)
 from . import letters_service as service
-from .access import letter_route, signed_in
+from .access import current_coordinator, letter_route, signed_in
 
 MODERATION_CHOICES = [
     SelectChoice(
@@ -217,7 +216,7 @@ def new_letter() -> Response | str | tuple[str, int]:
             title=form.title.data,
             recipient=form.recipient.data,
             body_markdown=form.body.data,
-            owner=current_user,
+            owner=current_coordinator(),
             now=utcnow(),
         )
     except service.LetterError as error:
@@ -254,7 +253,7 @@ def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
             body_markdown=form.body.data,
             kind=form.kind.data,
             change_note=form.change_note.data,
-            author=current_user,
+            author=current_coordinator(),
             now=utcnow(),
             based_on=_based_on(form),
         )
@@ -321,7 +320,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
                 moderation=form.moderation.data,
                 require_domain_match=form.require_domain_match.data,
             ),
-            actor=current_user,
+            actor=current_coordinator(),
             now=utcnow(),
         )
     except service.LetterError as error:
@@ -335,7 +334,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
 
 def _change_status(letter: Letter, action: str, done: str) -> Response:
     try:
-        service.change_status(db.session, letter, action, actor=current_user, now=utcnow())
+        service.change_status(db.session, letter, action, actor=current_coordinator(), now=utcnow())
     except service.LetterError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -407,7 +406,7 @@ def notify_signatories(letter: Letter, membership: Membership, number: int) -> R
     """Email earlier signatories the difference made by substantive version ``number``."""
     try:
         count = service.notify_signatories(
-            db.session, letter, number, actor=current_user, now=utcnow()
+            db.session, letter, number, actor=current_coordinator(), now=utcnow()
         )
     except service.VersionNotFound:
         db.session.rollback()

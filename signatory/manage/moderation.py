@@ -7,7 +7,6 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
@@ -21,7 +20,7 @@ from ..signing.forms import NAME_MAX
 from ..text import has_control_characters
 from ..timeutil import utcnow
 from . import bp, moderation_service, service
-from .access import letter_route
+from .access import current_coordinator, letter_route
 from .moderation_service import (
     REASON_MAX,
     InvalidCorrection,
@@ -125,11 +124,6 @@ def _signature_or_404(letter: Letter, signature_id: int) -> Signature:
     return signature
 
 
-def _actor() -> Any:
-    # The signed-in coordinator; letter_route has made sure there is one.
-    return current_user._get_current_object()
-
-
 # --- The queue --------------------------------------------------------------------------
 
 
@@ -191,7 +185,7 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
             ids,
             decision=form.decision.data or "",
             reason=form.reason.data,
-            actor=_actor(),
+            actor=current_coordinator(),
             now=utcnow(),
         )
     except ModerationError as error:
@@ -339,7 +333,7 @@ def correct_signature(
             signature,
             field_name=field_name,
             value=form[field_name].data,
-            actor=_actor(),
+            actor=current_coordinator(),
             now=utcnow(),
         )
     except ModerationError as error:
@@ -377,7 +371,11 @@ def unpublish_signature(
         )
     try:
         moderation_service.unpublish(
-            db.session, signature, reason=form.reason.data, actor=_actor(), now=utcnow()
+            db.session,
+            signature,
+            reason=form.reason.data,
+            actor=current_coordinator(),
+            now=utcnow(),
         )
     except ModerationError as error:
         db.session.rollback()

@@ -22,11 +22,11 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..errors import InvalidArgument, InvalidToken
 from ..extensions import db
-from ..models import Coordinator, Invitation, Letter, Membership, MembershipRole
+from ..models import Invitation, Letter, Membership, MembershipRole
 from ..timeutil import utcnow
 from ..tokens import EXPIRED, TokenPayload
 from . import accounts, bp, team_service
-from .access import letter_route, membership_for, public_route, start_session
+from .access import current_coordinator, letter_route, membership_for, public_route, start_session
 from .auth import LINK_STATUS, new_password_fields, private, tokens
 from .auth_mail import ROLE_DESCRIPTIONS
 
@@ -100,11 +100,6 @@ class JoinForm(FlaskForm):
     password, password_again = new_password_fields()
 
 
-def me() -> Coordinator:
-    """The signed-in coordinator itself, not Flask-Login's proxy, for the services."""
-    return current_user._get_current_object()
-
-
 # -- the team page and the owners' changes -----------------------------------------------
 
 
@@ -150,7 +145,7 @@ def invite(letter: Letter, membership: Membership) -> Response | tuple[str, int]
         invitation = team_service.invite(
             db.session,
             letter,
-            actor=me(),
+            actor=current_coordinator(),
             email=form.email.data,
             role=form.role.data,
             now=utcnow(),
@@ -195,7 +190,12 @@ def change_role(
         return _team_page(letter, membership, error=gettext("Choose one of the roles."), status=400)
     try:
         changed = team_service.change_role(
-            db.session, letter, member_id, actor=me(), role=form.role.data, now=utcnow()
+            db.session,
+            letter,
+            member_id,
+            actor=current_coordinator(),
+            role=form.role.data,
+            now=utcnow(),
         )
     except team_service.TeamError as error:
         return _team_change_failed(letter, membership, error)
@@ -213,7 +213,7 @@ def remove_member(
     """Take a member off this letter's team (the last owner stays)."""
     try:
         removed = team_service.remove_member(
-            db.session, letter, member_id, actor=me(), now=utcnow()
+            db.session, letter, member_id, actor=current_coordinator(), now=utcnow()
         )
     except team_service.TeamError as error:
         return _team_change_failed(letter, membership, error)
@@ -234,7 +234,7 @@ def revoke_invitation(
     """Withdraw a pending invitation: its link stops working."""
     try:
         invitation = team_service.revoke_invitation(
-            db.session, letter, invitation_id, actor=me(), now=utcnow()
+            db.session, letter, invitation_id, actor=current_coordinator(), now=utcnow()
         )
     except team_service.TeamError as error:
         return _team_change_failed(letter, membership, error)
@@ -358,7 +358,9 @@ def _join_with_account(payload: TokenPayload, invitation: Invitation) -> Respons
     if request.method == "GET":
         return _page(invitation, signed_in=True)
     try:
-        membership = team_service.accept_as(db.session, payload, me(), now=utcnow())
+        membership = team_service.accept_as(
+            db.session, payload, current_coordinator(), now=utcnow()
+        )
     except team_service.InvitationUnusable as error:
         db.session.rollback()
         return _invitation_problem(error.reason, error.invitation)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField, ValidationError
@@ -25,7 +24,7 @@ from ..text import render_markdown
 from ..timeutil import utcnow
 from . import bp
 from . import translations_service as service
-from .access import letter_route
+from .access import current_coordinator, letter_route
 
 
 def _language_tag(form: FlaskForm, field: StringField) -> None:
@@ -162,7 +161,7 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
             language=form.language.data,
             title=form.title.data,
             body_markdown=form.body.data,
-            author=current_user,
+            author=current_coordinator(),
             now=utcnow(),
         )
     except service.TranslationError as error:
@@ -243,7 +242,7 @@ def update_translation(
             found.language,
             title=form.title.data,
             body_markdown=form.body.data,
-            author=current_user,
+            author=current_coordinator(),
             now=utcnow(),
         )
     except service.TranslationError as error:
@@ -264,7 +263,7 @@ def remove_translation(letter: Letter, membership: Membership, language: str) ->
     _refuse_if_delivered(letter)
     try:
         service.remove_translation(
-            db.session, letter, found.language, actor=current_user, now=utcnow()
+            db.session, letter, found.language, actor=current_coordinator(), now=utcnow()
         )
     except service.TranslationError as error:
         db.session.rollback()
@@ -287,7 +286,9 @@ def _language_action(letter: Letter, action: Callable[..., bool], done: str) -> 
         flash(" ".join(form.language.errors), "error")
         return _back(letter)
     try:
-        changed = action(db.session, letter, form.language.data, actor=current_user, now=utcnow())
+        changed = action(
+            db.session, letter, form.language.data, actor=current_coordinator(), now=utcnow()
+        )
     except service.TranslationError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -322,7 +323,9 @@ def copy_translations(letter: Letter, membership: Membership) -> Response:
     """Copy an earlier version's translations to the current one, each to be reviewed."""
     _refuse_if_delivered(letter)
     try:
-        copies = service.copy_translations(db.session, letter, author=current_user, now=utcnow())
+        copies = service.copy_translations(
+            db.session, letter, author=current_coordinator(), now=utcnow()
+        )
     except service.TranslationError as error:
         db.session.rollback()
         flash(error.message, "error")
