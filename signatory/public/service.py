@@ -155,8 +155,20 @@ def _unpadded_b64(payload: bytes) -> str:
     return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
 
 
-def _padded_b64decode(token: str) -> bytes:
-    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+def _cursor_payload(
+    token: str, text: re.Pattern[str], payload: re.Pattern[str], encoding: str
+) -> re.Match[str]:
+    """Decode a cursor token and match its payload, or raise ``InvalidCursor``."""
+    if not text.fullmatch(token):
+        raise InvalidCursor("not a cursor")
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode(encoding)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursor("not a cursor") from error
+    match = payload.fullmatch(decoded)
+    if match is None:
+        raise InvalidCursor("not a cursor")
+    return match
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -171,15 +183,7 @@ def encode_cursor(cursor: Cursor) -> str:
 
 def decode_cursor(token: str) -> Cursor:
     """The position in ``token``, or ``InvalidCursor`` for anything ``encode_cursor`` never made."""
-    if not _CURSOR_TEXT.fullmatch(token):
-        raise InvalidCursor("not a cursor")
-    try:
-        payload = _padded_b64decode(token).decode("ascii")
-    except (binascii.Error, ValueError) as error:
-        raise InvalidCursor("not a cursor") from error
-    match = _CURSOR_PAYLOAD.fullmatch(payload)
-    if match is None:
-        raise InvalidCursor("not a cursor")
+    match = _cursor_payload(token, _CURSOR_TEXT, _CURSOR_PAYLOAD, "ascii")
     try:
         published_at = _EPOCH + timedelta(microseconds=int(match.group(1)))
     except OverflowError as error:
@@ -373,14 +377,8 @@ def encode_name_cursor(cursor: NameCursor) -> str:
 
 def decode_name_cursor(token: str) -> NameCursor:
     """The position in ``token``, or ``InvalidCursor`` for anything not made by the encoder."""
-    if not _NAME_CURSOR_TEXT.fullmatch(token):
-        raise InvalidCursor("not a cursor")
-    try:
-        payload = _padded_b64decode(token).decode("utf-8")
-    except (binascii.Error, ValueError) as error:
-        raise InvalidCursor("not a cursor") from error
-    match = _NAME_CURSOR_PAYLOAD.fullmatch(payload)
-    if match is None or "\x00" in match.group(2) or len(match.group(2)) > 200:
+    match = _cursor_payload(token, _NAME_CURSOR_TEXT, _NAME_CURSOR_PAYLOAD, "utf-8")
+    if "\x00" in match.group(2) or len(match.group(2)) > 200:
         raise InvalidCursor("not a cursor")
     row_id = int(match.group(1))
     if row_id > 2**63 - 1:
