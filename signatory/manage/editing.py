@@ -35,6 +35,7 @@ from . import bp
 from . import editing_mail as _editing_mail  # noqa: F401  (registers the version_changed email)
 from . import letters_service as service
 from .access import current_coordinator, letter_route, signed_in
+from .forms import show_field_error
 
 MODERATION_CHOICES = [
     SelectChoice(
@@ -187,12 +188,6 @@ def _render_edit(
     return page, status
 
 
-def _field_error(form: FlaskForm, error: service.LetterError, default: str) -> None:
-    """Show a service's refusal next to its field (``default`` when it names none)."""
-    field = getattr(form, error.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, error.message]
-
-
 # --- A new draft -------------------------------------------------------------------------
 
 
@@ -221,7 +216,7 @@ def new_letter() -> Response | str | tuple[str, int]:
         )
     except service.LetterError as error:
         db.session.rollback()
-        _field_error(form, error, "slug")
+        show_field_error(form, error, "slug")
         return render_template("manage/editing/new.html", form=form, preview_html=None), 400
     db.session.commit()
     flash(gettext("Draft created. Nobody else sees it until you open it for signatures."), "ok")
@@ -259,7 +254,7 @@ def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
         )
     except service.LetterError as error:
         db.session.rollback()
-        _field_error(form, error, "body")
+        show_field_error(form, error, "body")
         status = 409 if isinstance(error, service.TextChangedMeanwhile) else 400
         return _render_edit(letter, membership, text_form=form, status=status)
     db.session.commit()
@@ -325,7 +320,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
         )
     except service.LetterError as error:
         db.session.rollback()
-        _field_error(form, error, "title")
+        show_field_error(form, error, "title")
         return _render_edit(letter, membership, settings_form=form, status=400)
     db.session.commit()
     flash(gettext("Settings saved.") if changes else gettext("The settings are unchanged."), "ok")

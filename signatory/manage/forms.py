@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -26,3 +28,12 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token is sent."""
+
+
+def show_field_error(form: FlaskForm, error: Any, default: str) -> None:
+    """Show a service's refusal next to its field: ``error.field``, else ``default``.
+
+    ``error`` is a domain error carrying ``field`` (or None) and ``message``.
+    """
+    field = getattr(form, error.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, error.message]

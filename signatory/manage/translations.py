@@ -25,6 +25,7 @@ from ..timeutil import utcnow
 from . import bp
 from . import translations_service as service
 from .access import current_coordinator, letter_route
+from .forms import show_field_error
 
 
 def _language_tag(form: FlaskForm, field: StringField) -> None:
@@ -74,12 +75,6 @@ class LanguageForm(FlaskForm):
     language = StringField(
         "Language code", validators=[InputRequired("Choose a language."), _language_tag]
     )
-
-
-def _field_error(form: FlaskForm, error: service.TranslationError, default: str) -> None:
-    """Show a service's refusal next to its field (``default`` when it names none)."""
-    field = getattr(form, error.field or default, None) or getattr(form, default)
-    field.errors = [*field.errors, error.message]
 
 
 def _refuse_if_delivered(letter: Letter) -> None:
@@ -166,7 +161,7 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
         )
     except service.TranslationError as error:
         db.session.rollback()
-        _field_error(form, error, "language")
+        show_field_error(form, error, "language")
         return _render_new(letter, membership, form, status=400)
     db.session.commit()
     flash(
@@ -247,7 +242,7 @@ def update_translation(
         )
     except service.TranslationError as error:
         db.session.rollback()
-        _field_error(form, error, "body")
+        show_field_error(form, error, "body")
         return _render_translation(letter, membership, found, form, status=400)
     db.session.commit()
     name = _name(found.language)
