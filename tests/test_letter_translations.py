@@ -93,6 +93,19 @@ def add_form(client, **data):
 # --- language codes -----------------------------------------------------------------------
 
 
+def french_translation(session, letter, editor):
+    """The French translation most tests start from, added by ``editor``."""
+    return service.add_translation(
+        session,
+        letter,
+        language="fr",
+        title=FRENCH_TITLE,
+        body_markdown=FRENCH_BODY,
+        author=editor,
+        now=utcnow(),
+    )
+
+
 @pytest.mark.parametrize(
     ("typed", "tag"),
     [
@@ -168,15 +181,7 @@ def test_a_new_version_starts_without_translations_in_the_language_of_the_last(s
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
     service.set_text_language(session, letter, "de", actor=editor, now=utcnow())
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
     service.set_authoritative(session, letter, "fr", actor=editor, now=utcnow())
 
     version = publish_version_2(session, letter)
@@ -190,15 +195,7 @@ def test_a_new_version_starts_without_translations_in_the_language_of_the_last(s
 def test_copied_translations_need_review_and_stay_off_the_public_page(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
     version = publish_version_2(session, letter)
 
     copies = service.copy_translations(session, letter, author=editor, now=utcnow())
@@ -220,15 +217,7 @@ def test_copied_translations_need_review_and_stay_off_the_public_page(session):
 def test_saving_a_copied_translation_marks_it_reviewed_and_public(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
     version = publish_version_2(session, letter)
     (copy,) = service.copy_translations(session, letter, author=editor, now=utcnow())
 
@@ -277,15 +266,7 @@ def test_correcting_a_draft_in_place_sends_its_translations_back_to_review(sessi
 def test_making_a_translation_authoritative_is_audited_with_both_languages(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
 
     service.set_authoritative(session, letter, "fr", actor=editor, now=utcnow())
 
@@ -298,15 +279,7 @@ def test_making_a_translation_authoritative_is_audited_with_both_languages(sessi
 def test_the_authoritative_translation_of_a_signed_version_is_not_rewritten(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
     service.set_authoritative(session, letter, "fr", actor=editor, now=utcnow())
     make_signature(session, letter)
 
@@ -325,15 +298,7 @@ def test_the_authoritative_translation_of_a_signed_version_is_not_rewritten(sess
 def test_the_authoritative_text_cannot_be_removed(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
     service.set_authoritative(session, letter, "fr", actor=editor, now=utcnow())
 
     with pytest.raises(service.TranslationError, match="authoritative"):
@@ -343,15 +308,7 @@ def test_the_authoritative_text_cannot_be_removed(session):
 def test_removing_a_translation_is_audited(session):
     letter = make_letter(session, slug=SLUG)
     editor = make_member(session, letter, role="editor")
-    service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
+    french_translation(session, letter, editor)
 
     service.remove_translation(session, letter, "fr", actor=editor, now=utcnow())
 
