@@ -18,6 +18,7 @@ from signatory.public import service
 from signatory.public.service import ListFilters, Sort
 from signatory.text import name_sort_key, search_text
 from tests.factories import make_letter, make_signature
+from tests.pages import page_html, row_names, section_html
 
 PAGE_SIZE = 3
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -26,25 +27,6 @@ BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     return {"PUBLIC_PAGE_SIZE": PAGE_SIZE}
-
-
-def page_html(client: FlaskClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, f"GET {url} answered {response.status_code}"
-    return response.get_data(as_text=True)
-
-
-def section_html(page: str, kind: str) -> str:
-    match = re.search(rf'<section[^>]*id="{kind}s".*?</section>', page, re.S)
-    assert match, f"no {kind} section on the page"
-    return match.group(0)
-
-
-def row_names(fragment: str) -> list[str]:
-    return [
-        html.unescape(name)
-        for name in re.findall(r'<th scope="row">(?:<a [^>]*>)?<bdi>(.*?)</bdi>', fragment)
-    ]
 
 
 def organizations_on(client: FlaskClient, url: str) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from signatory.models import Letter, Signature
 from signatory.public import service
 from tests.factories import make_letter, make_signature
+from tests.pages import page_html, row_names, section_html
 
 PAGE_SIZE = 5
 UNPUBLISHED = ["unconfirmed", "pending_review", "rejected", "withdrawn"]
@@ -62,25 +63,6 @@ def published_ids_in_order(session: Session, letter: Letter, kind: str | None = 
     if kind is not None:
         query = query.where(Signature.kind == kind)
     return list(session.scalars(query))
-
-
-def page_html(client: FlaskClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, f"GET {url} answered {response.status_code}"
-    return response.get_data(as_text=True)
-
-
-def section_html(page: str, kind: str) -> str:
-    match = re.search(rf'<section[^>]*id="{kind}s".*?</section>', page, re.S)
-    assert match, f"no {kind} section on the page"
-    return match.group(0)
-
-
-def row_names(fragment: str) -> list[str]:
-    return [
-        html.unescape(name)
-        for name in re.findall(r'<th scope="row">(?:<a [^>]*>)?<bdi>(.*?)</bdi>', fragment)
-    ]
 
 
 def more_link(fragment: str) -> str | None:
