@@ -49,7 +49,9 @@ from sqlalchemy import event, func, insert, select
 from werkzeug.test import TestResponse
 
 from signatory import create_app
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.reference import ORGANIZATION_TYPES, country_name
+from signatory.core.text import comparison_key, name_sort_key, render_markdown, search_text
 from signatory.models import (
     Letter,
     LetterStatus,
@@ -60,8 +62,6 @@ from signatory.models import (
     SignatureStatus,
 )
 from signatory.public import service
-from signatory.reference import ORGANIZATION_TYPES, country_name
-from signatory.text import comparison_key, name_sort_key, render_markdown, search_text
 
 SLUG = "protect-civic-space"
 PAGE_SIZE = 100  # the app's PUBLIC_PAGE_SIZE default; the API is asked for the same

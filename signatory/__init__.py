@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.instance_path = str(test_config["INSTANCE_PATH"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from .config import load_config
+    from signatory.core.config import load_config
 
     load_config(app, test_config)
     if app.config["PROXY_FIX"]:
@@ -32,22 +32,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from .extensions import csrf, db, limiter, migrate
+    from signatory.core.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import i18n
+    from signatory.core import i18n
 
     i18n.init_app(app)  # the interface in English, French and Spanish; the language menu
 
-    from .database import configure_engines
+    from signatory.core.database import configure_engines
 
     configure_engines(app)
 
-    from .tokens import Tokens
+    from signatory.core.tokens import Tokens
 
     app.extensions["signatory.tokens"] = Tokens(
         app.config["SECRET_KEY"],
@@ -60,23 +60,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     # Importing a blueprint's views registers its routes on it.
-    from .api.views import bp as api_bp
-    from .manage.views import bp as manage_bp
-    from .public.views import bp as public_bp
-    from .signing.views import bp as signing_bp
+    from signatory.api.views import bp as api_bp
+    from signatory.manage.views import bp as manage_bp
+    from signatory.public.views import bp as public_bp
+    from signatory.signing.views import bp as signing_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(signing_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(manage_bp)
 
-    from .manage import access as manage_access
+    from signatory.manage import access as manage_access
 
     manage_access.init_app(app)
 
     # Each feature registers its emails with the mail registry on import.
-    from . import cli, web
-    from .signing import mail as _signing_mail  # noqa: F401
+    from signatory import cli
+    from signatory.core import web
+    from signatory.signing import mail as _signing_mail  # noqa: F401
 
     web.init_app(app)
     cli.init_app(app)

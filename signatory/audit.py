@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent
-from .timeutil import utcnow
+from signatory.core.time import utcnow
+from signatory.models import AuditEvent
 
 
 def record(

@@ -14,12 +14,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from .errors import InvalidArgument
-from .extensions import db
-from .letters import coordinator_by_email, create_coordinator, create_letter, set_letter_status
-from .mail.commands import mail_cli
-from .models import Letter, LetterStatus, Moderation
-from .timeutil import utcnow
+from signatory.core.errors import InvalidArgument
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.letters import (
+    coordinator_by_email,
+    create_coordinator,
+    create_letter,
+    set_letter_status,
+)
+from signatory.mail.commands import mail_cli
+from signatory.models import Letter, LetterStatus, Moderation
 
 coordinators_cli = AppGroup("coordinators", help="Coordinator accounts.")
 letters_cli = AppGroup("letters", help="Letters and their status.")
@@ -182,7 +187,7 @@ def list_letters_command() -> None:
 @signatures_cli.command("purge")
 def purge_command() -> None:
     """Delete signatures that were never confirmed (the mail worker also does this hourly)."""
-    from .signing.service import purge_unconfirmed
+    from signatory.signing.service import purge_unconfirmed
 
     days = current_app.config["UNCONFIRMED_PURGE_DAYS"]
     count = purge_unconfirmed(db.session, now=utcnow(), older_than_days=days)
@@ -194,7 +199,7 @@ def purge_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load a demo letter with realistic signatories, for a first look."""
-    from .demo import DEMO_SLUG, load_demo
+    from signatory.demo import DEMO_SLUG, load_demo
 
     url = f"{current_app.config['BASE_URL']}/letters/{DEMO_SLUG}"
     loaded = load_demo(db.session, now=utcnow())

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .domains import email_matches_website
-from .letters import create_coordinator, create_letter
-from .models import (
+from signatory import audit
+from signatory.core.domains import email_matches_website
+from signatory.core.text import comparison_key, render_markdown
+from signatory.letters import create_coordinator, create_letter
+from signatory.models import (
     LIVE_STATUSES,
     Coordinator,
     Letter,
@@ -36,7 +37,6 @@ from .models import (
     SignatureStatus,
     new_nonce,
 )
-from .text import comparison_key, render_markdown
 
 DEMO_SLUG = "civic-space-in-the-treaty"
 DEMO_TITLE = "Keep civil society in the room: an open letter on the draft convention"

@@ -20,7 +20,7 @@ from typing import Literal
 from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
 
-from .reference import N_
+from signatory.core.reference import N_
 
 SegmentOp = Literal["equal", "delete", "insert"]
 BlockStatus = Literal["same", "changed", "added", "removed"]

@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from . import audit
-from .errors import InvalidArgument
-from .models import (
+from signatory import audit
+from signatory.core.errors import InvalidArgument
+from signatory.core.text import render_markdown
+from signatory.models import (
     Coordinator,
     Letter,
     LetterStatus,
@@ -22,7 +23,6 @@ from .models import (
     MembershipRole,
     Moderation,
 )
-from .text import render_markdown
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 80

@@ -36,10 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
-from .errors import IllegalTransition
-from .extensions import db
-from .text import name_sort_key, search_text
-from .timeutil import UTCDateTime, utcnow
+from signatory.core.errors import IllegalTransition
+from signatory.core.extensions import db
+from signatory.core.text import name_sort_key, search_text
+from signatory.core.time import UTCDateTime, utcnow
 
 
 def new_nonce() -> str:

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from .mail.outbox import enqueue
-from .models import (
+from signatory.mail.outbox import enqueue
+from signatory.models import (
     Coordinator,
     Letter,
     Membership,

@@ -1,32 +1,9 @@
-"""UTC timestamps that survive a round trip through SQLite and PostgreSQL alike."""
+"""The UTC column type at the address migrations 0001 to 0005 import it from.
 
-from __future__ import annotations
+A migration is never edited once it may have run somewhere, and those name
+``signatory.timeutil.UTCDateTime``; the code itself imports ``signatory.core.time``.
+"""
 
-from datetime import UTC, datetime
-from typing import Any
+from signatory.core.time import UTCDateTime
 
-from sqlalchemy import DateTime
-from sqlalchemy.types import TypeDecorator
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, hands back aware UTC; refuses naive input so no local time slips in."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
+__all__ = ["UTCDateTime"]

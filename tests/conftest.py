@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from signatory import create_app
-from signatory.extensions import db
+from signatory.core.extensions import db
 
 SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 

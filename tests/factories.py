@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from signatory.core.text import comparison_key, render_markdown
+from signatory.core.time import utcnow
 from signatory.models import Coordinator, Letter, LetterVersion, Membership, Signature, new_nonce
-from signatory.text import comparison_key, render_markdown
-from signatory.timeutil import utcnow
 
 _serial = itertools.count(1)
 

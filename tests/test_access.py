@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signatory.access import POLICIES, policy_of
+from signatory.core.access import POLICIES, policy_of
 
 
 def test_every_route_belongs_to_a_blueprint_with_an_access_policy(app):

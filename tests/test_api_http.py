@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from signatory import create_app
-from signatory.config import ConfigError
+from signatory.core.config import ConfigError
 from tests.factories import make_letter, make_signature
 from tests.test_api_openapi import api_request
 

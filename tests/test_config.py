@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from signatory import create_app
-from signatory.config import ConfigError
+from signatory.core.config import ConfigError
 
 
 def test_with_nothing_set_the_app_uses_its_instance_folder(tmp_path, monkeypatch):

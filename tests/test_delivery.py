@@ -13,8 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signatory.errors import LetterNotOpen
-from signatory.extensions import db
+from signatory.core.errors import LetterNotOpen
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload
 from signatory.manage import delivery_service
 from signatory.manage.delivery_service import (
     AlreadyDelivered,
@@ -24,8 +26,6 @@ from signatory.manage.delivery_service import (
 )
 from signatory.models import AuditEvent, Coordinator, Delivery, Letter, Signature
 from signatory.signing import service as signing
-from signatory.timeutil import utcnow
-from signatory.tokens import TokenPayload
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature
 

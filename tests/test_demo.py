@@ -9,14 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from signatory.demo import (
-    DEMO_COORDINATOR_EMAIL,
-    DEMO_COORDINATOR_PASSWORD,
-    DEMO_SLUG,
-    load_demo,
-)
-from signatory.extensions import db
-from signatory.freemail import email_domain, is_free_mail
+from signatory.core.extensions import db
+from signatory.core.freemail import email_domain, is_free_mail
+from signatory.core.time import utcnow
+from signatory.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, load_demo
 from signatory.letters import create_letter
 from signatory.models import (
     AuditEvent,
@@ -27,7 +23,6 @@ from signatory.models import (
     OutboxMessage,
     Signature,
 )
-from signatory.timeutil import utcnow
 from tests.conftest import sign_in
 
 TABLES = (AuditEvent, Coordinator, Letter, LetterVersion, Membership, OutboxMessage, Signature)

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signatory import i18n
+from signatory.core import i18n
+from signatory.core.time import utcnow
 from signatory.mail.worker import render_message
 from signatory.models import OutboxMessage
-from signatory.timeutil import utcnow
 from tests.conftest import fetch_csrf, html_part, text_part
 from tests.factories import make_letter, make_signature
 

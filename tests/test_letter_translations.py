@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
 from signatory.manage import letters_service
 from signatory.manage import translations_service as service
 from signatory.models import AuditEvent, Letter, LetterTranslation, LetterVersion, Signature
-from signatory.timeutil import utcnow
 from tests.conftest import csrf_token_from, fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature
 from tests.test_api_openapi import api_json

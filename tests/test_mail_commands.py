@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from signatory.core.time import utcnow
 from signatory.mail.commands import mail_cli
 from signatory.mail.outbox import enqueue
 from signatory.models import OutboxMessage
-from signatory.timeutil import utcnow
 from tests.conftest import SMTPServer, free_port
 from tests.factories import make_letter, make_signature
 

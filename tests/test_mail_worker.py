@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from signatory import create_app
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
 from signatory.mail.backends import MailBackend, PermanentDeliveryError, backend_from_url
 from signatory.mail.outbox import enqueue
 from signatory.mail.worker import (
@@ -31,7 +32,6 @@ from signatory.mail.worker import (
 )
 from signatory.models import Letter, OutboxMessage, Signature
 from signatory.signing.service import purge_unconfirmed
-from signatory.timeutil import utcnow
 from tests.conftest import SMTPServer, free_port, html_part, text_part
 from tests.factories import make_letter, make_signature
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from signatory.extensions import db
+from signatory.core.extensions import db
 from signatory.manage.access import PUBLIC, SIGNED_IN
 from signatory.models import ROLE_RANK, MembershipRole
 from tests.conftest import fetch_csrf, sign_in

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
 from signatory.models import AuditEvent, Coordinator
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import PASSWORD, make_coordinator

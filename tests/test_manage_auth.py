@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import Tokens
 from signatory.mail.worker import render_message
 from signatory.manage import accounts
 from signatory.manage.access import SEEN_AT, SIGNED_IN_AT
 from signatory.models import AuditEvent, Coordinator, OutboxMessage, SignInAttempt
-from signatory.timeutil import utcnow
-from signatory.tokens import Tokens
 from tests.conftest import SECRET, fetch_csrf, html_part, sign_in, text_part
 from tests.factories import PASSWORD, make_coordinator
 

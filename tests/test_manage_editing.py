@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
 from signatory.models import AuditEvent, Letter, LetterVersion, Membership
-from signatory.timeutil import utcnow
 from tests.conftest import csrf_token_from, fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

@@ -10,11 +10,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.text import render_markdown
+from signatory.core.time import utcnow
 from signatory.manage import export_service
 from signatory.models import AuditEvent, Letter, LetterVersion, Signature
-from signatory.text import render_markdown
-from signatory.timeutil import utcnow
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
 from signatory.manage import moderation_service
 from signatory.manage.moderation_service import (
     ACRONYM,
@@ -20,7 +21,6 @@ from signatory.manage.moderation_service import (
     OrganizationPlaceTaken,
 )
 from signatory.models import AuditEvent, Letter, Signature
-from signatory.timeutil import utcnow
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

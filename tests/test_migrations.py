@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from signatory.extensions import db
+from signatory.core.extensions import db
 
 
 def test_the_migration_head_matches_the_models(app):

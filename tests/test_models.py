@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from signatory.errors import IllegalTransition
+from signatory.core.errors import IllegalTransition
+from signatory.core.time import utcnow
 from signatory.models import SignatureStatus, transition
-from signatory.timeutil import utcnow
 from tests.factories import make_letter, make_signature
 
 

@@ -14,18 +14,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from signatory import create_app
-from signatory.config import ConfigError
+from signatory.core.config import ConfigError
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload
 from signatory.mail.commands import mail_cli
 from signatory.mail.registry import Undeliverable
 from signatory.mail.worker import render_message, run_worker
-from signatory.models import (
-    Coordinator,
-    Letter,
-    Membership,
-    OutboxMessage,
-    Signature,
-    transition,
-)
+from signatory.models import Coordinator, Letter, Membership, OutboxMessage, Signature, transition
 from signatory.notifications import (
     NOT_DUE,
     NOTHING_NEW,
@@ -37,8 +32,6 @@ from signatory.notifications import (
     run_digests,
 )
 from signatory.signing import service as signing
-from signatory.timeutil import utcnow
-from signatory.tokens import TokenPayload
 from tests.conftest import html_part, text_part
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signatory.core.text import name_sort_key, search_text
 from signatory.models import Letter, Signature
 from signatory.public import service
 from signatory.public.service import ListFilters, Sort
-from signatory.text import name_sort_key, search_text
 from tests.factories import make_letter, make_signature
 from tests.pages import page_html, row_names, section_html
 
@@ -501,7 +501,7 @@ def test_upgrading_makes_existing_signatures_findable_and_sortable(tmp_path) -> 
     from sqlalchemy import text
 
     from signatory import create_app
-    from signatory.extensions import db
+    from signatory.core.extensions import db
 
     database = tmp_path / "old.sqlite3"
     app = create_app(

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload
 from signatory.models import Letter, Signature, new_nonce, transition
 from signatory.public import live
 from signatory.signing.service import SignatureData, confirm, sign
-from signatory.timeutil import utcnow
-from signatory.tokens import TokenPayload
 from tests.factories import make_letter, make_signature
 
 LIVE = "/letters/civic/live.json"

@@ -13,9 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from signatory.core.time import utcnow
 from signatory.models import transition
 from signatory.public import reuse
-from signatory.timeutil import utcnow
 from tests.factories import make_letter, make_signature
 
 ATOM = "{http://www.w3.org/2005/Atom}"

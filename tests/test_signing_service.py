@@ -7,18 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.errors import (
+from signatory.core.errors import (
     DomainMismatch,
     IndividualsNotAllowed,
     InvalidToken,
     LetterNotOpen,
     OrganizationAlreadySigned,
 )
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload
 from signatory.models import AuditEvent, OutboxMessage, Signature
 from signatory.signing import service
 from signatory.signing.service import SignatureData
-from signatory.timeutil import utcnow
-from signatory.tokens import TokenPayload
 from tests.factories import make_letter, make_signature
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature
 from tests.conftest import csrf_token_from, fetch_csrf
 from tests.factories import make_letter, make_signature

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signatory.errors import InvalidToken
-from signatory.tokens import Tokens, WrongPurpose
+from signatory.core.errors import InvalidToken
+from signatory.core.tokens import Tokens, WrongPurpose
 
 
 class Clock:

@@ -9,18 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
 from signatory.mail.registry import Undeliverable
 from signatory.mail.worker import render_message
 from signatory.manage import letters_service as service
-from signatory.models import (
-    AuditEvent,
-    Letter,
-    LetterVersion,
-    OutboxMessage,
-    Signature,
-    transition,
-)
+from signatory.models import AuditEvent, Letter, LetterVersion, OutboxMessage, Signature, transition
 from tests.conftest import fetch_csrf, html_part, sign_in, text_part
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

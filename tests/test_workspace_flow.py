@@ -17,10 +17,10 @@ import re
 
 from sqlalchemy import select
 
-from signatory.extensions import db
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
 from signatory.mail.worker import render_message
 from signatory.models import AuditEvent, OutboxMessage
-from signatory.timeutil import utcnow
 from tests.conftest import csrf_token_from, fetch_csrf, sign_in, text_part
 from tests.factories import make_coordinator, make_letter, make_member
 

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-from ..access import declare
+from signatory.core.access import declare
 
 bp = declare(Blueprint("api", __name__), "api")

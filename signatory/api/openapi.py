@@ -18,9 +18,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..public.service import SEARCH_MAX_LENGTH
-from ..reference import ORGANIZATION_TYPES
-from ..text import render_markdown
+from signatory.core.reference import ORGANIZATION_TYPES
+from signatory.core.text import render_markdown
+from signatory.public.service import SEARCH_MAX_LENGTH
 
 VERSION = "1.2.0"
 

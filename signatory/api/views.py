@@ -25,14 +25,14 @@ from typing import Any
 
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
-from ..extensions import db, limiter
-from ..manage import translations_service
-from ..models import Letter, LetterTranslation, LetterVersion
-from ..public import service
-from ..reference import ORGANIZATION_TYPES, countries
-from ..timeutil import utcnow
-from ..web import error_response
-from . import bp, openapi
+from signatory.api import bp, openapi
+from signatory.core.extensions import db, limiter
+from signatory.core.reference import ORGANIZATION_TYPES, countries
+from signatory.core.time import utcnow
+from signatory.core.web import error_response
+from signatory.manage import translations_service
+from signatory.models import Letter, LetterTranslation, LetterVersion
+from signatory.public import service
 
 DEFAULT_LIMIT = openapi.DEFAULT_LIMIT
 MAX_LIMIT = openapi.MAX_LIMIT

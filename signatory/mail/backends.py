@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..timeutil import utcnow
+from signatory.core.time import utcnow
 
 DEFAULT_SMTP_TIMEOUT = 10.0
 _TRUE = frozenset({"1", "true", "yes", "on"})

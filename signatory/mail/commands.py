@@ -6,10 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..extensions import db
-from ..timeutil import utcnow
-from .backends import MailBackend, MailURLError, backend_from_url
-from .worker import SendCounts, run_worker, send_due
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.mail.backends import MailBackend, MailURLError, backend_from_url
+from signatory.mail.worker import SendCounts, run_worker, send_due
 
 mail_cli = AppGroup("mail", help="Send the email waiting in the outbox, and the digests.")
 
@@ -48,7 +48,7 @@ def digest_command(force: bool) -> None:
 
     The emails go into the outbox; ``mail send`` or the worker sends them.
     """
-    from ..notifications import run_digests
+    from signatory.notifications import run_digests
 
     hour = int(current_app.config["DIGEST_HOUR_UTC"])
     run = run_digests(db.session, now=utcnow(), hour=hour, force=force)

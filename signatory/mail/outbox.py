@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..models import OutboxMessage, OutboxStatus
-from ..timeutil import utcnow
-from . import registry
+from signatory.core.time import utcnow
+from signatory.mail import registry
+from signatory.models import OutboxMessage, OutboxStatus
 
 
 def enqueue(

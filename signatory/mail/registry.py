@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..tokens import Tokens
+from signatory.core.tokens import Tokens
 
 
 class Undeliverable(Exception):

@@ -41,14 +41,14 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..i18n import language_of
-from ..models import OutboxMessage, OutboxStatus
-from ..notifications import DigestSchedule
-from ..signing.service import purge_unconfirmed
-from ..timeutil import utcnow
-from . import registry
-from .backends import MailBackend, PermanentDeliveryError
-from .registry import MailEnv, Undeliverable
+from signatory.core.i18n import language_of
+from signatory.core.time import utcnow
+from signatory.mail import registry
+from signatory.mail.backends import MailBackend, PermanentDeliveryError
+from signatory.mail.registry import MailEnv, Undeliverable
+from signatory.models import OutboxMessage, OutboxStatus
+from signatory.notifications import DigestSchedule
+from signatory.signing.service import purge_unconfirmed
 
 log = logging.getLogger(__name__)
 

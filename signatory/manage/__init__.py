@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-from ..access import declare
+from signatory.core.access import declare
 
 bp = declare(Blueprint("manage", __name__, url_prefix="/manage"), "coordinator")

@@ -23,9 +23,9 @@ from flask_login import LoginManager, current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ..extensions import db
-from ..models import Coordinator, Letter, Membership, MembershipRole
-from . import bp
+from signatory.core.extensions import db
+from signatory.manage import bp
+from signatory.models import Coordinator, Letter, Membership, MembershipRole
 
 login_manager = LoginManager()
 login_manager.login_view = "manage.login"

@@ -12,14 +12,14 @@ from wtforms import PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from ..errors import InvalidArgument
-from ..extensions import db
-from ..letters import PASSWORD_MAX
-from ..models import NotifyPreference
-from ..timeutil import utcnow
-from . import accounts, bp
-from .access import current_coordinator, signed_in, start_session
-from .auth import new_password_fields
+from signatory.core.errors import InvalidArgument
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.letters import PASSWORD_MAX
+from signatory.manage import accounts, bp
+from signatory.manage.access import current_coordinator, signed_in, start_session
+from signatory.manage.auth import new_password_fields
+from signatory.models import NotifyPreference
 
 NOTIFY_CHOICES = [
     SelectChoice(NotifyPreference.EACH.value, _l("An email for each signature awaiting review")),

@@ -18,16 +18,16 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
-from .. import audit as audit_log
-from ..extensions import db
-from ..models import AuditEvent, Coordinator, Letter, Membership, Signature, SignatureKind
-from ..public.exports import BOM, csv_chunk, neutralise
-from ..timeutil import utcnow
-from . import bp
-from .access import letter_route
-from .export_service import filename, iso
-from .exports import private_download, streamed
-from .moderation_service import MAX_ROW_ID
+from signatory import audit as audit_log
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.manage import bp
+from signatory.manage.access import letter_route
+from signatory.manage.export_service import filename, iso
+from signatory.manage.exports import private_download, streamed
+from signatory.manage.moderation_service import MAX_ROW_ID
+from signatory.models import AuditEvent, Coordinator, Letter, Membership, Signature, SignatureKind
+from signatory.public.exports import BOM, csv_chunk, neutralise
 
 # Longest filter value worth looking for: actions and labels are short words.
 FILTER_MAX = 64

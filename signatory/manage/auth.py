@@ -23,15 +23,15 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from .. import audit
-from ..errors import InvalidArgument, InvalidToken
-from ..extensions import db
-from ..letters import PASSWORD_MAX, PASSWORD_MIN
-from ..timeutil import utcnow
-from ..tokens import TokenPayload, Tokens
-from . import accounts, bp
-from .access import public_route, signed_in, start_session
-from .forms import LoginForm
+from signatory import audit
+from signatory.core.errors import InvalidArgument, InvalidToken
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload, Tokens
+from signatory.letters import PASSWORD_MAX, PASSWORD_MIN
+from signatory.manage import accounts, bp
+from signatory.manage.access import public_route, signed_in, start_session
+from signatory.manage.forms import LoginForm
 
 # Status codes for links that cannot be used, by reason (as for the signers' links).
 LINK_STATUS = {"expired": 410, "gone": 410, "revoked": 410, "used": 409, "accepted": 409}

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..mail.registry import MailEnv, Undeliverable, email
-from ..models import Coordinator, Invitation
+from signatory.mail.registry import MailEnv, Undeliverable, email
+from signatory.models import Coordinator, Invitation
 
 ROLE_DESCRIPTIONS = {
     "owner": lazy_gettext(

@@ -13,12 +13,12 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..extensions import db
-from ..models import Coordinator, Letter, Membership
-from ..timeutil import utcnow
-from . import bp
-from . import delivery_service as service
-from .access import current_coordinator, letter_route
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.manage import bp
+from signatory.manage import delivery_service as service
+from signatory.manage.access import current_coordinator, letter_route
+from signatory.models import Coordinator, Letter, Membership
 
 # Offered as suggestions (a <datalist>); any wording is accepted.
 METHOD_SUGGESTIONS = (

@@ -20,10 +20,18 @@ from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..errors import DomainError, InvalidArgument
-from ..models import Coordinator, Delivery, Letter, LetterStatus, LetterVersion, SignatureKind
-from ..public.exports import (
+from signatory import audit
+from signatory.core.errors import DomainError, InvalidArgument
+from signatory.core.text import folded
+from signatory.models import (
+    Coordinator,
+    Delivery,
+    Letter,
+    LetterStatus,
+    LetterVersion,
+    SignatureKind,
+)
+from signatory.public.exports import (
     BOM,
     FORMULA_TRIGGERS,
     HEADER,
@@ -31,7 +39,6 @@ from ..public.exports import (
     csv_filename,
     iter_csv,
 )
-from ..text import folded
 
 DELIVERED_TO_MAX = 300
 METHOD_MAX = 200

@@ -26,16 +26,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from .. import letters
-from ..extensions import db
-from ..models import Letter, LetterStatus, Membership, Moderation
-from ..text import render_markdown
-from ..timeutil import utcnow
-from . import bp
-from . import editing_mail as _editing_mail  # noqa: F401  (registers the version_changed email)
-from . import letters_service as service
-from .access import current_coordinator, letter_route, signed_in
-from .forms import show_field_error
+from signatory import letters
+from signatory.core.extensions import db
+from signatory.core.text import render_markdown
+from signatory.core.time import utcnow
+from signatory.manage import bp
+from signatory.manage import editing_mail as _editing_mail  # noqa: F401  (registers the version_changed email)
+from signatory.manage import letters_service as service
+from signatory.manage.access import current_coordinator, letter_route, signed_in
+from signatory.manage.forms import show_field_error
+from signatory.models import Letter, LetterStatus, Membership, Moderation
 
 MODERATION_CHOICES = [
     SelectChoice(

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .. import diff
-from ..mail.registry import MailEnv, Undeliverable, email
-from ..models import LetterVersion, Signature
-from ..signing.mail import withdraw_url
-from .letters_service import NOTIFIED_STATUSES
+from signatory import diff
+from signatory.mail.registry import MailEnv, Undeliverable, email
+from signatory.manage.letters_service import NOTIFIED_STATUSES
+from signatory.models import LetterVersion, Signature
+from signatory.signing.mail import withdraw_url
 
 # Unchanged paragraphs kept around each change in the emailed comparison: enough to see
 # where a change sits without repeating the whole letter.

@@ -26,11 +26,11 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..freemail import email_domain, is_free_mail
-from ..models import Coordinator, Letter, LetterVersion, Signature, SignatureKind
-from ..public.exports import BOM, csv_chunk, neutralise
-from ..reference import ORGANIZATION_TYPES, country_name
+from signatory import audit
+from signatory.core.freemail import email_domain, is_free_mail
+from signatory.core.reference import ORGANIZATION_TYPES, country_name
+from signatory.models import Coordinator, Letter, LetterVersion, Signature, SignatureKind
+from signatory.public.exports import BOM, csv_chunk, neutralise
 
 CSV = "csv"
 XLSX = "xlsx"

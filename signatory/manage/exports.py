@@ -16,11 +16,11 @@ from typing import IO
 from flask import Response, current_app, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from ..extensions import db
-from ..models import Letter, Membership
-from ..timeutil import utcnow
-from . import bp, export_service, service
-from .access import current_coordinator, letter_route
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.manage import bp, export_service, service
+from signatory.manage.access import current_coordinator, letter_route
+from signatory.models import Letter, Membership
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # An XLSX under this size is built in memory; a larger one spills to a temporary file.

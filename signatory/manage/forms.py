@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
-from ..letters import PASSWORD_MAX
+from signatory.letters import PASSWORD_MAX
 
 
 class LoginForm(FlaskForm):

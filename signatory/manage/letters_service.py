@@ -24,11 +24,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit, diff, letters
-from ..errors import DomainError, InvalidArgument
-from ..i18n import long_datetime
-from ..mail.outbox import enqueue
-from ..models import (
+from signatory import audit, diff, letters
+from signatory.core.errors import DomainError, InvalidArgument
+from signatory.core.i18n import long_datetime
+from signatory.core.reference import N_
+from signatory.core.text import render_markdown
+from signatory.mail.outbox import enqueue
+from signatory.models import (
     Coordinator,
     Letter,
     LetterStatus,
@@ -37,8 +39,6 @@ from ..models import (
     Signature,
     SignatureStatus,
 )
-from ..reference import N_
-from ..text import render_markdown
 
 CORRECTION = "correction"
 SUBSTANTIVE = "substantive"

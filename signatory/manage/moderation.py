@@ -12,16 +12,13 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..extensions import db
-from ..freemail import email_domain, is_free_mail
-from ..models import Letter, Membership, Signature, SignatureStatus
-from ..public.service import Cursor, InvalidCursor
-from ..signing.forms import NAME_MAX
-from ..text import has_control_characters
-from ..timeutil import utcnow
-from . import bp, moderation_service, service
-from .access import current_coordinator, letter_route
-from .moderation_service import (
+from signatory.core.extensions import db
+from signatory.core.freemail import email_domain, is_free_mail
+from signatory.core.text import has_control_characters
+from signatory.core.time import utcnow
+from signatory.manage import bp, moderation_service, service
+from signatory.manage.access import current_coordinator, letter_route
+from signatory.manage.moderation_service import (
     REASON_MAX,
     InvalidCorrection,
     InvalidDecision,
@@ -29,6 +26,9 @@ from .moderation_service import (
     ModerationError,
     NothingSelected,
 )
+from signatory.models import Letter, Membership, Signature, SignatureStatus
+from signatory.public.service import Cursor, InvalidCursor
+from signatory.signing.forms import NAME_MAX
 
 Rendered = str | tuple[str, int]
 

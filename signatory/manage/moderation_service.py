@@ -21,10 +21,12 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from .. import audit
-from ..errors import DomainError, IllegalTransition
-from ..freemail import email_domain, is_free_mail
-from ..models import (
+from signatory import audit
+from signatory.core.errors import DomainError, IllegalTransition
+from signatory.core.freemail import email_domain, is_free_mail
+from signatory.core.reference import N_
+from signatory.core.text import comparison_key, folded, has_control_characters
+from signatory.models import (
     HELD_STATUSES,
     AuditEvent,
     Coordinator,
@@ -34,10 +36,8 @@ from ..models import (
     SignatureStatus,
     transition,
 )
-from ..public.service import Cursor, decode_cursor, encode_cursor
-from ..reference import N_
-from ..signing.forms import NAME_MAX
-from ..text import comparison_key, folded, has_control_characters
+from signatory.public.service import Cursor, decode_cursor, encode_cursor
+from signatory.signing.forms import NAME_MAX
 
 APPROVE = "approve"
 REJECT = "reject"

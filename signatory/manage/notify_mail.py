@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..freemail import email_domain, is_free_mail
-from ..mail.registry import MailEnv, Undeliverable, email
-from ..models import Coordinator, Membership, NotifyPreference, Signature, SignatureStatus
-from ..notifications import letter_activity
+from signatory.core.freemail import email_domain, is_free_mail
+from signatory.mail.registry import MailEnv, Undeliverable, email
+from signatory.models import Coordinator, Membership, NotifyPreference, Signature, SignatureStatus
+from signatory.notifications import letter_activity
 
 
 def _coordinator(session: Session, context: dict[str, Any], preference: str) -> Coordinator:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Coordinator, Letter, Membership, Signature, SignatureStatus
+from signatory.models import Coordinator, Letter, Membership, Signature, SignatureStatus
 
 
 @dataclass(frozen=True)

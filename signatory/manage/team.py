@@ -20,15 +20,21 @@ from wtforms import EmailField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from ..errors import InvalidArgument, InvalidToken
-from ..extensions import db
-from ..models import Invitation, Letter, Membership, MembershipRole
-from ..timeutil import utcnow
-from ..tokens import EXPIRED, TokenPayload
-from . import accounts, bp, team_service
-from .access import current_coordinator, letter_route, membership_for, public_route, start_session
-from .auth import LINK_STATUS, new_password_fields, private, tokens
-from .auth_mail import ROLE_DESCRIPTIONS
+from signatory.core.errors import InvalidArgument, InvalidToken
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import EXPIRED, TokenPayload
+from signatory.manage import accounts, bp, team_service
+from signatory.manage.access import (
+    current_coordinator,
+    letter_route,
+    membership_for,
+    public_route,
+    start_session,
+)
+from signatory.manage.auth import LINK_STATUS, new_password_fields, private, tokens
+from signatory.manage.auth_mail import ROLE_DESCRIPTIONS
+from signatory.models import Invitation, Letter, Membership, MembershipRole
 
 ROLE_LABELS = {
     MembershipRole.OWNER.value: _l("Owner"),

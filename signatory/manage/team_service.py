@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..errors import DomainError, InvalidArgument
-from ..letters import normalise_coordinator_email
-from ..mail.outbox import enqueue
-from ..models import (
+from signatory import audit
+from signatory.core.errors import DomainError, InvalidArgument
+from signatory.core.tokens import TokenPayload, nonce_matches
+from signatory.letters import normalise_coordinator_email
+from signatory.mail.outbox import enqueue
+from signatory.manage import accounts
+from signatory.models import (
     ROLE_RANK,
     Coordinator,
     Invitation,
@@ -30,8 +32,6 @@ from ..models import (
     MembershipRole,
     new_nonce,
 )
-from ..tokens import TokenPayload, nonce_matches
-from . import accounts
 
 # Reasons an invitation link cannot be used, each with its own page.
 GONE = "gone"

@@ -16,16 +16,16 @@ from werkzeug.wrappers import Response
 from wtforms import StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length
 
-from .. import letters
-from ..extensions import db
-from ..models import Letter, LetterStatus, LetterTranslation, Membership
-from ..public.views import interface_language
-from ..text import render_markdown
-from ..timeutil import utcnow
-from . import bp
-from . import translations_service as service
-from .access import current_coordinator, letter_route
-from .forms import show_field_error
+from signatory import letters
+from signatory.core.extensions import db
+from signatory.core.text import render_markdown
+from signatory.core.time import utcnow
+from signatory.manage import bp
+from signatory.manage import translations_service as service
+from signatory.manage.access import current_coordinator, letter_route
+from signatory.manage.forms import show_field_error
+from signatory.models import Letter, LetterStatus, LetterTranslation, Membership
+from signatory.public.views import interface_language
 
 
 def _language_tag(form: FlaskForm, field: StringField) -> None:

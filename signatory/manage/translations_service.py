@@ -42,9 +42,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit, diff, letters
-from ..errors import DomainError
-from ..models import (
+from signatory import audit, diff, letters
+from signatory.core.errors import DomainError
+from signatory.core.text import folded, render_markdown
+from signatory.models import (
     LANGUAGE_TAG_MAX,
     Coordinator,
     Letter,
@@ -54,7 +55,6 @@ from ..models import (
     Signature,
     SignatureStatus,
 )
-from ..text import folded, render_markdown
 
 # Offered as suggestions in the form; any ISO 639-1 language is accepted.
 SUGGESTED_LANGUAGES = (

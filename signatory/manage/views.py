@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from ..extensions import db
-from ..models import Letter, Membership
-from ..timeutil import utcnow
-from . import bp, service
-from .access import letter_route, signed_in
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.manage import bp, service
+from signatory.manage.access import letter_route, signed_in
+from signatory.models import Letter, Membership
 
 
 @bp.get("/")
@@ -35,7 +35,7 @@ def overview(letter: Letter, membership: Membership) -> str:
 
 
 # Each module registers its routes on ``bp`` when imported.
-from . import (  # noqa: E402,F401
+from signatory.manage import (  # noqa: E402,F401
     account,
     audit_views,
     auth,

@@ -20,11 +20,11 @@ from datetime import date, timedelta
 from flask import render_template
 from flask_babel import gettext
 
-from ..extensions import db
-from ..i18n import count_text, day_date, month_day, number
-from ..reference import local_country_name, organization_type_name
-from . import bp, live, service
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.core.i18n import count_text, day_date, month_day, number
+from signatory.core.reference import local_country_name, organization_type_name
+from signatory.public import bp, live, service
+from signatory.public.views import letter_or_404
 
 WIDTH = 640
 LABEL_WIDTH = 240

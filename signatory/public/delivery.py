@@ -10,11 +10,11 @@ from flask import Response, abort, render_template, request
 from flask_babel import gettext
 from sqlalchemy import select
 
-from ..extensions import db
-from ..manage import delivery_service
-from ..models import Delivery, Letter, LetterStatus
-from . import bp
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.manage import delivery_service
+from signatory.models import Delivery, Letter, LetterStatus
+from signatory.public import bp
+from signatory.public.views import letter_or_404
 
 
 def _delivery_or_404(letter: Letter) -> Delivery:

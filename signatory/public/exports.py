@@ -16,9 +16,9 @@ from datetime import UTC
 
 from sqlalchemy.orm import Session
 
-from ..models import Letter, SignatureKind
-from ..reference import ORGANIZATION_TYPES, country_name
-from .service import PUBLIC_KINDS, PublicSignature, iter_published
+from signatory.core.reference import ORGANIZATION_TYPES, country_name
+from signatory.models import Letter, SignatureKind
+from signatory.public.service import PUBLIC_KINDS, PublicSignature, iter_published
 
 BOM = "\ufeff"
 

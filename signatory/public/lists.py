@@ -23,12 +23,17 @@ from flask import (
 )
 from flask_babel import gettext, lazy_gettext
 
-from ..extensions import db
-from ..models import Letter, SignatureKind
-from ..reference import ORGANIZATION_TYPES, countries, local_country_name, organization_types
-from ..text import folded
-from . import bp, exports, live, service
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.core.reference import (
+    ORGANIZATION_TYPES,
+    countries,
+    local_country_name,
+    organization_types,
+)
+from signatory.core.text import folded
+from signatory.models import Letter, SignatureKind
+from signatory.public import bp, exports, live, service
+from signatory.public.views import letter_or_404
 
 SECTION_TITLES = {
     SignatureKind.ORGANIZATION: lazy_gettext("Organizations"),

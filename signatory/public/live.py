@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, has_request_context, request
 
-from ..extensions import db
-from ..i18n import short_date
-from ..models import Letter
-from ..reference import local_country_name, organization_type_name
-from ..timeutil import utcnow
-from . import bp, service
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.core.i18n import short_date
+from signatory.core.reference import local_country_name, organization_type_name
+from signatory.core.time import utcnow
+from signatory.models import Letter
+from signatory.public import bp, service
+from signatory.public.views import letter_or_404
 
 MAX_AGE = 3
 STALE = 2

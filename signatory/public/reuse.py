@@ -21,14 +21,14 @@ from flask_babel import gettext
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from ..extensions import db
-from ..i18n import count_text, lang_args
-from ..models import Letter, SignatureKind
-from ..reference import ORGANIZATION_TYPES, country_name
-from ..timeutil import utcnow
-from ..web import CONTENT_SECURITY_POLICY
-from . import bp, exports, live, service
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.core.i18n import count_text, lang_args
+from signatory.core.reference import ORGANIZATION_TYPES, country_name
+from signatory.core.time import utcnow
+from signatory.core.web import CONTENT_SECURITY_POLICY
+from signatory.models import Letter, SignatureKind
+from signatory.public import bp, exports, live, service
+from signatory.public.views import letter_or_404
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50

@@ -13,8 +13,9 @@ from enum import StrEnum
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..errors import InvalidArgument
-from ..models import (
+from signatory.core.errors import InvalidArgument
+from signatory.core.text import search_text
+from signatory.models import (
     Delivery,
     Letter,
     LetterStatus,
@@ -23,7 +24,6 @@ from ..models import (
     SignatureKind,
     SignatureStatus,
 )
-from ..text import search_text
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from ..extensions import db
-from ..manage import letters_service
-from ..models import Letter, LetterVersion
-from . import bp
-from .views import letter_or_404
+from signatory.core.extensions import db
+from signatory.manage import letters_service
+from signatory.models import Letter, LetterVersion
+from signatory.public import bp
+from signatory.public.views import letter_or_404
 
 
 def _version_or_404(letter: Letter, number: int) -> LetterVersion:

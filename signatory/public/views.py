@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request
 from flask_babel import gettext
 
-from ..extensions import db
-from ..manage import translations_service
-from ..models import Letter
-from ..signing.forms import SignForm
-from ..timeutil import utcnow
-from . import bp, service
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.manage import translations_service
+from signatory.models import Letter
+from signatory.public import bp, service
+from signatory.signing.forms import SignForm
 
 
 def letter_or_404(slug: str) -> Letter:
@@ -98,9 +98,9 @@ def letter(slug: str):
     return render_letter_page(letter_or_404(slug))
 
 
-from . import charts as _charts  # noqa: E402,F401  (charts of the list)
-from . import delivery as _delivery  # noqa: E402,F401  (the delivered file and printable page)
-from . import lists  # noqa: E402,F401  (the list and its downloads register on the same blueprint)
-from . import live as _live  # noqa: E402  (the endpoint pages poll; counts per list revision)
-from . import reuse as _reuse  # noqa: E402  (widget, feed, JSON download, link previews)
-from . import versions as _versions  # noqa: E402,F401  (the version history)
+from signatory.public import charts as _charts  # noqa: E402,F401  (charts of the list)
+from signatory.public import delivery as _delivery  # noqa: E402,F401  (the delivered file and printable page)
+from signatory.public import lists  # noqa: E402,F401  (the list and its downloads register on the same blueprint)
+from signatory.public import live as _live  # noqa: E402  (the endpoint pages poll; counts per list revision)
+from signatory.public import reuse as _reuse  # noqa: E402  (widget, feed, JSON download, link previews)
+from signatory.public import versions as _versions  # noqa: E402,F401  (the version history)

@@ -13,10 +13,15 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..domains import host_of_website
-from ..models import SignatureKind
-from ..reference import ORGANIZATION_TYPES, countries, local_countries, organization_types
-from ..text import has_control_characters
+from signatory.core.domains import host_of_website
+from signatory.core.reference import (
+    ORGANIZATION_TYPES,
+    countries,
+    local_countries,
+    organization_types,
+)
+from signatory.core.text import has_control_characters
+from signatory.models import SignatureKind
 
 NAME_MAX = 200
 WEBSITE_MAX = 300

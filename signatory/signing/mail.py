@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..mail.registry import MailEnv, Undeliverable, email
-from ..models import Signature, SignatureStatus
+from signatory.mail.registry import MailEnv, Undeliverable, email
+from signatory.models import Signature, SignatureStatus
 
 # The signature statuses in which each email still says something true. A message that
 # waited in the outbox while its signature moved on (say, confirmed before the worker sent

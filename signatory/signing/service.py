@@ -10,17 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..domains import email_matches_website
-from ..errors import (
+from signatory import audit
+from signatory.core.domains import email_matches_website
+from signatory.core.errors import (
     DomainMismatch,
     IndividualsNotAllowed,
     InvalidToken,
     LetterNotOpen,
     OrganizationAlreadySigned,
 )
-from ..mail.outbox import enqueue
-from ..models import (
+from signatory.core.text import comparison_key
+from signatory.core.tokens import USED, TokenPayload, nonce_matches
+from signatory.mail.outbox import enqueue
+from signatory.models import (
     HELD_STATUSES,
     LANGUAGE_TAG_MAX,
     LIVE_STATUSES,
@@ -31,9 +33,7 @@ from ..models import (
     new_nonce,
     transition,
 )
-from ..notifications import notify_review_needed
-from ..text import comparison_key
-from ..tokens import USED, TokenPayload, nonce_matches
+from signatory.notifications import notify_review_needed
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,20 @@ from flask import current_app, make_response, redirect, render_template, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
-from ..errors import (
+from signatory.core.errors import (
     DomainMismatch,
     IndividualsNotAllowed,
     InvalidToken,
     LetterNotOpen,
     OrganizationAlreadySigned,
 )
-from ..extensions import db
-from ..models import Signature
-from ..public.views import interface_language, letter_or_404, render_letter_page
-from ..timeutil import utcnow
-from ..tokens import EXPIRED, TokenPayload, Tokens
-from . import bp, service
-from .forms import SignForm
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import EXPIRED, TokenPayload, Tokens
+from signatory.models import Signature
+from signatory.public.views import interface_language, letter_or_404, render_letter_page
+from signatory.signing import bp, service
+from signatory.signing.forms import SignForm
 
 # Status codes for links that cannot be used, by reason.
 _LINK_STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}

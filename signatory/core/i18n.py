@@ -32,7 +32,7 @@ from flask import (
 )
 from flask_babel import Babel, get_locale, get_translations, refresh
 
-from .access import declare
+from signatory.core.access import declare
 
 DEFAULT_LOCALE = "en"
 LOCALES = ("en", "fr", "es")

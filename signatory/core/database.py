@@ -13,7 +13,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def configure_engines(app: Flask) -> None:
     with app.app_context():
-        from .extensions import db
+        from signatory.core.extensions import db
 
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":

@@ -15,7 +15,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from .errors import InvalidToken
+from signatory.core.errors import InvalidToken
 
 PURPOSES = ("confirm", "withdraw", "invite", "sign-in")
 

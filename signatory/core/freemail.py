@@ -8,7 +8,7 @@ the registrable domain, so ``mail.yahoo.co.uk`` counts as ``yahoo.co.uk``.
 
 from __future__ import annotations
 
-from .domains import registrable_domain
+from signatory.core.domains import registrable_domain
 
 # Exact registrable domains.
 FREE_MAIL_DOMAINS = frozenset(

@@ -11,8 +11,8 @@ from functools import cache
 import pycountry
 from flask_babel import gettext
 
-from .i18n import DEFAULT_LOCALE, current_locale, territory_name
-from .text import folded
+from signatory.core.i18n import DEFAULT_LOCALE, current_locale, territory_name
+from signatory.core.text import folded
 
 
 def N_(message: str) -> str:  # the name gettext's tools look for

@@ -9,7 +9,7 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .reference import (
+from signatory.core.reference import (
     local_countries,
     local_country_name,
     organization_type_name,
