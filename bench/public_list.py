@@ -51,7 +51,7 @@ from werkzeug.test import TestResponse
 from signatory import create_app
 from signatory.core.extensions import db
 from signatory.core.reference import ORGANIZATION_TYPES, country_name
-from signatory.core.text import comparison_key, name_sort_key, render_markdown, search_text
+from signatory.core.text import comparison_key, render_markdown, search_text
 from signatory.models import (
     Letter,
     LetterStatus,
@@ -61,6 +61,7 @@ from signatory.models import (
     SignatureKind,
     SignatureStatus,
 )
+from signatory.models import signature as signature_keys
 from signatory.public import service
 
 SLUG = "protect-civic-space"
@@ -200,14 +201,14 @@ def _unique_organization(
     """A name and its comparison key, unique among the organizations (the partial index)."""
     for _ in range(3):
         name = _organization_name(rng, country, org_type)
-        key = comparison_key(name)
+        key = signature_keys.organization_key(name) or ""
         if key not in taken:
             taken.add(key)
             return name, key
     chapter = 2
     while True:
         candidate = f"{name} – {rng.choice(CITIES)} Chapter {chapter}"
-        key = comparison_key(candidate)
+        key = signature_keys.organization_key(candidate) or ""
         if key not in taken:
             taken.add(key)
             return candidate, key
@@ -281,7 +282,7 @@ def signature_rows(
                 organization = f"{rng.choice(TOPICS)} {rng.choice(FORMS)}"
             else:
                 organization = None
-            key = comparison_key(organization) if organization else None
+            key = signature_keys.organization_key(organization)
             email_domain = rng.choice(WEBMAIL)
             title = rng.choice(TITLES) if rng.random() < 0.5 else None
         email = f"{local}.{i}@{email_domain}"
@@ -298,7 +299,7 @@ def signature_rows(
                 "name": name,
                 "title": title,
                 "email": email,
-                "email_key": email.lower(),
+                "email_key": signature_keys.email_key(email),
                 "domain_verified": verified,
                 "status": SignatureStatus.PUBLISHED.value,
                 "confirm_nonce": secrets.token_urlsafe(16),
@@ -309,10 +310,8 @@ def signature_rows(
                 "withdrawn_at": None,
                 "status_changed_at": published,
                 # Core inserts bypass the model's events, so the keys are filled here.
-                "sort_key": name_sort_key(
-                    (organization if kind == SignatureKind.ORGANIZATION else None) or name
-                ),
-                "search_key": search_text(organization, name),
+                "sort_key": signature_keys.sort_key(kind, organization, name),
+                "search_key": signature_keys.search_key(organization, name),
             }
         )
     return rows, counts

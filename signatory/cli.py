@@ -24,7 +24,7 @@ from signatory.letters import (
     set_letter_status,
 )
 from signatory.mail.commands import mail_cli
-from signatory.models import Letter, LetterStatus, Moderation
+from signatory.models import DeadlinePassed, IllegalTransition, Letter, LetterStatus, Moderation
 
 coordinators_cli = AppGroup("coordinators", help="Coordinator accounts.")
 letters_cli = AppGroup("letters", help="Letters and their status.")
@@ -166,10 +166,19 @@ def close_letter_command(slug: str) -> None:
 
 def _change_status(slug: str, status: str) -> None:
     letter = _letter_or_fail(slug)
+    # "letters open" opens a draft or reopens a closed letter, whichever it is.
+    event = "close" if status == LetterStatus.CLOSED else "reopen"
+    if letter.status == LetterStatus.DRAFT:
+        event = "open"
     try:
-        set_letter_status(db.session, letter, status, now=utcnow())
-    except InvalidArgument as exc:
-        raise _fail(str(exc)) from None
+        set_letter_status(db.session, letter, event, now=utcnow())
+    except DeadlinePassed as exc:
+        raise _fail(
+            f"its deadline ({exc.deadline:%Y-%m-%d %H:%M} UTC) has passed; "
+            "set a later deadline or clear it first"
+        ) from None
+    except IllegalTransition as exc:
+        raise _fail(f"cannot change a {exc.current} letter to {status}") from None
     db.session.commit()
     click.echo(f"Letter {slug!r} is now {status}.")
 

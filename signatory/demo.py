@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from signatory import audit
 from signatory.core.domains import email_matches_website
-from signatory.core.text import comparison_key, render_markdown
+from signatory.core.text import render_markdown
 from signatory.letters import create_coordinator, create_letter
 from signatory.models import (
     LIVE_STATUSES,
@@ -35,8 +34,10 @@ from signatory.models import (
     Signature,
     SignatureKind,
     SignatureStatus,
+    audit,
     new_nonce,
 )
+from signatory.models.signature import email_key
 
 DEMO_SLUG = "civic-space-in-the-treaty"
 DEMO_TITLE = "Keep civil society in the room: an open letter on the draft convention"
@@ -706,7 +707,7 @@ def _add_pending(session: Session, letter: Letter, version: LetterVersion, *, no
         taken = session.scalar(
             select(Signature.id).where(
                 Signature.letter_id == letter.id,
-                Signature.email_key == email.lower(),
+                Signature.email_key == email_key(email),
                 Signature.status.in_(LIVE_STATUSES),
             )
         )
@@ -719,14 +720,12 @@ def _add_pending(session: Session, letter: Letter, version: LetterVersion, *, no
                 version=version,
                 kind=SignatureKind.ORGANIZATION,
                 organization=org,
-                organization_key=comparison_key(org),
                 country=country,
                 organization_type=kind_of,
                 website=website,
                 name=signer,
                 title=title,
                 email=email,
-                email_key=email.lower(),
                 domain_verified=email_matches_website(email.rpartition("@")[2], website),
                 status=SignatureStatus.PENDING_REVIEW,
                 confirm_nonce=new_nonce(),
@@ -741,12 +740,9 @@ def _add_pending(session: Session, letter: Letter, version: LetterVersion, *, no
 
 
 def _published(letter: Letter, version: LetterVersion, at: datetime, **fields: Any) -> Signature:
-    organization = fields.get("organization")
     return Signature(
         letter=letter,
         version=version,
-        organization_key=comparison_key(organization) if organization else None,
-        email_key=fields["email"].lower(),
         status=SignatureStatus.PUBLISHED,
         confirm_nonce=new_nonce(),
         withdraw_nonce=new_nonce(),

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from signatory import audit
 from signatory.core.errors import InvalidArgument
 from signatory.core.text import render_markdown
 from signatory.models import (
@@ -22,6 +21,8 @@ from signatory.models import (
     Membership,
     MembershipRole,
     Moderation,
+    audit,
+    change_letter_status,
 )
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -161,41 +162,22 @@ def create_coordinator(
     return coordinator
 
 
-_ALLOWED_STATUS_CHANGES = {
-    LetterStatus.OPEN: (LetterStatus.DRAFT, LetterStatus.CLOSED),
-    LetterStatus.CLOSED: (LetterStatus.OPEN,),
-}
-
-
 def set_letter_status(
     session: Session,
     letter: Letter,
-    status: str,
+    event: str,
     *,
     now: datetime,
     actor_label: str = "cli",
     actor_id: int | None = None,
 ) -> Letter:
-    """Open (from draft, or reopen) or close a letter; anything else is refused.
+    """Open, close or reopen ``letter`` through its status machine, and audit the change.
 
-    Opening a letter whose deadline has passed is refused too: it would be "open" and
-    still take no signature, which nobody means.
+    ``IllegalTransition`` (``DeadlinePassed`` among them) when the letter cannot make it;
+    each caller words that for its own audience. Delivery audits its own event.
     """
-    allowed_from = _ALLOWED_STATUS_CHANGES.get(LetterStatus(status), ())
-    if letter.status not in allowed_from:
-        raise InvalidArgument(f"cannot change a {letter.status} letter to {status}")
-    if status == LetterStatus.OPEN and letter.deadline is not None and letter.deadline <= now:
-        raise InvalidArgument(
-            f"its deadline ({letter.deadline:%Y-%m-%d %H:%M} UTC) has passed; "
-            "set a later deadline or clear it first"
-        )
     previous = letter.status
-    letter.status = status
-    if status == LetterStatus.OPEN:
-        letter.opened_at = now
-        letter.closed_at = None
-    else:
-        letter.closed_at = now
+    status = change_letter_status(session, letter, event, now=now)
     audit.record(
         session,
         "letter.status_changed",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from signatory.core.text import comparison_key, render_markdown
+from signatory.core.text import render_markdown
 from signatory.core.time import utcnow
 from signatory.models import Coordinator, Letter, LetterVersion, Membership, Signature, new_nonce
 
@@ -81,14 +81,12 @@ def make_signature(
         version=letter.current_version,
         kind=kind,
         organization=organization,
-        organization_key=comparison_key(organization) if organization else None,
         country=country,
         organization_type=organization_type,
         website=website,
         name=name,
         title=title,
         email=email or f"person{n}@org{n}.example.org",
-        email_key=(email or f"person{n}@org{n}.example.org").lower(),
         domain_verified=domain_verified if kind == "organization" else False,
         status=status,
         confirm_nonce=new_nonce(),

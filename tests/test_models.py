@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from signatory.core.errors import IllegalTransition
 from signatory.core.time import utcnow
-from signatory.models import SignatureStatus, transition
+from signatory.models import IllegalTransition, SignatureStatus, transition
 from tests.factories import make_letter, make_signature
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from signatory.models import Letter, Signature
+from signatory.models.signature import email_key, organization_key
 from signatory.public import service
 from tests.factories import make_letter, make_signature
 from tests.pages import page_html, row_names, section_html
@@ -39,13 +40,13 @@ def bulk_publish(session: Session, letter: Letter, count: int, *, kind: str, tag
                 "version_id": letter.current_version.id,
                 "kind": kind,
                 "organization": f"Org {tag}{kind[0]}{i}",
-                "organization_key": f"org{tag}{kind[0]}{i}",
+                "organization_key": organization_key(f"Org {tag}{kind[0]}{i}"),
                 "country": "DE",
                 "organization_type": "ngo" if organization else None,
                 "website": f"https://org{tag}{kind[0]}{i}.example.org" if organization else None,
                 "name": f"Signer {tag}{kind[0]}{i}",
                 "email": f"bulk{tag}{kind[0]}{i}@example.org",
-                "email_key": f"bulk{tag}{kind[0]}{i}@example.org",
+                "email_key": email_key(f"bulk{tag}{kind[0]}{i}@example.org"),
                 "status": "published",
                 "published_at": base + timedelta(seconds=i // 5),
             }

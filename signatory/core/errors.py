@@ -5,13 +5,6 @@ class DomainError(Exception):
     """Base class: something the user or operator asked for cannot be done."""
 
 
-class IllegalTransition(DomainError):
-    def __init__(self, current: str, event: str) -> None:
-        super().__init__(f"cannot {event} a signature that is {current}")
-        self.current = current
-        self.event = event
-
-
 class LetterNotOpen(DomainError):
     """The letter does not accept signatures (draft, closed, delivered or past its deadline)."""
 

@@ -10,13 +10,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from signatory import audit
 from signatory.core.errors import DomainError, InvalidArgument, InvalidToken
 from signatory.core.text import has_control_characters
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
 from signatory.letters import PASSWORD_MAX, PASSWORD_MIN, normalise_coordinator_email
 from signatory.mail.outbox import enqueue
-from signatory.models import Coordinator, NotifyPreference, OutboxMessage, SignInAttempt, new_nonce
+from signatory.models import (
+    Coordinator,
+    NotifyPreference,
+    OutboxMessage,
+    SignInAttempt,
+    audit,
+    new_nonce,
+)
 
 # Failed sign-ins allowed in THROTTLE_WINDOW per account and per address. Counting both,
 # and neither globally, means an attacker can neither guess one account's password from

@@ -18,7 +18,6 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
-from signatory import audit as audit_log
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.manage import bp
@@ -27,6 +26,7 @@ from signatory.manage.export_service import filename, iso
 from signatory.manage.exports import private_download, streamed
 from signatory.manage.moderation_service import MAX_ROW_ID
 from signatory.models import AuditEvent, Coordinator, Letter, Membership, Signature, SignatureKind
+from signatory.models import audit as audit_log
 from signatory.public.exports import BOM, csv_chunk, neutralise
 
 # Longest filter value worth looking for: actions and labels are short words.

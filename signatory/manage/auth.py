@@ -23,7 +23,6 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from signatory import audit
 from signatory.core.errors import InvalidArgument, InvalidToken
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
@@ -32,6 +31,7 @@ from signatory.letters import PASSWORD_MAX, PASSWORD_MIN
 from signatory.manage import accounts, bp
 from signatory.manage.access import public_route, signed_in, start_session
 from signatory.manage.forms import LoginForm
+from signatory.models import audit
 
 # Status codes for links that cannot be used, by reason (as for the signers' links).
 LINK_STATUS = {"expired": 410, "gone": 410, "revoked": 410, "used": 409, "accepted": 409}

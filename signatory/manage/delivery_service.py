@@ -17,19 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signatory import audit
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.text import folded
 from signatory.models import (
     Coordinator,
     Delivery,
+    IllegalTransition,
     Letter,
     LetterStatus,
     LetterVersion,
     SignatureKind,
+    audit,
+    change_letter_status,
 )
 from signatory.public.exports import (
     BOM,
@@ -135,9 +137,9 @@ def deliver(
 ) -> Delivery:
     """Mark ``letter`` delivered: close signing, freeze its published list, audit it.
 
-    Only from open or closed, and only once. The status change is a conditional
-    ``UPDATE``, so of two owners pressing the button at once exactly one delivers and
-    the other gets ``AlreadyDelivered``.
+    Only from open or closed, and only once. The letter's status machine changes the
+    status with a conditional ``UPDATE``, so of two owners pressing the button at once
+    exactly one delivers and the other gets ``AlreadyDelivered``.
     """
     if letter.status == LetterStatus.DELIVERED:
         raise AlreadyDelivered(letter.slug)
@@ -145,16 +147,11 @@ def deliver(
         raise NotDeliverable(letter.slug)
     data = _checked(data, now=now)
     previous = letter.status
-    claimed = session.execute(
-        update(Letter)
-        .where(Letter.id == letter.id, Letter.status.in_(DELIVERABLE))
-        .values(status=LetterStatus.DELIVERED)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise AlreadyDelivered(letter.slug)
-    letter.status = LetterStatus.DELIVERED
-    if letter.closed_at is None:
-        letter.closed_at = now
+    try:
+        change_letter_status(session, letter, "deliver", now=now)
+    except IllegalTransition:
+        # Another owner delivered it between our read and our change.
+        raise AlreadyDelivered(letter.slug) from None
 
     frozen = freeze_list(session, letter)
     delivery = Delivery(

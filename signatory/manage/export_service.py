@@ -26,10 +26,9 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from signatory import audit
 from signatory.core.freemail import email_domain, is_free_mail
 from signatory.core.reference import ORGANIZATION_TYPES, country_name
-from signatory.models import Coordinator, Letter, LetterVersion, Signature, SignatureKind
+from signatory.models import Coordinator, Letter, LetterVersion, Signature, SignatureKind, audit
 from signatory.public.exports import BOM, csv_chunk, neutralise
 
 CSV = "csv"

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signatory import audit, diff, letters
+from signatory import diff, letters
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.i18n import long_datetime
 from signatory.core.reference import N_
@@ -32,12 +32,15 @@ from signatory.core.text import render_markdown
 from signatory.mail.outbox import enqueue
 from signatory.models import (
     Coordinator,
+    DeadlinePassed,
+    IllegalTransition,
     Letter,
     LetterStatus,
     LetterVersion,
     Moderation,
     Signature,
     SignatureStatus,
+    audit,
 )
 
 CORRECTION = "correction"
@@ -396,12 +399,7 @@ def update_settings(
     return changes
 
 
-# Each action, the status it leads to, and the statuses it starts from.
-STATUS_ACTIONS: dict[str, tuple[LetterStatus, tuple[LetterStatus, ...]]] = {
-    "open": (LetterStatus.OPEN, (LetterStatus.DRAFT,)),
-    "close": (LetterStatus.CLOSED, (LetterStatus.OPEN,)),
-    "reopen": (LetterStatus.OPEN, (LetterStatus.CLOSED,)),
-}
+STATUS_ACTIONS = ("open", "close", "reopen")
 
 _WRONG_STATUS = {
     "open": N_("Only a draft can be opened; this letter is %(status)s."),
@@ -421,32 +419,35 @@ def change_status(
 ) -> Letter:
     """Open a draft, close an open letter, or reopen a closed one (audited).
 
-    A delivered letter cannot be reopened; opening refuses a deadline already passed.
+    The letter's status machine decides (``models.status``); this words its refusals for
+    the coordinator: a delivered letter stays closed, a passed deadline must move first.
     """
     if action not in STATUS_ACTIONS:
         raise LetterError(f"Unknown action {action!r}.")
-    target, starts_from = STATUS_ACTIONS[action]
-    if letter.status == LetterStatus.DELIVERED:
-        raise LetterDelivered(
-            gettext("This letter was delivered to its recipient; signing stays closed for good.")
+    try:
+        letters.set_letter_status(
+            session, letter, action, now=now, actor_label="coordinator", actor_id=actor.id
         )
-    if letter.status not in starts_from:
-        status = _STATUS_WORDS.get(letter.status)
-        raise LetterError(
-            gettext(_WRONG_STATUS[action], status=gettext(status) if status else letter.status)
-        )
-    if target == LetterStatus.OPEN and letter.deadline is not None and letter.deadline <= now:
+    except DeadlinePassed as error:
         raise LetterError(
             gettext(
                 "The deadline (%(when)s) has passed, so the letter would take no signatures. "
                 "Set a later deadline, or clear it, first.",
-                when=long_datetime(letter.deadline),
+                when=long_datetime(error.deadline),
             ),
             field="deadline",
-        )
-    letters.set_letter_status(
-        session, letter, target, now=now, actor_label="coordinator", actor_id=actor.id
-    )
+        ) from None
+    except IllegalTransition as error:
+        if error.current == LetterStatus.DELIVERED:
+            raise LetterDelivered(
+                gettext(
+                    "This letter was delivered to its recipient; signing stays closed for good."
+                )
+            ) from None
+        status = _STATUS_WORDS.get(error.current)
+        raise LetterError(
+            gettext(_WRONG_STATUS[action], status=gettext(status) if status else error.current)
+        ) from None
     return letter
 
 

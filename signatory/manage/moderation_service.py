@@ -21,8 +21,7 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from signatory import audit
-from signatory.core.errors import DomainError, IllegalTransition
+from signatory.core.errors import DomainError
 from signatory.core.freemail import email_domain, is_free_mail
 from signatory.core.reference import N_
 from signatory.core.text import comparison_key, folded, has_control_characters
@@ -30,12 +29,15 @@ from signatory.models import (
     HELD_STATUSES,
     AuditEvent,
     Coordinator,
+    IllegalTransition,
     Letter,
     Signature,
     SignatureKind,
     SignatureStatus,
+    audit,
     transition,
 )
+from signatory.models.signature import organization_key
 from signatory.public.service import Cursor, decode_cursor, encode_cursor
 from signatory.signing.forms import NAME_MAX
 
@@ -627,24 +629,20 @@ def decide(
     for signature in signatures:
         if signature.status != SignatureStatus.PENDING_REVIEW:
             raise NotAwaitingReview(signature)
-    keys: dict[int, str] = {}
     if decision == APPROVE:
         for signature in signatures:
             if signature.kind != SignatureKind.ORGANIZATION or not signature.organization:
                 continue
             # Recomputed rather than trusted: a key stored by an older normaliser must not
-            # let a second "EFF" through.
-            key = comparison_key(signature.organization)
+            # let a second "EFF" through (the approval stores the recomputed one).
+            key = organization_key(signature.organization) or ""
             holder = _holder_of(session, signature, key)
             if holder is not None:
                 raise OrganizationPlaceTaken(signature.organization, holder)
-            keys[signature.id] = key
 
     detail: dict[str, object] = {"reason": reason} if reason else {}
     for signature in signatures:
         transition(signature, decision, now=now)
-        if signature.id in keys:
-            signature.organization_key = keys[signature.id]
         signature.moderated_by_id = actor.id
         signature.moderated_at = now
         signature.moderation_reason = reason
@@ -696,7 +694,7 @@ def correct(
         )
 
     if field_name == "organization":
-        key = comparison_key(value)
+        key = organization_key(value)
         if (
             signature.kind == SignatureKind.ORGANIZATION
             and signature.status in HELD_STATUSES
@@ -706,7 +704,6 @@ def correct(
             if holder is not None:
                 raise OrganizationPlaceTaken(value, holder)
         signature.organization = value
-        signature.organization_key = key
     else:
         signature.name = value
     _record(

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signatory import audit
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.tokens import TokenPayload, nonce_matches
 from signatory.letters import normalise_coordinator_email
@@ -30,6 +29,7 @@ from signatory.models import (
     Letter,
     Membership,
     MembershipRole,
+    audit,
     new_nonce,
 )
 

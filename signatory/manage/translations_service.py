@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signatory import audit, diff, letters
+from signatory import diff, letters
 from signatory.core.errors import DomainError
 from signatory.core.text import folded, render_markdown
 from signatory.models import (
@@ -54,6 +54,7 @@ from signatory.models import (
     LetterVersion,
     Signature,
     SignatureStatus,
+    audit,
 )
 
 # Offered as suggestions in the form; any ISO 639-1 language is accepted.

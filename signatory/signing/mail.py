@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from signatory.mail.registry import MailEnv, Undeliverable, email
-from signatory.models import Signature, SignatureStatus
+from signatory.models import Signature, SignatureStatus, needs_review
 
 # The signature statuses in which each email still says something true. A message that
 # waited in the outbox while its signature moved on (say, confirmed before the worker sent
@@ -43,7 +43,7 @@ def signature_context(
         "base_url": env.base_url,
         "confirm_days": env.config["CONFIRM_TOKEN_MAX_AGE"] // 86400,
         "purge_days": env.config["UNCONFIRMED_PURGE_DAYS"],
-        "needs_review": letter.needs_review(signature),
+        "needs_review": needs_review(letter, signature),
         # The signer's interface language when they signed: the email is written in it.
         "locale": signature.language,
     }

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signatory import audit
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import (
     DomainMismatch,
@@ -19,7 +18,6 @@ from signatory.core.errors import (
     LetterNotOpen,
     OrganizationAlreadySigned,
 )
-from signatory.core.text import comparison_key
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
 from signatory.models import (
@@ -30,9 +28,11 @@ from signatory.models import (
     Signature,
     SignatureKind,
     SignatureStatus,
+    audit,
     new_nonce,
     transition,
 )
+from signatory.models.signature import email_key, organization_key
 from signatory.notifications import notify_review_needed
 
 
@@ -59,11 +59,6 @@ class SignOutcome:
     created: bool
 
 
-def email_key(email: str) -> str:
-    # Domains are case-insensitive and, in practice, so are local parts: one person, one key.
-    return email.strip().lower()
-
-
 def _live_signature_for_email(session: Session, letter: Letter, key: str) -> Signature | None:
     return session.scalar(
         select(Signature).where(
@@ -81,7 +76,7 @@ def organization_is_published(session: Session, letter: Letter, organization: st
             select(Signature.id).where(
                 Signature.letter_id == letter.id,
                 Signature.kind == SignatureKind.ORGANIZATION,
-                Signature.organization_key == comparison_key(organization),
+                Signature.organization_key == organization_key(organization),
                 Signature.status == SignatureStatus.PUBLISHED,
             )
         )
@@ -124,14 +119,12 @@ def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime
         version=letter.current_version,
         kind=data.kind,
         organization=data.organization or None,
-        organization_key=comparison_key(data.organization) if data.organization else None,
         country=data.country,
         organization_type=data.organization_type if is_organization else None,
         website=data.website if is_organization else None,
         name=data.name,
         title=data.title or None,
         email=data.email,
-        email_key=key,
         domain_verified=domain_verified,
         language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
         status=SignatureStatus.UNCONFIRMED,

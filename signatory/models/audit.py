@@ -1,0 +1,58 @@
+"""The audit trail: who did what to which letter or signature, and when.
+
+Rows are only ever added (``record``), never edited or deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from signatory.core.extensions import db
+from signatory.core.time import UTCDateTime, utcnow
+
+
+class AuditEvent(db.Model):
+    """Append-only: nothing in the app edits or deletes these rows."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_letter_time", "letter_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letter.id", ondelete="SET NULL"))
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signature.id", ondelete="SET NULL")
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
+    # Who acted when there is no coordinator: "signer", "cli", "system".
+    actor_label: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor_label: str,
+    actor_id: int | None = None,
+    letter_id: int | None = None,
+    signature_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        actor_label=actor_label,
+        actor_id=actor_id,
+        letter_id=letter_id,
+        signature_id=signature_id,
+        detail=detail or {},
+        created_at=now or utcnow(),
+    )
+    session.add(event)
+    return event

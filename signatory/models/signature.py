@@ -1,0 +1,290 @@
+"""A signature, its statuses, and the keys derived from what the signer typed.
+
+Its status changes only through ``models.status.transition``. The derived keys (the
+email's and the organization's comparison keys, the name's sort and search keys) are
+computed here and nowhere else: mapper events keep them in step on every ORM write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+
+from signatory.core.extensions import db
+from signatory.core.text import comparison_key, name_sort_key, search_text
+from signatory.core.time import UTCDateTime, utcnow
+from signatory.models.common import LANGUAGE_TAG_MAX, in_list, new_nonce
+from signatory.models.letter import Letter, LetterVersion
+from signatory.models.team import Coordinator
+
+
+class SignatureKind(StrEnum):
+    ORGANIZATION = "organization"
+    INDIVIDUAL = "individual"
+
+
+class SignatureStatus(StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+# A "live" signature blocks another with the same email on the same letter.
+LIVE_STATUSES = (
+    SignatureStatus.UNCONFIRMED,
+    SignatureStatus.PENDING_REVIEW,
+    SignatureStatus.PUBLISHED,
+)
+# A "held" organization signature blocks another for the same organization. Unconfirmed
+# ones do not hold the place: otherwise anyone could squat an organization's name with
+# an address they never confirm.
+HELD_STATUSES = (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED)
+# Signatures that stand (or may soon stand) on the public list: whom a change to the text
+# concerns. Unconfirmed ones never confirmed anything; withdrawn and rejected ones are no
+# longer on the letter.
+STANDING_STATUSES = HELD_STATUSES
+
+
+class Signature(db.Model):
+    __tablename__ = "signature"
+    __table_args__ = (
+        Index(
+            "uq_signature_live_email",
+            "letter_id",
+            "email_key",
+            unique=True,
+            sqlite_where=text(in_list("status", LIVE_STATUSES)),
+            postgresql_where=text(in_list("status", LIVE_STATUSES)),
+        ),
+        Index(
+            "uq_signature_held_organization",
+            "letter_id",
+            "organization_key",
+            unique=True,
+            sqlite_where=text("kind = 'organization' AND " + in_list("status", HELD_STATUSES)),
+            postgresql_where=text("kind = 'organization' AND " + in_list("status", HELD_STATUSES)),
+        ),
+        # The public list: published signatures of one letter and section, in signing order.
+        # The search key rides along so a name search is tested on the index entry and the
+        # row is read only when it matches (and so its count never reads the table).
+        Index(
+            "ix_signature_public",
+            "letter_id",
+            "status",
+            "kind",
+            "published_at",
+            "id",
+            "search_key",
+        ),
+        # Country-filtered lists and counts: equality on four columns, then signing order.
+        Index(
+            "ix_signature_country_kind",
+            "letter_id",
+            "status",
+            "country",
+            "kind",
+            "published_at",
+            "id",
+        ),
+        Index("ix_signature_status_created", "status", "created_at"),
+        # The list sorted by name, whole or from one country: keyset on (sort_key, id).
+        Index("ix_signature_name", "letter_id", "status", "kind", "sort_key", "id", "search_key"),
+        Index(
+            "ix_signature_country_name",
+            "letter_id",
+            "status",
+            "country",
+            "kind",
+            "sort_key",
+            "id",
+        ),
+        # Organizations of one type, in signing order; also answers the counts per type.
+        Index(
+            "ix_signature_type",
+            "letter_id",
+            "status",
+            "kind",
+            "organization_type",
+            "published_at",
+            "id",
+        ),
+        # Organizations by domain verification, in signing order, and their count.
+        Index(
+            "ix_signature_verified",
+            "letter_id",
+            "status",
+            "kind",
+            "domain_verified",
+            "published_at",
+            "id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("letter_version.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # For individuals: an affiliation, shown "for identification only".
+    organization: Mapped[str | None] = mapped_column(String(200))
+    organization_key: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    organization_type: Mapped[str | None] = mapped_column(String(32))
+    website: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    # Never public.
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    domain_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=SignatureStatus.UNCONFIRMED)
+    confirm_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    withdraw_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last moderation decision: who, when, and the optional reason given.
+    moderated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moderation_reason: Mapped[str | None] = mapped_column(String(500))
+    # Folded copies of the names for the public list (``refresh_keys``): the name it
+    # sorts under, and the text its search matches.
+    sort_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The interface language the signer used (not public); None from before it was kept.
+    language: Mapped[str | None] = mapped_column(String(LANGUAGE_TAG_MAX))
+
+    letter: Mapped[Letter] = relationship()
+    version: Mapped[LetterVersion] = relationship()
+    moderated_by: Mapped[Coordinator | None] = relationship()
+
+
+# --- What follows from what the signer typed ----------------------------------------------
+#
+# Derived from a signature's fields: the comparison keys of its email and organization
+# (one live signature per address, one place per organization), its folded sort and
+# search keys, and its letter's list revision (the live endpoint's ETag). Mapper events
+# keep all of them in step on every ORM write (signing, the status machine, a moderator
+# correcting a name), so no caller computes or sets them. Core bulk statements bypass the
+# events: whoever writes signatures that way fills the keys with the functions below.
+
+
+def email_key(email: str) -> str:
+    """The address compared for "one live signature per email": case and spacing ignored.
+
+    Domains are case-insensitive and, in practice, so are local parts: one person, one key.
+    """
+    return email.strip().lower()
+
+
+def organization_key(organization: str | None) -> str | None:
+    """The name compared for "one place per organization": "E.F.F." and "eff" are one."""
+    return comparison_key(organization) if organization else None
+
+
+def sort_key(kind: str, organization: str | None, name: str | None) -> str:
+    """The name the list sorts under: an organization's name, else the signer's own."""
+    listed = organization if kind == SignatureKind.ORGANIZATION else None
+    return name_sort_key(listed or name or "")
+
+
+def search_key(organization: str | None, name: str | None) -> str:
+    """The text a name search matches: both names (an individual's affiliation included)."""
+    return search_text(organization, name)
+
+
+def refresh_keys(signature: Signature) -> None:
+    """Set every derived key of ``signature`` from its fields."""
+    signature.email_key = email_key(signature.email or "")
+    signature.organization_key = organization_key(signature.organization)
+    signature.sort_key = sort_key(signature.kind, signature.organization, signature.name)
+    signature.search_key = search_key(signature.organization, signature.name)
+
+
+# What the public list shows of a published signature: a change to any of these changes it.
+LISTED_FIELDS = (
+    "status",
+    "kind",
+    "organization",
+    "country",
+    "organization_type",
+    "website",
+    "name",
+    "title",
+    "domain_verified",
+    "version_id",
+    "published_at",
+)
+# What the keys derive from. The status too: an approval re-derives the organization's key,
+# so a key stored by an older normaliser cannot let a second "EFF" through.
+KEYED_FIELDS = ("status", "kind", "organization", "name", "email")
+
+
+def _note_list_change(connection: Connection, letter_id: int) -> None:
+    # One atomic UPDATE, not read-add-write: two signatures published at once must move
+    # the revision twice, or a watcher could keep the first one's count for ever.
+    letter = Letter.__table__
+    connection.execute(
+        update(letter)
+        .where(letter.c.id == letter_id)
+        .values(list_revision=letter.c.list_revision + 1, list_changed_at=utcnow())
+    )
+
+
+def _stored_status(connection: Connection, signature: Signature) -> str | None:
+    table = Signature.__table__
+    return connection.scalar(select(table.c.status).where(table.c.id == signature.id))
+
+
+@event.listens_for(Signature, "before_insert")
+def _keys_on_insert(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    refresh_keys(target)
+    if target.status == SignatureStatus.PUBLISHED:
+        _note_list_change(connection, target.letter_id or target.letter.id)
+
+
+@event.listens_for(Signature, "before_update")
+def _keys_on_update(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in KEYED_FIELDS):
+        refresh_keys(target)
+    if not any(state.attrs[name].history.has_changes() for name in LISTED_FIELDS):
+        return
+    status = state.attrs.status.history
+    if target.status == SignatureStatus.PUBLISHED:
+        listed = True
+    elif status.deleted:
+        listed = status.deleted[0] == SignatureStatus.PUBLISHED
+    elif status.added:
+        # Set without the old value ever being loaded: the row still holds it.
+        listed = _stored_status(connection, target) == SignatureStatus.PUBLISHED
+    else:
+        listed = False
+    if listed:
+        _note_list_change(connection, target.letter_id)
+
+
+@event.listens_for(Signature, "before_delete")
+def _keys_on_delete(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    if _stored_status(connection, target) == SignatureStatus.PUBLISHED:
+        _note_list_change(connection, target.letter_id)

@@ -1,0 +1,121 @@
+"""Coordinators, their sign-in attempts, their memberships of letters, and invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from signatory.core.extensions import db
+from signatory.core.time import UTCDateTime, utcnow
+from signatory.models.common import new_nonce
+from signatory.models.letter import Letter
+
+
+class NotifyPreference(StrEnum):
+    EACH = "each"  # an email per signature awaiting review
+    DIGEST = "digest"  # one email a day
+    NONE = "none"
+
+
+class Coordinator(db.Model):
+    __tablename__ = "coordinator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Part of the session's identity: rotating it (password change, reset) signs out
+    # every other session of this account.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    # Nonce for the "forgot password" link; rotated when a link is used.
+    reset_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notify: Mapped[str] = mapped_column(String(16), default=NotifyPreference.DIGEST)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Flask-Login's user protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class SignInAttempt(db.Model):
+    """Sign-in attempts, to throttle failures per account and per address (not globally)."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        Index("ix_sign_in_attempt_email", "email_key", "created_at"),
+        Index("ix_sign_in_attempt_address", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MembershipRole(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    MODERATOR = "moderator"
+
+
+# Each role can do everything the roles below it can.
+ROLE_RANK = {MembershipRole.MODERATOR: 1, MembershipRole.EDITOR: 2, MembershipRole.OWNER: 3}
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("coordinator_id", "letter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("coordinator.id", ondelete="CASCADE"))
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    coordinator: Mapped[Coordinator] = relationship()
+    letter: Mapped[Letter] = relationship()
+
+    def allows(self, role: str) -> bool:
+        """Whether this membership's role is ``role`` or above it."""
+        return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
+
+
+class Invitation(db.Model):
+    """An emailed invitation to join a letter's team; the link works once (nonce)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (Index("ix_invitation_letter", "letter_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    letter: Mapped[Letter] = relationship()
+    invited_by: Mapped[Coordinator | None] = relationship()
