@@ -50,7 +50,7 @@ from werkzeug.test import TestResponse
 
 from signatory import create_app
 from signatory.core.extensions import db
-from signatory.core.reference import ORGANIZATION_TYPES, country_name
+from signatory.core.i18n import ORGANIZATION_TYPES, country_name
 from signatory.core.text import comparison_key, render_markdown, search_text
 from signatory.models import (
     Letter,
@@ -62,7 +62,7 @@ from signatory.models import (
     SignatureStatus,
 )
 from signatory.models import signature as signature_keys
-from signatory.public import service
+from signatory.lists import queries as service
 
 SLUG = "protect-civic-space"
 PAGE_SIZE = 100  # the app's PUBLIC_PAGE_SIZE default; the API is asked for the same

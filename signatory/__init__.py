@@ -1,4 +1,8 @@
-"""signatory: collaborative open letters with email-verified signatures."""
+"""signatory: collaborative open letters with email-verified signatures.
+
+``create_app`` builds everything, by a call to each module's ``init_app`` from the bottom
+of the layers up (see docs/architecture.md); importing a module registers nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, commands and error pages."""
+    """Build the app: configuration, extensions, every module's pages, emails and commands."""
     app = Flask(
         __name__,
         instance_path=os.environ.get("SIGNATORY_INSTANCE_PATH") or None,
@@ -32,53 +36,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from signatory.core.extensions import csrf, db, limiter, migrate
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    csrf.init_app(app)
-    limiter.init_app(app)
-
-    from signatory.core import i18n
-
-    i18n.init_app(app)  # the interface in English, French and Spanish; the language menu
-
-    from signatory.core.database import configure_engines
-
-    configure_engines(app)
-
-    from signatory.core.tokens import Tokens
-
-    app.extensions["signatory.tokens"] = Tokens(
-        app.config["SECRET_KEY"],
-        {
-            "confirm": app.config["CONFIRM_TOKEN_MAX_AGE"],
-            "withdraw": app.config["WITHDRAW_TOKEN_MAX_AGE"],
-            "invite": app.config["INVITE_TOKEN_MAX_AGE"],
-            "sign-in": app.config["RESET_TOKEN_MAX_AGE"],
-        },
+    from signatory import (
+        api,
+        audit,
+        core,
+        delivery,
+        demo,
+        letters,
+        lists,
+        mail,
+        notifications,
+        signatures,
+        team,
     )
-
-    # Importing a blueprint's views registers its routes on it.
-    from signatory.api.views import bp as api_bp
-    from signatory.manage.views import bp as manage_bp
-    from signatory.public.views import bp as public_bp
-    from signatory.signing.views import bp as signing_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(signing_bp)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    app.register_blueprint(manage_bp)
-
-    from signatory.manage import access as manage_access
-
-    manage_access.init_app(app)
-
-    # Each feature registers its emails with the mail registry on import.
-    from signatory import cli
     from signatory.core import web
-    from signatory.signing import mail as _signing_mail  # noqa: F401
+    from signatory.core.access import Sides
 
+    core.init_app(app, migrations=PROJECT_ROOT / "migrations")
+    # The sides several modules share (public pages, signer links, the workspace): each
+    # module adds its routes, then they are registered.
+    sides = Sides.create()
+    mail.init_app(app)
+    notifications.init_app(app)
+    team.init_app(app, sides)
+    letters.init_app(app, sides)
+    lists.init_app(sides)
+    signatures.init_app(app, sides)
+    delivery.init_app(sides)
+    audit.init_app(sides)
+    sides.register(app)
+    api.init_app(app)
+    demo.init_app(app)
+    # Last, so its headers are set on every response the others have finished.
     web.init_app(app)
-    cli.init_app(app)
     return app

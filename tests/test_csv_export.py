@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from signatory.public import exports
-from signatory.public.service import PublicSignature
+from signatory.lists import writers as exports
+from signatory.lists.queries import PublicSignature
 from tests.factories import make_letter, make_signature
 
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]

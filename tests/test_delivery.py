@@ -13,19 +13,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signatory.core.errors import LetterNotOpen
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
-from signatory.manage import delivery_service
-from signatory.manage.delivery_service import (
+from signatory.delivery import service as delivery_service
+from signatory.delivery.frozen import parse_rows
+from signatory.delivery.service import (
     AlreadyDelivered,
     DeliveryData,
     InvalidDelivery,
     NotDeliverable,
 )
 from signatory.models import AuditEvent, Coordinator, Delivery, Letter, Signature
-from signatory.signing import service as signing
+from signatory.signatures import service as signing
+from signatory.signatures.service import LetterNotOpen
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature
 
@@ -304,7 +305,7 @@ def test_the_printable_page_agrees_with_the_frozen_file(
     session: Session, client: FlaskClient, letter: Letter
 ) -> None:
     delivery = deliver(session, letter)
-    rows = delivery_service.parse_rows(client.get("/letters/civic/delivered.csv").get_data())
+    rows = parse_rows(client.get("/letters/civic/delivered.csv").get_data())
 
     html = client.get("/letters/civic/delivered").get_data(as_text=True)
 
@@ -330,14 +331,14 @@ def test_the_printable_page_shows_names_without_the_spreadsheet_guard(
 
 
 def test_parse_rows_takes_off_only_the_guard_that_neutralise_added() -> None:
-    from signatory.public.exports import BOM, HEADER, csv_chunk, neutralise
+    from signatory.lists.writers import BOM, HEADER, csv_chunk, neutralise
 
     cells = ["Organization", "x", "FR", "France", "", "", "", "", "no", "", "1"]
     names = ["=SUM(A1)", " -1", "'quoted", "plain"]
     text = BOM + csv_chunk([HEADER])
     text += csv_chunk([[neutralise(c) for c in [cells[0], name, *cells[2:]]] for name in names])
 
-    rows = delivery_service.parse_rows(text.encode("utf-8"))
+    rows = parse_rows(text.encode("utf-8"))
 
     assert [row.organization for row in rows] == names
 

@@ -9,11 +9,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from signatory.core.domains import email_domain, is_free_mail
 from signatory.core.extensions import db
-from signatory.core.freemail import email_domain, is_free_mail
 from signatory.core.time import utcnow
-from signatory.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, load_demo
-from signatory.letters import create_letter
+from signatory.demo.loader import (
+    DEMO_COORDINATOR_EMAIL,
+    DEMO_COORDINATOR_PASSWORD,
+    DEMO_SLUG,
+    load_demo,
+)
+from signatory.letters.service import create_letter
 from signatory.models import (
     AuditEvent,
     Coordinator,

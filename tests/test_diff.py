@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signatory.diff import compare, normalise, to_html, to_text
+from signatory.letters.diff import compare, normalise, to_html, to_text
 
 
 def test_identical_texts_have_no_changes():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signatory.core.freemail import email_domain, is_free_mail
+from signatory.core.domains import email_domain, is_free_mail
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
-from signatory.manage import letters_service
-from signatory.manage import translations_service as service
+from signatory.letters import service as letters_service
+from signatory.letters import texts
+from signatory.letters import translations as service
 from signatory.models import AuditEvent, Letter, LetterTranslation, LetterVersion, Signature
 from tests.conftest import csrf_token_from, fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature
@@ -189,7 +190,7 @@ def test_a_new_version_starts_without_translations_in_the_language_of_the_last(s
 
     assert (version.language, version.authoritative_language) == ("de", "de")
     assert service.translations_of(session, version) == []
-    assert [t.language for t in service.public_texts(session, version)] == ["de"]
+    assert [t.language for t in texts.public_texts(session, version)] == ["de"]
 
 
 def test_copied_translations_need_review_and_stay_off_the_public_page(session):
@@ -202,7 +203,7 @@ def test_copied_translations_need_review_and_stay_off_the_public_page(session):
 
     assert [(copy.version, copy.language) for copy in copies] == [(version, "fr")]
     assert service.needs_review(copies[0])
-    assert service.public_translations(session, version) == []
+    assert texts.public_translations(session, version) == []
     added = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "letter.translation_added")
     ).all()
@@ -233,7 +234,7 @@ def test_saving_a_copied_translation_marks_it_reviewed_and_public(session):
 
     assert saved
     assert not service.needs_review(copy)
-    assert service.public_translations(session, version) == [copy]
+    assert texts.public_translations(session, version) == [copy]
 
 
 def test_correcting_a_draft_in_place_sends_its_translations_back_to_review(session):
@@ -260,7 +261,7 @@ def test_correcting_a_draft_in_place_sends_its_translations_back_to_review(sessi
     )
 
     assert service.needs_review(translation)
-    assert service.public_translations(session, letter.current_version) == []
+    assert texts.public_translations(session, letter.current_version) == []
 
 
 def test_making_a_translation_authoritative_is_audited_with_both_languages(session):
@@ -333,7 +334,7 @@ def test_a_delivered_letters_texts_are_frozen(session):
 
 
 def test_a_signature_records_the_language_it_is_given(session):
-    from signatory.signing.service import SignatureData, sign
+    from signatory.signatures.service import SignatureData, sign
 
     letter = make_letter(session, slug=SLUG)
     data = SignatureData(

@@ -25,13 +25,12 @@ from signatory.mail.worker import (
     SendCounts,
     claim,
     claim_next,
-    purge_if_due,
     retry_delay,
     run_worker,
     send_due,
 )
 from signatory.models import Letter, OutboxMessage, Signature
-from signatory.signing.service import purge_unconfirmed
+from signatory.signatures.service import purge_if_due, purge_unconfirmed
 from tests.conftest import SMTPServer, free_port, html_part, text_part
 from tests.factories import make_letter, make_signature
 
@@ -593,8 +592,12 @@ def test_worker_loop_purges_stale_unconfirmed_signatures(
 
 
 def test_purge_runs_again_only_after_an_hour(session: Session, now: datetime) -> None:
-    first = purge_if_due(session, now=now, last_purge=None)
-    within = purge_if_due(session, now=now + timedelta(minutes=59), last_purge=first)
-    after = purge_if_due(session, now=now + timedelta(minutes=61), last_purge=within)
+    first = purge_if_due(session, now=now, last_purge=None, older_than_days=14)
+    within = purge_if_due(
+        session, now=now + timedelta(minutes=59), last_purge=first, older_than_days=14
+    )
+    after = purge_if_due(
+        session, now=now + timedelta(minutes=61), last_purge=within, older_than_days=14
+    )
 
     assert (first, within, after) == (now, now, now + timedelta(minutes=61))

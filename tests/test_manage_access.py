@@ -10,8 +10,8 @@ import re
 import pytest
 
 from signatory.core.extensions import db
-from signatory.manage.access import PUBLIC, SIGNED_IN
 from signatory.models import ROLE_RANK, MembershipRole
+from signatory.team.access import PUBLIC, SIGNED_IN
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member
 

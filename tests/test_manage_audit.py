@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from signatory.audit.manage import AuditFilter, audit_page
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
-from signatory.manage.audit_views import AuditFilter, audit_page
 from signatory.models import AuditEvent, audit
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature

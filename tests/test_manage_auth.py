@@ -13,9 +13,9 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import Tokens
 from signatory.mail.worker import render_message
-from signatory.manage import accounts
-from signatory.manage.access import SEEN_AT, SIGNED_IN_AT
 from signatory.models import AuditEvent, Coordinator, OutboxMessage, SignInAttempt
+from signatory.team import accounts
+from signatory.team.access import SEEN_AT, SIGNED_IN_AT
 from tests.conftest import SECRET, fetch_csrf, html_part, sign_in, text_part
 from tests.factories import PASSWORD, make_coordinator
 

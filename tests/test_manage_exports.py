@@ -13,8 +13,8 @@ from sqlalchemy import select
 from signatory.core.extensions import db
 from signatory.core.text import render_markdown
 from signatory.core.time import utcnow
-from signatory.manage import export_service
 from signatory.models import AuditEvent, Letter, LetterVersion, Signature
+from signatory.signatures import exports as export_service
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

@@ -11,16 +11,11 @@ from sqlalchemy import func, select, update
 
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
-from signatory.manage import moderation_service
-from signatory.manage.moderation_service import (
-    ACRONYM,
-    SAME,
-    SPELLING,
-    NameIndex,
-    NotAwaitingReview,
-    OrganizationPlaceTaken,
-)
 from signatory.models import AuditEvent, Letter, Signature
+from signatory.signatures import moderation as moderation_service
+from signatory.signatures import queue
+from signatory.signatures.moderation import NotAwaitingReview, OrganizationPlaceTaken
+from signatory.signatures.similar import ACRONYM, SAME, SPELLING, NameIndex
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 
@@ -160,7 +155,7 @@ def test_the_queue_holds_only_signatures_awaiting_review_newest_first(session):
     pending(session, make_letter(session))  # another letter's queue
     session.flush()
 
-    page = moderation_service.queue_page(session, letter)
+    page = queue.queue_page(session, letter)
 
     assert [item.signature.id for item in page.items] == [newer.id, older.id]
 
@@ -171,7 +166,7 @@ def test_the_queue_flags_domain_match_free_mail_and_similar_names(session):
     pending(session, letter, organization="EFF", email="eff.team@gmail.com", domain_verified=False)
     session.flush()
 
-    [item] = moderation_service.queue_page(session, letter).items
+    [item] = queue.queue_page(session, letter).items
 
     assert item.email_domain == "gmail.com" and item.free_mail
     assert not item.signature.domain_verified
@@ -186,10 +181,7 @@ def test_the_queue_compares_with_other_signatures_in_the_queue_too(session):
     pending(session, letter, organization="EFF")
     session.flush()
 
-    items = {
-        item.signature.organization: item
-        for item in moderation_service.queue_page(session, letter).items
-    }
+    items = {item.signature.organization: item for item in queue.queue_page(session, letter).items}
 
     assert [s.signature_id for s in items["EFF"].similar] == [first.id]
     assert items["Electronic Frontier Foundation"].similar[0].organization == "EFF"
@@ -199,12 +191,10 @@ def test_the_queue_pages_with_a_cursor_and_no_row_twice(session):
     letter = make_letter(session, moderation="all")
     ids = [pending(session, letter).id for _ in range(5)]
 
-    first = moderation_service.queue_page(session, letter, limit=2)
-    cursor = moderation_service.parse_cursor(first.next_cursor)
-    second = moderation_service.queue_page(session, letter, after=cursor, limit=2)
-    third = moderation_service.queue_page(
-        session, letter, after=moderation_service.parse_cursor(second.next_cursor), limit=2
-    )
+    first = queue.queue_page(session, letter, limit=2)
+    cursor = queue.parse_cursor(first.next_cursor)
+    second = queue.queue_page(session, letter, after=cursor, limit=2)
+    third = queue.queue_page(session, letter, after=queue.parse_cursor(second.next_cursor), limit=2)
 
     seen = [item.signature.id for page in (first, second, third) for item in page.items]
     assert seen == sorted(ids, reverse=True)

@@ -12,8 +12,8 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload, Tokens
 from signatory.mail.worker import render_message
-from signatory.manage import team_service
 from signatory.models import AuditEvent, Coordinator, Invitation, Letter, Membership, OutboxMessage
+from signatory.team import membership as team_service
 from tests.conftest import SECRET, fetch_csrf, html_part, sign_in, text_part
 from tests.factories import PASSWORD, make_coordinator, make_letter, make_member
 

@@ -21,7 +21,7 @@ from signatory.mail.commands import mail_cli
 from signatory.mail.registry import Undeliverable
 from signatory.mail.worker import render_message, run_worker
 from signatory.models import Coordinator, Letter, Membership, OutboxMessage, Signature, transition
-from signatory.notifications import (
+from signatory.notifications.service import (
     NOT_DUE,
     NOTHING_NEW,
     SENT,
@@ -31,7 +31,7 @@ from signatory.notifications import (
     digest_slot,
     run_digests,
 )
-from signatory.signing import service as signing
+from signatory.signatures import service as signing
 from tests.conftest import html_part, text_part
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 

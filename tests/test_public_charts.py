@@ -9,7 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from signatory.public import charts, service
+from signatory.lists import charts
+from signatory.lists import queries as service
 from tests.factories import make_letter, make_signature
 
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signatory.core.text import name_sort_key, search_text
+from signatory.lists import cursors
+from signatory.lists import queries as service
+from signatory.lists.queries import ListFilters, Sort
 from signatory.models import Letter, Signature
-from signatory.public import service
-from signatory.public.service import ListFilters, Sort
 from tests.factories import make_letter, make_signature
 from tests.pages import page_html, row_names, section_html
 
@@ -368,7 +369,7 @@ def test_keyset_pages_walk_every_row_exactly_once_in_each_order(
         seen.extend(row.id for row in page.items)
         if page.next_cursor is None:
             break
-        after = service.decode_position(page.next_cursor, sort)
+        after = cursors.decode_position(page.next_cursor, sort)
 
     assert len(seen) == len(set(seen)), "a row was listed twice"
     assert seen == expected
@@ -419,26 +420,26 @@ def test_more_link_keeps_every_filter(client: FlaskClient, session: Session) -> 
 
 
 def test_a_name_cursor_survives_encoding_in_any_script() -> None:
-    cursor = service.NameCursor("محمد الأحمد 张伟 ольга", 42)
+    cursor = cursors.NameCursor("محمد الأحمد 张伟 ольга", 42)
 
-    assert service.decode_name_cursor(service.encode_name_cursor(cursor)) == cursor
+    assert cursors.decode_name_cursor(cursors.encode_name_cursor(cursor)) == cursor
 
 
 @pytest.mark.parametrize("token", ["", "zz", "not a cursor", "bjQ", "eDQ6YWJj", "bjE6AA"])
 def test_decode_name_cursor_rejects_what_the_encoder_never_made(token: str) -> None:
-    with pytest.raises(service.InvalidCursor):
-        service.decode_name_cursor(token)
+    with pytest.raises(cursors.InvalidCursor):
+        cursors.decode_name_cursor(token)
 
 
 # --- Bad parameters -------------------------------------------------------------------------
 
 
 def name_cursor() -> str:
-    return service.encode_name_cursor(service.NameCursor("civic watch", 1))
+    return cursors.encode_name_cursor(cursors.NameCursor("civic watch", 1))
 
 
 def time_cursor() -> str:
-    return service.encode_cursor(service.Cursor(BASE, 1))
+    return cursors.encode_cursor(cursors.Cursor(BASE, 1))
 
 
 @pytest.mark.parametrize(
@@ -468,9 +469,9 @@ def test_invalid_parameters_answer_400_with_a_message(
 def test_a_cursor_for_another_order_is_refused_by_the_service(session: Session) -> None:
     letter = make_letter(session)
 
-    with pytest.raises(service.InvalidCursor):
+    with pytest.raises(cursors.InvalidCursor):
         service.find_page(
-            session, letter, ListFilters(), sort=Sort.NAME, after=service.Cursor(BASE, 1)
+            session, letter, ListFilters(), sort=Sort.NAME, after=cursors.Cursor(BASE, 1)
         )
 
 

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from signatory.lists import cursors
+from signatory.lists import queries as service
 from signatory.models import Letter, Signature
 from signatory.models.signature import email_key, organization_key
-from signatory.public import service
 from tests.factories import make_letter, make_signature
 from tests.pages import page_html, row_names, section_html
 
@@ -309,7 +310,7 @@ def test_keyset_pages_walk_every_published_row_exactly_once(session: Session) ->
         seen.extend(row.id for row in page.items)
         if page.next_cursor is None:
             break
-        after = service.decode_cursor(page.next_cursor)
+        after = cursors.decode_cursor(page.next_cursor)
 
     assert len(seen) == len(set(seen)), "a row was listed twice"
     assert seen == expected
@@ -341,9 +342,9 @@ def test_last_page_has_no_next_cursor(session: Session) -> None:
 
 
 def test_cursor_survives_encoding(session: Session) -> None:
-    cursor = service.Cursor(datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=UTC), 987654)
+    cursor = cursors.Cursor(datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=UTC), 987654)
 
-    assert service.decode_cursor(service.encode_cursor(cursor)) == cursor
+    assert cursors.decode_cursor(cursors.encode_cursor(cursor)) == cursor
 
 
 @pytest.mark.parametrize(
@@ -351,8 +352,8 @@ def test_cursor_survives_encoding(session: Session) -> None:
     ["zz", "not a cursor", "MTIzNA", "!!!!", "a" * 65, "LTEuMQ", "MS4x\n", "MTIzLmFiYw"],
 )
 def test_decode_cursor_rejects_what_encode_cursor_never_made(token: str) -> None:
-    with pytest.raises(service.InvalidCursor):
-        service.decode_cursor(token)
+    with pytest.raises(cursors.InvalidCursor):
+        cursors.decode_cursor(token)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from werkzeug.http import http_date
 
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
+from signatory.lists import live
 from signatory.models import Letter, Signature, new_nonce, transition
-from signatory.public import live
-from signatory.signing.service import SignatureData, confirm, sign
+from signatory.signatures.service import SignatureData, confirm, sign
 from tests.factories import make_letter, make_signature
 
 LIVE = "/letters/civic/live.json"

@@ -14,8 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from signatory.core.time import utcnow
+from signatory.letters.queries import Counts
+from signatory.lists import feeds, share, writers
+from signatory.lists import queries as list_queries
 from signatory.models import transition
-from signatory.public import reuse
 from tests.factories import make_letter, make_signature
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -164,7 +166,7 @@ def test_embed_snippet_is_well_formed_html_for_the_other_site(session: Session, 
     letter = make_letter(session, slug="civic", title='Say "no" <now> & then')
 
     with app.test_request_context():
-        snippet = reuse.share_context(letter, reuse.service.Counts(0, 0))["embed_snippet"]
+        snippet = share.share_context(letter, Counts(0, 0))["embed_snippet"]
 
     element = parse_xml(snippet)
     assert element.tag == "iframe"
@@ -266,7 +268,7 @@ def test_feed_drops_a_withdrawn_signatory(client: FlaskClient, session: Session)
 def test_feed_is_limited_to_the_newest_entries(
     client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reuse, "FEED_ENTRIES", 3)
+    monkeypatch.setattr(feeds, "ENTRIES", 3)
     letter = make_letter(session, slug="civic")
     for n in range(5):
         make_signature(session, letter, organization=f"Org {n}")
@@ -323,8 +325,8 @@ def test_feed_drops_characters_xml_cannot_hold(session: Session, app) -> None:
     make_signature(session, letter, organization="Bell\x07 Org")
 
     with app.test_request_context():
-        page = reuse.service.find_page(session, letter, reuse.service.ListFilters())
-        body = reuse.atom_feed(letter, page.items, base_url="http://x.test", updated=utcnow())
+        page = list_queries.find_page(session, letter, list_queries.ListFilters())
+        body = feeds.atom_feed(letter, page.items, base_url="http://x.test", updated=utcnow())
 
     assert parse_xml(body).find(f"{ATOM}entry/{ATOM}title").text == "Bell Org"
 
@@ -417,7 +419,7 @@ def test_json_download_streams_in_batches_into_one_document(session: Session, ap
 
     with app.test_request_context():
         chunks = list(
-            reuse.iter_json(session, letter, base_url="http://x.test", now=utcnow(), batch_size=3)
+            writers.iter_json(session, letter, base_url="http://x.test", now=utcnow(), batch_size=3)
         )
 
     assert len(chunks) > 3

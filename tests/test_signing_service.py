@@ -7,18 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signatory.core.errors import (
+from signatory.core.time import utcnow
+from signatory.core.tokens import TokenPayload
+from signatory.models import AuditEvent, OutboxMessage, Signature
+from signatory.signatures import service
+from signatory.signatures.service import (
     DomainMismatch,
     IndividualsNotAllowed,
     InvalidToken,
     LetterNotOpen,
     OrganizationAlreadySigned,
+    SignatureData,
 )
-from signatory.core.time import utcnow
-from signatory.core.tokens import TokenPayload
-from signatory.models import AuditEvent, OutboxMessage, Signature
-from signatory.signing import service
-from signatory.signing.service import SignatureData
 from tests.factories import make_letter, make_signature
 
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from signatory.core.extensions import db
+from signatory.letters import service, versions
 from signatory.mail.registry import Undeliverable
 from signatory.mail.worker import render_message
-from signatory.manage import letters_service as service
 from signatory.models import AuditEvent, Letter, LetterVersion, OutboxMessage, Signature, transition
+from signatory.signatures import changes
 from tests.conftest import fetch_csrf, html_part, sign_in, text_part
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 
@@ -135,7 +136,7 @@ def test_version_summaries_count_signatures_per_version_newest_first(session, le
     publish(session, letter)
     make_signature(session, letter)
 
-    summaries = service.version_summaries(session, letter)
+    summaries = versions.version_summaries(session, letter)
 
     assert [s.version.number for s in summaries] == [2, 1]
     assert (summaries[0].published, summaries[1].published) == (1, 1)
@@ -303,7 +304,7 @@ def queued(session) -> list[OutboxMessage]:
 def test_notifying_queues_one_email_per_earlier_live_signature(session, signed):
     letter, editor, version, by_status = signed
 
-    count = service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    count = changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
     messages = queued(session)
     assert count == 2
@@ -321,7 +322,7 @@ def test_notifying_moves_no_signature_to_the_new_version(session, signed):
     letter, editor, _, by_status = signed
     first = letter.versions[0]
 
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
     session.expire_all()
     assert session.get(Signature, by_status["published"].id).version_id == first.id
@@ -331,7 +332,7 @@ def test_notifying_moves_no_signature_to_the_new_version(session, signed):
 def test_notifying_is_audited_with_the_count(session, signed):
     letter, editor, _, _ = signed
 
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
     event = session.scalar(
         select(AuditEvent).where(AuditEvent.action == "letter.signatories_notified")
@@ -342,10 +343,10 @@ def test_notifying_is_audited_with_the_count(session, signed):
 
 def test_signatories_are_told_only_once_per_version(session, signed):
     letter, editor, _, _ = signed
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
-    with pytest.raises(service.AlreadyNotified):
-        service.notify_signatories(session, letter, 2, actor=editor, now=NOW + timedelta(hours=1))
+    with pytest.raises(changes.AlreadyNotified):
+        changes.notify_signatories(session, letter, 2, actor=editor, now=NOW + timedelta(hours=1))
 
     assert len(queued(session)) == 2
 
@@ -355,7 +356,7 @@ def test_a_correction_is_not_notified(session, signed):
     publish(session, letter, body=V2 + "\n\nP.S.", kind="correction", note="Postscript.")
 
     with pytest.raises(service.LetterError, match="substantive changes only"):
-        service.notify_signatories(session, letter, 3, actor=editor, now=NOW)
+        changes.notify_signatories(session, letter, 3, actor=editor, now=NOW)
 
     assert queued(session) == []
 
@@ -366,14 +367,14 @@ def test_nobody_to_tell_is_refused_and_leaves_the_version_unmarked(session):
     version = publish(session, letter)
 
     with pytest.raises(service.LetterError, match="Nobody to tell"):
-        service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+        changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
     assert version.notified_at is None
 
 
 def test_the_email_carries_the_diff_and_the_signers_own_withdrawal_link(app, session, signed):
     letter, editor, _, by_status = signed
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
     signature = by_status["published"]
     message = next(m for m in queued(session) if m.signature_id == signature.id)
 
@@ -395,7 +396,7 @@ def test_the_email_escapes_markup_from_the_text_in_its_html_part(session):
     editor = make_member(session, letter, role="editor")
     make_signature(session, letter)
     publish(session, letter, body="Plain <img src=x onerror=alert(1)>.")
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
     html = html_part(render_message(session, queued(session)[0], now=NOW))
 
@@ -405,7 +406,7 @@ def test_the_email_escapes_markup_from_the_text_in_its_html_part(session):
 
 def test_a_signature_withdrawn_before_the_email_is_sent_gets_none(session, signed):
     letter, editor, _, by_status = signed
-    service.notify_signatories(session, letter, 2, actor=editor, now=NOW)
+    changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
     signature = by_status["published"]
     transition(signature, "withdraw", now=NOW)
     message = next(m for m in queued(session) if m.signature_id == signature.id)

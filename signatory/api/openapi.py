@@ -18,9 +18,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from signatory.core.reference import ORGANIZATION_TYPES
+from signatory.core.i18n import ORGANIZATION_TYPES
 from signatory.core.text import render_markdown
-from signatory.public.service import SEARCH_MAX_LENGTH
+from signatory.lists.queries import SEARCH_MAX_LENGTH
 
 VERSION = "1.2.0"
 

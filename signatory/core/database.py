@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The largest row id a database integer holds; a larger one in a URL or form names nothing.
+MAX_ROW_ID = 2**63 - 1
 
 
 def configure_engines(app: Flask) -> None:

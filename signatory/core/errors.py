@@ -5,22 +5,6 @@ class DomainError(Exception):
     """Base class: something the user or operator asked for cannot be done."""
 
 
-class LetterNotOpen(DomainError):
-    """The letter does not accept signatures (draft, closed, delivered or past its deadline)."""
-
-
-class IndividualsNotAllowed(DomainError):
-    pass
-
-
-class DomainMismatch(DomainError):
-    """The letter requires the email's domain to match the organization's website."""
-
-
-class OrganizationAlreadySigned(DomainError):
-    """Another live signature already holds this organization's place on the letter."""
-
-
 class InvalidToken(DomainError):
     """A link that cannot be used; ``reason`` says why for the page shown."""
 

@@ -9,14 +9,18 @@ from a ``lang`` query argument only (the pages that link to them add it). The JS
 the CSV, the JSON download and the Atom feed are machine formats and stay in English.
 
 Letter text and everything signers typed is never translated; only the interface is.
+The reference lists (countries, organization types) are named in the reader's language
+on pages and in English in exports and the API (the end of this module).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import pycountry
 from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
@@ -25,14 +29,16 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     has_request_context,
     redirect,
     request,
     url_for,
 )
-from flask_babel import Babel, get_locale, get_translations, refresh
+from flask_babel import Babel, get_locale, get_translations, gettext, refresh
 
 from signatory.core.access import declare
+from signatory.core.text import folded
 
 DEFAULT_LOCALE = "en"
 LOCALES = ("en", "fr", "es")
@@ -58,7 +64,6 @@ _DATE_PATTERNS = {
 _TIME_SUFFIX = {"en": ", HH:mm 'UTC'", "fr": " 'à' HH:mm 'UTC'", "es": ", HH:mm 'UTC'"}
 
 babel = Babel()
-bp = declare(Blueprint("i18n", __name__), "public")
 
 
 def supported(code: str | None) -> str | None:
@@ -151,7 +156,6 @@ def language_links() -> list[dict[str, Any]]:
     ]
 
 
-@bp.get("/language/<code>")
 def switch(code: str) -> Response:
     """Remember the reader's language in a cookie and go back to the page they were on."""
     if supported(code) is None:
@@ -246,7 +250,9 @@ def init_app(app: Flask) -> None:
     # Sentences in {% trans %} blocks are extracted and looked up with their whitespace
     # collapsed, so template indentation never reaches a translator.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
-    app.register_blueprint(bp)
+    language_menu = declare(Blueprint("i18n", __name__), "public")
+    language_menu.add_url_rule("/language/<code>", view_func=switch, methods=["GET"])
+    app.register_blueprint(language_menu)
     # Flask-Babel keeps the chosen language on `g`, which belongs to the app context; a
     # request inside an app context already pushed (a CLI command, a test) shares it, so
     # each request chooses again.
@@ -264,3 +270,95 @@ def init_app(app: Flask) -> None:
         long_datetime=long_datetime,
         number=number,
     )
+
+
+# --- The reader's languages ------------------------------------------------------------
+
+
+def interface_language() -> str | None:
+    """The language the pages are shown in ("fr"), or None when Flask-Babel is not running."""
+    if "babel" not in current_app.extensions:
+        return None
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale is not None else None
+
+
+def reader_languages() -> list[str]:
+    """The languages to read the letter's text in, most wanted first.
+
+    The interface's language when the reader chose it, then the languages the browser
+    asks for, in its order: a reader whose language the interface lacks (the interface
+    falls back to its default) still finds a translation of the letter into it.
+    """
+    asked = [tag for tag in request.accept_languages.values() if tag != "*"]
+    interface = interface_language()
+    default = current_app.extensions["babel"].default_locale if interface else None
+    if interface is None or interface.split("-")[0] == str(default).split("_")[0]:
+        return asked
+    return [interface, *asked]
+
+
+# --- Reference lists in the reader's language -------------------------------------------
+#
+# Countries (ISO 3166-1) and organization types, shown in forms and exports. Pages show both
+# in the reader's language; exports and the API keep the English names (``countries()``,
+# ``country_name``, ``ORGANIZATION_TYPES``), which are data, not interface.
+
+
+def N_(message: str) -> str:  # the name gettext's tools look for
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
+
+
+ORGANIZATION_TYPES: dict[str, str] = {
+    "ngo": N_("Non-governmental organization"),
+    "company": N_("Company"),
+    "association": N_("Trade or industry association"),
+    "union": N_("Trade union"),
+    "academic": N_("University or research institute"),
+    "foundation": N_("Foundation"),
+    "faith": N_("Faith-based organization"),
+    "public": N_("Public body"),
+    "other": N_("Other"),
+}
+
+
+def organization_types() -> dict[str, str]:
+    """Organization type code -> its name in the current language, in a fixed order."""
+    return {code: gettext(label) for code, label in ORGANIZATION_TYPES.items()}
+
+
+def organization_type_name(code: str | None) -> str:
+    """The name of an organization type in the current language (the code if unknown)."""
+    label = ORGANIZATION_TYPES.get(code or "")
+    return gettext(label) if label else (code or "")
+
+
+@cache
+def countries() -> dict[str, str]:
+    """Alpha-2 code -> common English name, sorted by name."""
+    names = {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+    return dict(sorted(names.items(), key=lambda item: folded(item[1])))
+
+
+def country_name(code: str) -> str:
+    """The English name of a country (exports, the API, feeds)."""
+    return countries().get(code, code)
+
+
+@cache
+def _countries_in(locale: str) -> dict[str, str]:
+    # CLDR's names (Babel) read naturally in each language; any it lacks stay in English.
+    names = {code: territory_name(code, locale) or name for code, name in countries().items()}
+    return dict(sorted(names.items(), key=lambda item: folded(item[1])))
+
+
+def local_countries() -> dict[str, str]:
+    """Alpha-2 code -> name in the current language, sorted by that name."""
+    locale = current_locale()
+    return countries() if locale == DEFAULT_LOCALE else _countries_in(locale)
+
+
+def local_country_name(code: str) -> str:
+    """A country's name in the current language, for pages."""
+    return local_countries().get(code, code)

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from signatory.core.errors import InvalidToken
 
 PURPOSES = ("confirm", "withdraw", "invite", "sign-in")
+# Where the app keeps its token maker.
+EXTENSION = "signatory.tokens"
 
 # Token failure reasons, each with its own page.
 EXPIRED = "expired"
@@ -100,3 +103,22 @@ def _payload(data: Any) -> TokenPayload | None:
 
 def nonce_matches(stored: str, presented: str) -> bool:
     return hmac.compare_digest(stored.encode(), presented.encode())
+
+
+def init_app(app: Flask) -> None:
+    """Give ``app`` its token maker: its secret key, and each purpose's lifetime."""
+    app.extensions[EXTENSION] = Tokens(
+        app.config["SECRET_KEY"],
+        {
+            "confirm": app.config["CONFIRM_TOKEN_MAX_AGE"],
+            "withdraw": app.config["WITHDRAW_TOKEN_MAX_AGE"],
+            "invite": app.config["INVITE_TOKEN_MAX_AGE"],
+            "sign-in": app.config["RESET_TOKEN_MAX_AGE"],
+        },
+    )
+
+
+def current_tokens() -> Tokens:
+    """The current app's token maker."""
+    tokens: Tokens = current_app.extensions[EXTENSION]
+    return tokens

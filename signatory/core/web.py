@@ -1,15 +1,21 @@
-"""App-wide web concerns: error pages, security headers, template helpers."""
+"""What every side of the site shares: error pages, security headers, template helpers,
+the forms every workspace page uses, and private, streamed downloads."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext, lazy_gettext
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from signatory.core.reference import (
+from signatory.core.extensions import db
+from signatory.core.i18n import (
     local_countries,
     local_country_name,
     organization_type_name,
@@ -17,6 +23,8 @@ from signatory.core.reference import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # What each error page says; the status line alone is not a next step.
 _MESSAGES = {
@@ -114,3 +122,57 @@ def init_app(app: Flask) -> None:
     # Pages name countries and organization types in the reader's language.
     app.jinja_env.filters["country_name"] = local_country_name
     app.jinja_env.filters["organization_type_name"] = organization_type_name
+
+
+# --- Forms every side uses ------------------------------------------------------------------
+
+
+def show_field_error(form: FlaskForm, error: Any, default: str) -> None:
+    """Show a service's refusal next to its field: ``error.field``, else ``default``.
+
+    ``error`` is a domain error carrying ``field`` (or None) and ``message``.
+    """
+    field = getattr(form, error.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, error.message]
+
+
+# --- Downloads ------------------------------------------------------------------------------
+
+
+def private_page(response: Any) -> Response:
+    """A page reached by an emailed link: never cached, never leaking the token as a referrer."""
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def private_download(response: Response, name: str) -> Response:
+    """Mark ``response`` as an attachment named ``name`` that nothing may cache."""
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Emails of every signer, or who did what: no browser or proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def streamed(
+    load: Callable[[Session], T | None], produce: Callable[[Session, T], Iterator[str]]
+) -> Iterator[str]:
+    """The chunks of ``produce(session, load(session))``, read in an app context of their own.
+
+    Unlike ``stream_with_context``, nothing is pushed until the first chunk is asked for,
+    and the context is popped by the generator that pushed it when the body ends or the
+    client goes away: a response dropped unread leaves no context behind for the garbage
+    collector to pop later, out of order, in the middle of another request. The request's
+    session is gone by then, so ``load`` reads again (by id) what ``produce`` needs; a row
+    gone meanwhile gives an empty body.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def generate() -> Iterator[str]:
+        with app.app_context():
+            found = load(db.session)
+            if found is not None:
+                yield from produce(db.session, found)
+
+    return generate()

@@ -1,4 +1,7 @@
-"""``flask mail send`` and ``flask mail worker``: deliver what waits in the outbox."""
+"""``flask mail send`` and ``flask mail worker``: deliver what waits in the outbox.
+
+Other modules add their own mail commands to the group (``notifications``: ``digest``).
+"""
 
 from __future__ import annotations
 
@@ -35,40 +38,6 @@ def send_command(limit: int | None) -> None:
     click.echo(f"Mail to {backend.describe()}: {_summary(counts)}.")
 
 
-@mail_cli.command("digest")
-@click.option(
-    "--now",
-    "--force",
-    "force",
-    is_flag=True,
-    help="Run them now, whatever the hour (still only for coordinators with something new).",
-)
-def digest_command(force: bool) -> None:
-    """Queue the coordinators' daily digests that are due, once, and say what was done.
-
-    The emails go into the outbox; ``mail send`` or the worker sends them.
-    """
-    from signatory.notifications import run_digests
-
-    hour = int(current_app.config["DIGEST_HOUR_UTC"])
-    run = run_digests(db.session, now=utcnow(), hour=hour, force=force)
-    for email, letters in run.sent:
-        click.echo(f"Digest queued for {email} ({letters} letter{'' if letters == 1 else 's'}).")
-    for email in run.nothing_new:
-        click.echo(f"Nothing new for {email}; no digest.")
-    for email in run.failed:
-        click.echo(f"Digest for {email} failed; see the log. It is tried again next time.")
-    if not run.checked:
-        when = "" if force else f" (they are due daily after {hour:02d}:00 UTC)"
-        click.echo(f"No digest is due{when}.")
-    click.echo(
-        f"Digests: {len(run.sent)} queued, {len(run.nothing_new)} with nothing new, "
-        f"{len(run.taken)} handled by another worker, {len(run.failed)} failed."
-    )
-    if run.failed:
-        raise click.exceptions.Exit(1)
-
-
 @mail_cli.command("worker")
 @click.option(
     "--interval",
@@ -76,7 +45,7 @@ def digest_command(force: bool) -> None:
     help="Seconds between passes over the outbox (default: SIGNATORY_MAIL_WORKER_INTERVAL).",
 )
 def worker_command(interval: float | None) -> None:
-    """Keep sending until stopped (SIGTERM or Ctrl-C); also purge stale unconfirmed signatures."""
+    """Keep sending until stopped (SIGTERM or Ctrl-C); also run the chores (purges, digests)."""
     backend = _backend()
     if interval is None:
         interval = float(current_app.config["MAIL_WORKER_INTERVAL"])

@@ -1,15 +1,15 @@
 """Which emails exist, and how each one's template context is built when it is sent.
 
-Each feature registers its emails in its own module (``signing/mail.py``,
-``manage/mail.py``…) with ``@email("name")``. An outbox row names its email and carries a
-small JSON context of ids; the builder loads the rows, mints any links (tokens are made
-at send time, so no live credential waits in the outbox) and returns what the templates
-``templates/mail/<name>.{subject.txt,txt,html}`` need.
+Each module lists its emails in its own ``mail.py`` (``EMAILS``: name -> builder) and
+registers them from its ``init_app`` with ``register``. An outbox row names its email and
+carries a small JSON context of ids; the builder loads the rows, mints any links (tokens
+are made at send time, so no live credential waits in the outbox) and returns what the
+templates ``templates/mail/<name>.{subject.txt,txt,html}`` need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,16 +39,16 @@ Builder = Callable[[Session, dict[str, Any], MailEnv], dict[str, Any]]
 _builders: dict[str, Builder] = {}
 
 
-def email(name: str) -> Callable[[Builder], Builder]:
-    """Register ``name`` and the function that builds its template context."""
+def register(emails: Mapping[str, Builder]) -> None:
+    """Register each email by name with the function that builds its template context.
 
-    def register(builder: Builder) -> Builder:
+    Registering the same builder again (another app in the same process) changes nothing;
+    a second builder for a name already taken is refused.
+    """
+    for name, builder in emails.items():
         if name in _builders and _builders[name] is not builder:
             raise ValueError(f"email {name!r} is registered twice")
         _builders[name] = builder
-        return builder
-
-    return register
 
 
 def known(name: str) -> bool:

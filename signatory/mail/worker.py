@@ -1,4 +1,4 @@
-"""The outbox worker: render, claim, send, record; retry with backoff; purge now and then.
+"""The outbox worker: render, claim, send, record; retry with backoff; chores between passes.
 
 Every step is its own short transaction, so the database is never locked while an SMTP
 server is being waited on:
@@ -27,28 +27,27 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import FrameType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
-from flask import current_app, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from signatory.core.i18n import language_of
 from signatory.core.time import utcnow
+from signatory.core.tokens import current_tokens
 from signatory.mail import registry
 from signatory.mail.backends import MailBackend, PermanentDeliveryError
 from signatory.mail.registry import MailEnv, Undeliverable
 from signatory.models import OutboxMessage, OutboxStatus
-from signatory.notifications import DigestSchedule
-from signatory.signing.service import purge_unconfirmed
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=15)
 MAX_RETRY = timedelta(seconds=600)
-PURGE_EVERY = timedelta(hours=1)
 MAX_ERROR_LENGTH = 500
 
 
@@ -105,7 +103,7 @@ def render_message(session: Session, message: OutboxMessage, *, now: datetime) -
     config = current_app.config
     env = MailEnv(
         base_url=config["BASE_URL"].rstrip("/"),
-        tokens=current_app.extensions["signatory.tokens"],
+        tokens=current_tokens(),
         config=config,
     )
     context = registry.build_context(session, message.template, message.context or {}, env)
@@ -356,27 +354,24 @@ def send_due(
 # -- the loop ----------------------------------------------------------------------------
 
 
-def purge_if_due(session: Session, *, now: datetime, last_purge: datetime | None) -> datetime:
-    """Purge stale unconfirmed signatures if ``PURGE_EVERY`` has passed since ``last_purge``.
+class Chore(Protocol):
+    """Housekeeping the worker does between passes (purges, digests), when it is due.
 
-    Returns the time of the latest purge attempt, to pass in next time.
+    Registered by the module it belongs to (``add_chore``), so the mail worker knows no
+    domain. It must catch and log its own failures: housekeeping never stops the mail.
     """
-    if last_purge is not None and now - last_purge < PURGE_EVERY:
-        return last_purge
-    try:
-        count = purge_unconfirmed(
-            session, now=now, older_than_days=int(current_app.config["UNCONFIRMED_PURGE_DAYS"])
-        )
-        session.commit()
-    except Exception:
-        # Housekeeping must never stop the mail. A failed purge is tried again at the next
-        # interval rather than on every pass, so a lasting fault logs once an hour.
-        session.rollback()
-        log.exception("purging unconfirmed signatures failed")
-        return now
-    if count:
-        log.info("purged %s unconfirmed signature(s)", count)
-    return now
+
+    def run_if_due(self, session: Session, *, now: datetime) -> object: ...
+
+
+# Makes a worker's chore from the app's configuration, once per worker run.
+ChoreFactory = Callable[[Mapping[str, Any]], Chore]
+CHORES = "signatory.mail.chores"
+
+
+def add_chore(app: Flask, factory: ChoreFactory) -> None:
+    """Have every mail worker of ``app`` run the chore ``factory`` makes."""
+    app.extensions.setdefault(CHORES, []).append(factory)
 
 
 @contextmanager
@@ -411,9 +406,9 @@ def run_worker(
 ) -> SendCounts:
     """Send what is due every ``interval`` seconds until ``stop`` is set or a signal arrives.
 
-    About once an hour it also purges unconfirmed signatures older than the app's
-    ``UNCONFIRMED_PURGE_DAYS``, and once a day (after ``DIGEST_HOUR_UTC``) it queues the
-    coordinators' digests. ``interval`` defaults to ``MAIL_WORKER_INTERVAL``;
+    Before each pass it runs the app's chores (``add_chore``): the signatures module
+    purges unconfirmed signatures about once an hour, the notifications module queues
+    the coordinators' daily digests. ``interval`` defaults to ``MAIL_WORKER_INTERVAL``;
     ``clock`` replaces the real time (for tests); ``on_pass`` is called after each pass
     that did something. Returns the totals.
     """
@@ -422,15 +417,13 @@ def run_worker(
         interval = float(current_app.config["MAIL_WORKER_INTERVAL"])
     worker_id = worker_id or default_worker_id()
     totals = SendCounts()
-    last_purge: datetime | None = None
-    digests = DigestSchedule(hour=int(current_app.config["DIGEST_HOUR_UTC"]))
+    chores = [factory(current_app.config) for factory in current_app.extensions.get(CHORES, ())]
     with stop_on_signals(stop):
         while not stop.is_set():
             now = clock() if clock else None
             try:
-                last_purge = purge_if_due(session, now=now or utcnow(), last_purge=last_purge)
-                # Once per daily slot it queues the coordinators' digests, sent just below.
-                digests.run_if_due(session, now=now or utcnow())
+                for chore in chores:
+                    chore.run_if_due(session, now=now or utcnow())
                 counts = send_due(session, backend, now=now, worker_id=worker_id, stop=stop)
             except Exception:
                 # The database may be restarting: keep the worker alive, try next time.

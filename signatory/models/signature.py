@@ -32,6 +32,9 @@ from signatory.models.common import LANGUAGE_TAG_MAX, in_list, new_nonce
 from signatory.models.letter import Letter, LetterVersion
 from signatory.models.team import Coordinator
 
+# The longest organization, signer name or title a signature holds (its columns' length).
+NAME_MAX = 200
+
 
 class SignatureKind(StrEnum):
     ORGANIZATION = "organization"

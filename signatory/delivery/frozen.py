@@ -1,0 +1,152 @@
+"""The frozen list: the public CSV as bytes at the moment of delivery, and read back.
+
+The frozen file is the public CSV exactly as ``/letters/<slug>/signatories.csv`` would
+have served it at that moment (same header, same neutralised cells, same byte-order
+mark), stored with its SHA-256. The printable page and the counts are read back from
+those same bytes, so they cannot disagree with the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from signatory.core.spreadsheets import BOM, FORMULA_TRIGGERS
+from signatory.core.text import folded
+from signatory.lists.writers import HEADER, SECTION_LABELS, csv_filename, iter_csv
+from signatory.models import Delivery, Letter, SignatureKind
+
+
+@dataclass(frozen=True)
+class FrozenList:
+    csv_bytes: bytes
+    sha256: str
+    organizations: int
+    individuals: int
+
+
+def freeze_list(session: Session, letter: Letter) -> FrozenList:
+    """The public CSV of ``letter`` as bytes now, with its counts and SHA-256.
+
+    Built from ``public.exports.iter_csv``, the generator the public download streams,
+    and encoded as UTF-8 as that response is: the bytes are the ones a visitor would get.
+    Built in memory, which is fine for something done once per letter.
+    """
+    csv_bytes = "".join(iter_csv(session, letter)).encode("utf-8")
+    rows = parse_rows(csv_bytes)
+    return FrozenList(
+        csv_bytes=csv_bytes,
+        sha256=hashlib.sha256(csv_bytes).hexdigest(),
+        organizations=sum(1 for row in rows if row.kind == SignatureKind.ORGANIZATION),
+        individuals=sum(1 for row in rows if row.kind == SignatureKind.INDIVIDUAL),
+    )
+
+
+# --- Reading the frozen file back -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveredRow:
+    """One row of the frozen CSV, with the spreadsheet guard taken off for display."""
+
+    kind: str
+    organization: str
+    country_code: str
+    country: str
+    organization_type: str
+    website: str
+    name: str
+    title: str
+    domain_verified: str
+    signed_at: str
+    version: str
+
+
+@dataclass(frozen=True)
+class CountryGroup:
+    country: str
+    country_code: str
+    rows: list[DeliveredRow]
+
+
+@dataclass(frozen=True)
+class DeliveredSection:
+    kind: str
+    count: int
+    countries: list[CountryGroup]
+
+
+_KIND_BY_LABEL = {label: str(kind) for kind, label in SECTION_LABELS.items()}
+
+
+def _unguard(cell: str) -> str:
+    """Undo ``public.exports.neutralise`` for display: the ``'`` is only there for spreadsheets.
+
+    It was added exactly when the text after it (past leading spaces) starts with a
+    formula trigger, so that is exactly when it is taken off.
+    """
+    if cell.startswith("'"):
+        rest = cell[1:]
+        stripped = rest.lstrip(" ")
+        if stripped and stripped[0] in FORMULA_TRIGGERS:
+            return rest
+    return cell
+
+
+def parse_rows(csv_bytes: bytes) -> list[DeliveredRow]:
+    """The data rows of a frozen CSV, in file order."""
+    text = csv_bytes.decode("utf-8").removeprefix(BOM)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return []
+    if len(header) != len(HEADER):
+        raise ValueError("the frozen CSV does not have the export's columns")
+    rows = []
+    for cells in reader:
+        if not cells:
+            continue
+        values = [_unguard(cell) for cell in cells]
+        kind = _KIND_BY_LABEL.get(values[0], values[0])
+        rows.append(DeliveredRow(kind, *values[1:]))
+    return rows
+
+
+def _row_order(row: DeliveredRow) -> tuple[str, str]:
+    if row.kind == SignatureKind.ORGANIZATION:
+        return folded(row.organization), folded(row.name)
+    return folded(row.name), folded(row.organization)
+
+
+def delivered_sections(csv_bytes: bytes) -> list[DeliveredSection]:
+    """Organizations, then individuals, each grouped by country name and sorted by name.
+
+    Exactly the rows of the frozen file; a section with no rows is left out.
+    """
+    rows = parse_rows(csv_bytes)
+    sections = []
+    for kind in (SignatureKind.ORGANIZATION, SignatureKind.INDIVIDUAL):
+        of_kind = [row for row in rows if row.kind == kind]
+        if not of_kind:
+            continue
+        by_country: dict[tuple[str, str], list[DeliveredRow]] = {}
+        for row in of_kind:
+            by_country.setdefault((row.country, row.country_code), []).append(row)
+        groups = [
+            CountryGroup(country, code, sorted(members, key=_row_order))
+            for (country, code), members in sorted(
+                by_country.items(), key=lambda item: (folded(item[0][0]), item[0][1])
+            )
+        ]
+        sections.append(DeliveredSection(str(kind), len(of_kind), groups))
+    return sections
+
+
+def delivered_filename(letter: Letter, delivery: Delivery) -> str:
+    """``<slug>-delivered-<YYYY-MM-DD>.csv``, safe inside a quoted header value."""
+    safe_slug = csv_filename(letter).removesuffix("-signatories.csv")
+    return f"{safe_slug}-delivered-{delivery.delivered_at:%Y-%m-%d}.csv"

@@ -1,0 +1,21 @@
+"""Finding the letter a public URL names: the one view helper every module's pages share."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_babel import gettext
+
+from signatory.core.extensions import db
+from signatory.letters.queries import letter_by_slug
+from signatory.models import Letter
+
+
+def public_letter_or_404(slug: str) -> Letter:
+    """The public letter at ``slug`` (anything but a draft), or a 404 page saying so."""
+    letter = letter_by_slug(db.session, slug)
+    if letter is None:
+        abort(
+            404,
+            description=gettext("There is no letter at this address. It may not be public yet."),
+        )
+    return letter

@@ -1,0 +1,1 @@
+"""The letters' pages in the coordinators' workspace (``/manage/``)."""

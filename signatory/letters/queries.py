@@ -1,0 +1,101 @@
+"""Reading letters: the public ones, a coordinator's, and how many have signed each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from signatory.models import (
+    Coordinator,
+    Letter,
+    LetterStatus,
+    Membership,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+)
+
+
+def letter_by_slug(session: Session, slug: str) -> Letter | None:
+    """A letter the public may see: anything but a draft."""
+    return session.scalar(
+        select(Letter).where(Letter.slug == slug, Letter.status != LetterStatus.DRAFT)
+    )
+
+
+def listed_letters(session: Session) -> list[Letter]:
+    """Letters on the home page: open ones first, then closed and delivered, newest first."""
+    return list(
+        session.scalars(
+            select(Letter)
+            .where(Letter.status != LetterStatus.DRAFT)
+            .order_by((Letter.status == LetterStatus.OPEN).desc(), Letter.created_at.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Counts:
+    organizations: int
+    individuals: int
+
+    @property
+    def total(self) -> int:
+        return self.organizations + self.individuals
+
+
+def published_counts(session: Session, letter: Letter, *, country: str | None = None) -> Counts:
+    """Published organizations and individuals, from one country (alpha-2) when given."""
+    query = select(Signature.kind, func.count()).where(
+        Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED
+    )
+    if country is not None:
+        query = query.where(Signature.country == country)
+    rows = session.execute(query.group_by(Signature.kind)).all()
+    by_kind = {kind: count for kind, count in rows}
+    return Counts(
+        organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
+        individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
+    )
+
+
+@dataclass(frozen=True)
+class LetterSummary:
+    letter: Letter
+    role: str
+    counts: dict[str, int]
+
+    @property
+    def published(self) -> int:
+        return self.counts.get(SignatureStatus.PUBLISHED, 0)
+
+    @property
+    def pending_review(self) -> int:
+        return self.counts.get(SignatureStatus.PENDING_REVIEW, 0)
+
+    @property
+    def unconfirmed(self) -> int:
+        return self.counts.get(SignatureStatus.UNCONFIRMED, 0)
+
+
+def status_counts(session: Session, letter: Letter) -> dict[str, int]:
+    """How many signatures of the letter are in each status."""
+    rows = session.execute(
+        select(Signature.status, func.count())
+        .where(Signature.letter_id == letter.id)
+        .group_by(Signature.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def letters_of(session: Session, coordinator: Coordinator) -> list[LetterSummary]:
+    """The letters a coordinator is a member of, newest first, with their counts."""
+    rows = session.execute(
+        select(Letter, Membership.role)
+        .join(Membership, Membership.letter_id == Letter.id)
+        .where(Membership.coordinator_id == coordinator.id)
+        .order_by(Letter.created_at.desc())
+    ).all()
+    return [LetterSummary(letter, role, status_counts(session, letter)) for letter, role in rows]

@@ -1,0 +1,382 @@
+"""Read-only queries behind the public list, its downloads, its charts and the API.
+
+Public columns only: a row of the list is a ``PublicSignature``, which never holds the
+email. Every page is keyset-paginated (``lists.cursors``), so its cost never grows with
+the letter's size or the page's depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from signatory.core.errors import InvalidArgument
+from signatory.core.text import search_text
+from signatory.letters.queries import Counts
+from signatory.lists.cursors import (
+    Cursor,
+    InvalidCursor,
+    NameCursor,
+    Sort,
+    encode_cursor,
+    encode_name_cursor,
+)
+from signatory.models import Letter, LetterVersion, Signature, SignatureKind, SignatureStatus
+
+# --- The public list, page by page -------------------------------------------------------
+#
+# Pages are keyset-paginated on (published_at, id): a page starts strictly after the last
+# row of the previous one, so the database seeks in the ``ix_signature_public`` index
+# instead of counting past an OFFSET, and page 1,000 costs what page 1 costs. A signature
+# published while someone pages is neither shown twice nor skipped.
+
+PUBLIC_KINDS = (SignatureKind.ORGANIZATION, SignatureKind.INDIVIDUAL)
+
+
+@dataclass(frozen=True)
+class PublicSignature:
+    """The public fields of a published signature; the email is never selected."""
+
+    id: int
+    kind: str
+    organization: str | None
+    country: str
+    organization_type: str | None
+    website: str | None
+    name: str
+    title: str | None
+    domain_verified: bool
+    published_at: datetime
+    version: int
+    # Selected only where the list is sorted by name (it positions the name cursor).
+    sort_key: str = ""
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.published_at, self.id)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[PublicSignature]
+    # Where the next page starts, already encoded; None on the last page.
+    next_cursor: str | None
+
+
+_PUBLIC_COLUMNS = (
+    Signature.id,
+    Signature.kind,
+    Signature.organization,
+    Signature.country,
+    Signature.organization_type,
+    Signature.website,
+    Signature.name,
+    Signature.title,
+    Signature.domain_verified,
+    Signature.published_at,
+    LetterVersion.number,
+)
+
+
+def _public_rows(letter: Letter, kind: str, *, with_sort_key: bool = False) -> Select[Any]:
+    """The published signatures of one section of ``letter``, public columns only.
+
+    Every read of the public list starts here: equality on (letter_id, status, kind) is
+    the head of each list index, so an order and a keyset range on top of it are an index
+    seek plus one step per row.
+    """
+    columns = (*_PUBLIC_COLUMNS, Signature.sort_key) if with_sort_key else _PUBLIC_COLUMNS
+    return (
+        select(*columns)
+        .join(LetterVersion, LetterVersion.id == Signature.version_id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind == kind,
+            # Publishing always stamps published_at; a NULL would not sort into the keyset.
+            Signature.published_at.is_not(None),
+        )
+    )
+
+
+def published_page(
+    session: Session,
+    letter: Letter,
+    *,
+    kind: str | None = None,
+    country: str | None = None,
+    after: Cursor | None = None,
+    limit: int = 100,
+) -> Page:
+    """Up to ``limit`` published signatures after ``after``, in signing order.
+
+    ``kind`` keeps one section; ``country`` (alpha-2) one country. Without ``kind``, both
+    sections are read separately and merged, so each read still follows the index.
+    """
+    return find_page(
+        session,
+        letter,
+        ListFilters(kind=kind, country=country),
+        sort=Sort.SIGNED,
+        after=after,
+        limit=limit,
+    )
+
+
+def iter_published(
+    session: Session,
+    letter: Letter,
+    *,
+    kind: str | None = None,
+    country: str | None = None,
+    batch_size: int = 1000,
+) -> Iterator[list[PublicSignature]]:
+    """Every published signature in batches of ``batch_size``, for exports that stream.
+
+    Rows are plain values, not ORM objects, so the session's identity map does not grow
+    with the letter: memory stays flat however many have signed.
+    """
+    after: Cursor | None = None
+    while True:
+        page = published_page(
+            session, letter, kind=kind, country=country, after=after, limit=batch_size
+        )
+        if page.items:
+            yield page.items
+        if page.next_cursor is None:
+            return
+        after = page.items[-1].cursor
+
+
+def published_countries(session: Session, letter: Letter) -> dict[str, int]:
+    """Published signatures per country (alpha-2), for the country filter.
+
+    Grouping by country alone is answered from ix_signature_country_kind without reading the
+    table; adding the kind would read every row of the letter.
+    """
+    rows = session.execute(
+        select(Signature.country, func.count())
+        .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
+        .group_by(Signature.country)
+    ).all()
+    return {country: count for country, count in rows}
+
+
+# --- Finding anyone: filters, a name search, three orders ---------------------------------
+#
+# Every order is keyset-paginated, so a deep page costs what the first one does:
+# signing order and newest first on (published_at, id) (ix_signature_public and
+# ix_signature_country_kind, read forwards or backwards), names on (sort_key, id)
+# (ix_signature_name and ix_signature_country_name). A filter that no index holds (the
+# search, domain verification) makes the read walk past the rows it rejects, so its cost
+# grows with how rare the match is, never with the depth of the page.
+
+
+SEARCH_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What narrows the public list; ``None`` means any. ``search`` is as the reader typed it."""
+
+    kind: str | None = None
+    country: str | None = None
+    organization_type: str | None = None
+    domain_verified: bool | None = None
+    search: str | None = None
+
+    @property
+    def organizations_only(self) -> bool:
+        """Type and domain verification belong to organizations: no individual matches them."""
+        return self.organization_type is not None or self.domain_verified is not None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        kinds = (self.kind,) if self.kind is not None else tuple(PUBLIC_KINDS)
+        if self.organizations_only:
+            return tuple(kind for kind in kinds if kind == SignatureKind.ORGANIZATION)
+        return kinds
+
+    @property
+    def search_term(self) -> str:
+        """The search folded like ``Signature.search_key``; empty when there is none."""
+        return search_text(self.search) if self.search else ""
+
+
+def _position(row: PublicSignature, sort: Sort) -> str:
+    if sort == Sort.NAME:
+        return encode_name_cursor(NameCursor(row.sort_key, row.id))
+    return encode_cursor(row.cursor)
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _narrowed(query: Select, filters: ListFilters) -> Select:
+    if filters.country is not None:
+        query = query.where(Signature.country == filters.country)
+    if filters.organization_type is not None:
+        query = query.where(Signature.organization_type == filters.organization_type)
+    if filters.domain_verified is not None:
+        query = query.where(Signature.domain_verified.is_(filters.domain_verified))
+    term = filters.search_term
+    if term:
+        query = query.where(Signature.search_key.like(_like_pattern(term), escape="\\"))
+    return query
+
+
+def _ordered(query: Select, sort: Sort, after: Cursor | NameCursor | None) -> Select:
+    if sort == Sort.NAME:
+        if after is not None:
+            if not isinstance(after, NameCursor):
+                raise InvalidCursor("a cursor for another order")
+            position = tuple_(Signature.sort_key, Signature.id)
+            query = query.where(position > (after.sort_key, after.id))
+        return query.order_by(Signature.sort_key, Signature.id)
+    if after is not None and not isinstance(after, Cursor):
+        raise InvalidCursor("a cursor for another order")
+    position = tuple_(Signature.published_at, Signature.id)
+    if sort == Sort.NEWEST:
+        if after is not None:
+            query = query.where(position < (after.published_at, after.id))
+        return query.order_by(Signature.published_at.desc(), Signature.id.desc())
+    if after is not None:
+        query = query.where(position > (after.published_at, after.id))
+    return query.order_by(Signature.published_at, Signature.id)
+
+
+def _merge_key(sort: Sort) -> Callable[[PublicSignature], tuple[str | datetime, int]]:
+    if sort == Sort.NAME:
+        return lambda row: (row.sort_key, row.id)
+    return lambda row: (row.published_at, row.id)
+
+
+def find_page(
+    session: Session,
+    letter: Letter,
+    filters: ListFilters,
+    *,
+    sort: Sort = Sort.SIGNED,
+    after: Cursor | NameCursor | None = None,
+    limit: int = 100,
+) -> Page:
+    """Up to ``limit`` published signatures matching ``filters``, in ``sort`` order.
+
+    Each section is read on its own, in its index's order, and the sections are merged
+    (a single query across both would read and sort every match). A page starts strictly
+    after ``after``, which must come from the same order (``decode_position``); one from
+    another order raises ``InvalidCursor``.
+    """
+    if limit < 1:
+        raise InvalidArgument("limit must be at least 1")
+    if filters.kind is not None and filters.kind not in PUBLIC_KINDS:
+        raise InvalidArgument(f"unknown kind {filters.kind!r}")
+    rows: list[PublicSignature] = []
+    for kind in filters.kinds:
+        # One extra row tells whether another page follows, without a COUNT.
+        query = _public_rows(letter, kind, with_sort_key=sort == Sort.NAME).limit(limit + 1)
+        query = _ordered(_narrowed(query, filters), sort, after)
+        rows.extend(PublicSignature(*row) for row in session.execute(query))
+    if len(filters.kinds) > 1:
+        # Python compares strings by code point, as SQLite's BINARY collation does.
+        rows.sort(key=_merge_key(sort), reverse=sort == Sort.NEWEST)
+    items = rows[:limit]
+    next_cursor = _position(items[-1], sort) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def find_counts(session: Session, letter: Letter, filters: ListFilters) -> Counts:
+    """How many published organizations and individuals match ``filters``."""
+    kinds = filters.kinds
+    if not kinds:
+        return Counts(organizations=0, individuals=0)
+    query = select(Signature.kind, func.count()).where(
+        Signature.letter_id == letter.id,
+        Signature.status == SignatureStatus.PUBLISHED,
+        Signature.kind.in_(kinds),
+    )
+    rows = session.execute(_narrowed(query, filters).group_by(Signature.kind)).all()
+    by_kind = {kind: count for kind, count in rows}
+    return Counts(
+        organizations=by_kind.get(SignatureKind.ORGANIZATION, 0),
+        individuals=by_kind.get(SignatureKind.INDIVIDUAL, 0),
+    )
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest published signatures: both sections mixed, and organizations alone."""
+
+    signatures: list[PublicSignature]
+    organizations: list[PublicSignature]
+
+
+def latest_public(session: Session, letter: Letter, *, limit: int = 10) -> Latest:
+    """The ``limit`` newest published signatures, and the ``limit`` newest organizations.
+
+    One read per section, backwards along ix_signature_public; the organizations' read
+    serves both answers.
+    """
+    newest: dict[str, list[PublicSignature]] = {}
+    for kind in PUBLIC_KINDS:
+        query = (
+            _public_rows(letter, kind)
+            .order_by(Signature.published_at.desc(), Signature.id.desc())
+            .limit(limit)
+        )
+        newest[kind] = [PublicSignature(*row) for row in session.execute(query)]
+    mixed = sorted(
+        newest[SignatureKind.ORGANIZATION] + newest[SignatureKind.INDIVIDUAL],
+        key=lambda row: (row.published_at, row.id),
+        reverse=True,
+    )
+    return Latest(signatures=mixed[:limit], organizations=newest[SignatureKind.ORGANIZATION])
+
+
+def published_per_day(session: Session, letter: Letter) -> list[tuple[date, int]]:
+    """Signatures published on each UTC day that had any, oldest first.
+
+    Read from ix_signature_public alone (the kind, status and time are all in it).
+    """
+    day = func.date(Signature.published_at)
+    rows = session.execute(
+        select(day, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind.in_(PUBLIC_KINDS),
+            Signature.published_at.is_not(None),
+        )
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    # SQLite answers text, PostgreSQL a date.
+    return [
+        (value if isinstance(value, date) else date.fromisoformat(value), count)
+        for value, count in rows
+    ]
+
+
+# --- Reads for the JSON API ---------------------------------------------------------------
+
+
+def published_organization_types(session: Session, letter: Letter) -> dict[str, int]:
+    """Published organization signatures per organization type (individuals have none)."""
+    rows = session.execute(
+        select(Signature.organization_type, func.count())
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind == SignatureKind.ORGANIZATION,
+            Signature.organization_type.is_not(None),
+        )
+        .group_by(Signature.organization_type)
+    ).all()
+    return {organization_type: count for organization_type, count in rows}

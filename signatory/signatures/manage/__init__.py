@@ -1,0 +1,1 @@
+"""The moderators' and editors' signature pages in the workspace (``/manage/``)."""

@@ -1,0 +1,256 @@
+"""The signer's pages: the letter with its sign form, the sign POST, the confirm and withdraw links.
+
+A GET on an emailed link only shows a page with a button; the change happens on POST,
+so mail scanners that open links cannot confirm or withdraw on the signer's behalf.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.wrappers import Response
+
+from signatory.core.access import Routes
+from signatory.core.errors import InvalidToken
+from signatory.core.extensions import db
+from signatory.core.i18n import interface_language, reader_languages
+from signatory.core.time import utcnow
+from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
+from signatory.core.web import private_page
+from signatory.letters import texts
+from signatory.letters.lookup import public_letter_or_404
+from signatory.letters.queries import published_counts
+from signatory.lists import live
+from signatory.lists.live import LATEST
+from signatory.lists.queries import latest_public
+from signatory.lists.share import share_context
+from signatory.models import Letter, Signature
+from signatory.signatures import service
+from signatory.signatures.forms import SignForm
+from signatory.signatures.service import (
+    DomainMismatch,
+    IndividualsNotAllowed,
+    LetterNotOpen,
+    OrganizationAlreadySigned,
+)
+
+# The letter page is a public page (``public.letter``); what signers send and the links they
+# are emailed are the signing side's (``signing.*``).
+letter_pages = Routes("public")
+routes = Routes("signing")
+
+# Status codes for links that cannot be used, by reason.
+_LINK_STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}
+
+
+# --- The letter page, with its sign form --------------------------------------------------
+
+
+def render_letter_page(
+    letter: Letter, form: SignForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    """The letter, its recipient, its count and the sign form (with errors, when given one).
+
+    The text is shown in the language asked for with ``?text=``, else in the first of the
+    reader's languages (``reader_languages``) the version has a text in, else in the
+    authoritative one.
+    """
+    if form is None:
+        form = SignForm(
+            allow_individuals=letter.allow_individuals,
+            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        )
+    counts = live.list_cached(letter, "counts", lambda: published_counts(db.session, letter))
+    page = render_template(
+        "signatures/letter.html",
+        letter=letter,
+        version=letter.current_version,
+        text=texts.choose_text(
+            texts.public_texts(db.session, letter.current_version),
+            requested=request.args.get("text"),
+            preferred=reader_languages(),
+            interface=interface_language(),
+        ),
+        counts=counts,
+        latest=latest_public(db.session, letter, limit=LATEST).signatures,
+        accepting=letter.accepts_signatures(utcnow()),
+        form=form,
+        share=share_context(letter, counts),
+    )
+    return page, status
+
+
+@letter_pages.get("/letters/<slug>")
+def letter(slug: str) -> tuple[str, int]:
+    """The letter and, while it is open, the form to sign it."""
+    return render_letter_page(public_letter_or_404(slug))
+
+
+# --- Signing and the emailed links ---------------------------------------------------------
+
+
+@routes.post("/letters/<slug>/sign")
+def sign(slug: str) -> Response | tuple[str, int]:
+    """Take a signature; on success send the signer to check their inbox."""
+    letter = public_letter_or_404(slug)
+    form = SignForm(
+        allow_individuals=letter.allow_individuals,
+        check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+    )
+    now = utcnow()
+    if not letter.accepts_signatures(now):
+        return render_letter_page(letter, form, status=409)
+    if not form.validate():
+        return render_letter_page(letter, form, status=400)
+    data = service.SignatureData(
+        kind=form.kind.data,
+        name=form.name.data,
+        email=form.email.data,
+        email_domain=form.email_domain,
+        country=form.country.data,
+        title=form.title.data or None,
+        organization=form.organization.data or None,
+        organization_type=form.organization_type.data or None,
+        website=form.website.data or None,
+        language=interface_language(),
+    )
+    try:
+        service.sign(db.session, letter, data, now=now)
+    except LetterNotOpen:
+        db.session.rollback()
+        return render_letter_page(letter, form, status=409)
+    except IndividualsNotAllowed:
+        db.session.rollback()
+        form.kind.errors = [gettext("This letter is signed by organizations only.")]
+        return render_letter_page(letter, form, status=400)
+    except DomainMismatch:
+        db.session.rollback()
+        form.email.errors = [
+            gettext(
+                "This letter asks organizations to sign from an address at their own "
+                "website's domain. Use your work email, or check the website address."
+            )
+        ]
+        return render_letter_page(letter, form, status=400)
+    except OrganizationAlreadySigned:
+        db.session.rollback()
+        form.organization.errors = [
+            gettext(
+                "%(organization)s has already signed this letter. If someone else should "
+                "sign for it, ask the letter's coordinators.",
+                organization=data.organization,
+            )
+        ]
+        return render_letter_page(letter, form, status=409)
+    db.session.commit()
+    return redirect(url_for("signing.check_email", slug=letter.slug), code=303)
+
+
+@routes.get("/letters/<slug>/signed")
+def check_email(slug: str) -> str:
+    """The same page whether the signature is new or the email had signed before."""
+    letter = public_letter_or_404(slug)
+    return render_template("signatures/check_email.html", letter=letter)
+
+
+def _link_problem(purpose: str, token: str, error: InvalidToken) -> Response:
+    signature = db.session.get(Signature, error.signature_id) if error.signature_id else None
+    status = _LINK_STATUS.get(error.reason, 400)
+    page = render_template(
+        "signatures/link_problem.html",
+        purpose=purpose,
+        reason=error.reason,
+        token=token,
+        signature=signature,
+        actual=getattr(error, "actual", None),
+        purge_days=current_app.config["UNCONFIRMED_PURGE_DAYS"],
+    )
+    return private_page((page, status))
+
+
+def _read(purpose: str, token: str) -> tuple[TokenPayload, Signature]:
+    payload = current_tokens().read(purpose, token)
+    return payload, service.signature_for_token(db.session, purpose, payload)
+
+
+def _link_page(purpose: str, token: str) -> Response:
+    try:
+        _, signature = _read(purpose, token)
+    except InvalidToken as error:
+        return _link_problem(purpose, token, error)
+    return private_page(
+        render_template(f"signatures/{purpose}.html", signature=signature, token=token)
+    )
+
+
+@routes.get("/confirm/<token>")
+def confirm_page(token: str) -> Response:
+    """Show what is about to be confirmed, with a button."""
+    return _link_page("confirm", token)
+
+
+@routes.get("/withdraw/<token>")
+def withdraw_page(token: str) -> Response:
+    """Show what is about to be withdrawn, with a button."""
+    return _link_page("withdraw", token)
+
+
+@routes.post("/confirm/<token>")
+def confirm(token: str) -> Response:
+    """Confirm the signature: it is published, or waits for the coordinators' review."""
+    try:
+        payload = current_tokens().read("confirm", token)
+        signature = service.confirm(db.session, payload, now=utcnow())
+    except InvalidToken as error:
+        db.session.rollback()
+        return _link_problem("confirm", token, error)
+    except OrganizationAlreadySigned:
+        db.session.rollback()
+        signature = service.signature_for_token(db.session, "confirm", payload)
+        page = render_template("signatures/organization_taken.html", signature=signature)
+        return private_page((page, 409))
+    except LetterNotOpen:
+        db.session.rollback()
+        letter = db.session.get(Signature, payload.row_id).letter
+        page = render_template("signatures/letter_closed.html", letter=letter)
+        return private_page((page, 409))
+    db.session.commit()
+    return private_page(render_template("signatures/confirmed.html", signature=signature))
+
+
+@routes.post("/withdraw/<token>")
+def withdraw(token: str) -> Response:
+    """Withdraw the signature: it leaves the public list at once."""
+    try:
+        payload = current_tokens().read("withdraw", token)
+        signature = service.withdraw(db.session, payload, now=utcnow())
+    except InvalidToken as error:
+        db.session.rollback()
+        return _link_problem("withdraw", token, error)
+    db.session.commit()
+    return private_page(render_template("signatures/withdrawn.html", signature=signature))
+
+
+@routes.post("/<any(confirm, withdraw):purpose>/<token>/resend")
+def resend(purpose: str, token: str) -> Response:
+    """Send a fresh link in place of an expired one, to the address already on record."""
+    try:
+        payload = current_tokens().read(purpose, token)
+    except InvalidToken as error:
+        if error.reason != EXPIRED:
+            return _link_problem(purpose, token, error)
+        payload = current_tokens().read(purpose, token, allow_expired=True)
+    else:
+        # Not expired: nothing to replace; the link itself still works.
+        return redirect(url_for(f"signing.{purpose}_page", token=token), code=303)
+    try:
+        signature = service.resend_after_expiry(db.session, purpose, payload, now=utcnow())
+    except InvalidToken as error:
+        db.session.rollback()
+        return _link_problem(purpose, token, error)
+    except LetterNotOpen:
+        db.session.rollback()
+        letter = db.session.get(Signature, payload.row_id).letter
+        return private_page((render_template("signatures/letter_closed.html", letter=letter), 409))
+    db.session.commit()
+    return private_page(render_template("signatures/resent.html", signature=signature))

@@ -1,0 +1,362 @@
+"""Signing, confirming and withdrawing: the signer's side of the status machine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from signatory.core.domains import email_matches_website
+from signatory.core.errors import DomainError, InvalidToken
+from signatory.core.tokens import USED, TokenPayload, nonce_matches
+from signatory.mail.outbox import enqueue
+from signatory.models import (
+    HELD_STATUSES,
+    LANGUAGE_TAG_MAX,
+    LIVE_STATUSES,
+    Letter,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    audit,
+    new_nonce,
+    transition,
+)
+from signatory.models.signature import email_key, organization_key
+from signatory.notifications.service import notify_review_needed
+
+log = logging.getLogger(__name__)
+
+
+class LetterNotOpen(DomainError):
+    """The letter does not accept signatures (draft, closed, delivered or past its deadline)."""
+
+
+class IndividualsNotAllowed(DomainError):
+    pass
+
+
+class DomainMismatch(DomainError):
+    """The letter requires the email's domain to match the organization's website."""
+
+
+class OrganizationAlreadySigned(DomainError):
+    """Another live signature already holds this organization's place on the letter."""
+
+
+@dataclass(frozen=True)
+class SignatureData:
+    """What a signer submitted, already validated and normalised by the form."""
+
+    kind: str
+    name: str
+    email: str
+    email_domain: str
+    country: str
+    title: str | None = None
+    organization: str | None = None
+    organization_type: str | None = None
+    website: str | None = None
+    # The interface language the signer used ("fr"), if known; kept, never published.
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    signature: Signature
+    created: bool
+
+
+def _live_signature_for_email(session: Session, letter: Letter, key: str) -> Signature | None:
+    return session.scalar(
+        select(Signature).where(
+            Signature.letter_id == letter.id,
+            Signature.email_key == key,
+            Signature.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+def organization_is_published(session: Session, letter: Letter, organization: str) -> bool:
+    """Whether this organization (compared loosely) is already on the public list."""
+    return (
+        session.scalar(
+            select(Signature.id).where(
+                Signature.letter_id == letter.id,
+                Signature.kind == SignatureKind.ORGANIZATION,
+                Signature.organization_key == organization_key(organization),
+                Signature.status == SignatureStatus.PUBLISHED,
+            )
+        )
+        is not None
+    )
+
+
+def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime) -> SignOutcome:
+    """Record a signature awaiting confirmation and queue its confirmation email.
+
+    Signing again with an email that already has a live signature on this letter creates
+    nothing: it queues the links again. Callers show the same page either way, so the
+    answer never tells a stranger who has signed.
+    """
+    if not letter.accepts_signatures(now):
+        raise LetterNotOpen(letter.slug)
+    is_organization = data.kind == SignatureKind.ORGANIZATION
+    if not is_organization and not letter.allow_individuals:
+        raise IndividualsNotAllowed(letter.slug)
+    domain_verified = bool(
+        is_organization and data.website and email_matches_website(data.email_domain, data.website)
+    )
+    if is_organization and letter.require_domain_match and not domain_verified:
+        raise DomainMismatch(data.email_domain)
+
+    key = email_key(data.email)
+    existing = _live_signature_for_email(session, letter, key)
+    if existing is not None:
+        _send_links_again(session, existing, now=now)
+        return SignOutcome(existing, created=False)
+    if (
+        is_organization
+        and data.organization
+        and organization_is_published(session, letter, data.organization)
+    ):
+        raise OrganizationAlreadySigned(data.organization)
+
+    signature = Signature(
+        letter=letter,
+        version=letter.current_version,
+        kind=data.kind,
+        organization=data.organization or None,
+        country=data.country,
+        organization_type=data.organization_type if is_organization else None,
+        website=data.website if is_organization else None,
+        name=data.name,
+        title=data.title or None,
+        email=data.email,
+        domain_verified=domain_verified,
+        language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
+        status=SignatureStatus.UNCONFIRMED,
+        created_at=now,
+        status_changed_at=now,
+    )
+    session.add(signature)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another request with the same email won the race between our look-up and insert;
+        # rolling back the savepoint has already expunged our pending row.
+        existing = _live_signature_for_email(session, letter, key)
+        if existing is None:
+            raise
+        _send_links_again(session, existing, now=now)
+        return SignOutcome(existing, created=False)
+
+    _email_signer(session, signature, "confirm_request", now=now)
+    _audit_signer(
+        session,
+        signature,
+        "signature.created",
+        now=now,
+        detail={"kind": signature.kind, "domain_verified": domain_verified},
+    )
+    return SignOutcome(signature, created=True)
+
+
+def _email_signer(session: Session, signature: Signature, template: str, *, now: datetime) -> None:
+    enqueue(
+        session,
+        template=template,
+        to=signature.email,
+        context={"signature_id": signature.id},
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        now=now,
+    )
+
+
+def _audit_signer(
+    session: Session,
+    signature: Signature,
+    action: str,
+    *,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        action,
+        actor_label="signer",
+        letter_id=signature.letter_id,
+        signature_id=signature.id,
+        detail=detail,
+        now=now,
+    )
+
+
+def _send_links_again(session: Session, signature: Signature, *, now: datetime) -> None:
+    template = (
+        "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
+    )
+    _email_signer(session, signature, template, now=now)
+
+
+def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -> Signature:
+    """The signature a link is for, if the link can still be used; otherwise ``InvalidToken``."""
+    signature = session.get(Signature, payload.row_id)
+    if signature is None:
+        raise InvalidToken("gone")
+    stored = signature.confirm_nonce if purpose == "confirm" else signature.withdraw_nonce
+    if not nonce_matches(stored, payload.nonce):
+        raise InvalidToken(USED, signature_id=signature.id)
+    usable = (
+        (SignatureStatus.UNCONFIRMED,)
+        if purpose == "confirm"
+        else (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW)
+    )
+    if signature.status not in usable:
+        raise InvalidToken(USED, signature_id=signature.id)
+    return signature
+
+
+def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+    """Confirm a signature from its emailed link: publish it, or queue it for review."""
+    signature = signature_for_token(session, "confirm", payload)
+    if not signature.letter.accepts_signatures(now):
+        raise LetterNotOpen(signature.letter.slug)
+    if signature.kind == SignatureKind.ORGANIZATION and _organization_held_by_another(
+        session, signature
+    ):
+        raise OrganizationAlreadySigned(signature.organization or "")
+    signature.confirm_nonce = new_nonce()
+    status = transition(signature, "confirm", now=now)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # The organization's place was taken by a confirmation that committed meanwhile.
+        session.refresh(signature)
+        raise OrganizationAlreadySigned(signature.organization or "") from None
+    _email_signer(session, signature, "signature_confirmed", now=now)
+    _audit_signer(
+        session, signature, "signature.confirmed", now=now, detail={"status": str(status)}
+    )
+    if status == SignatureStatus.PENDING_REVIEW:
+        # Coordinators who asked for an email per signature hear of it in this transaction.
+        notify_review_needed(session, signature, now=now)
+    return signature
+
+
+def _organization_held_by_another(session: Session, signature: Signature) -> bool:
+    return (
+        session.scalar(
+            select(Signature.id).where(
+                Signature.letter_id == signature.letter_id,
+                Signature.kind == SignatureKind.ORGANIZATION,
+                Signature.organization_key == signature.organization_key,
+                Signature.status.in_(HELD_STATUSES),
+                Signature.id != signature.id,
+            )
+        )
+        is not None
+    )
+
+
+def withdraw(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+    """Withdraw a signature from its emailed link: it leaves the public list at once."""
+    signature = signature_for_token(session, "withdraw", payload)
+    signature.withdraw_nonce = new_nonce()
+    transition(signature, "withdraw", now=now)
+    _email_signer(session, signature, "withdrawal_receipt", now=now)
+    _audit_signer(session, signature, "signature.withdrawn", now=now)
+    return signature
+
+
+def resend_after_expiry(
+    session: Session, purpose: str, payload: TokenPayload, *, now: datetime
+) -> Signature:
+    """Queue a fresh link in place of an expired one, to the address on the signature.
+
+    The expired token still proves which signature it was for; the new link goes only to
+    the address already on record, so this cannot be used to redirect anyone's mail.
+    """
+    signature = signature_for_token(session, purpose, payload)
+    if purpose == "confirm" and not signature.letter.accepts_signatures(now):
+        raise LetterNotOpen(signature.letter.slug)
+    _send_links_again(session, signature, now=now)
+    return signature
+
+
+def purge_unconfirmed(session: Session, *, now: datetime, older_than_days: int) -> int:
+    """Delete signatures never confirmed within ``older_than_days``; nothing public held them."""
+    cutoff = now - timedelta(days=older_than_days)
+    stale = list(
+        session.scalars(
+            select(Signature).where(
+                Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff
+            )
+        )
+    )
+    for signature in stale:
+        session.delete(signature)
+    if stale:
+        audit.record(
+            session,
+            "signature.purged",
+            actor_label="system",
+            detail={"count": len(stale), "older_than_days": older_than_days},
+            now=now,
+        )
+    return len(stale)
+
+
+# --- Housekeeping, from the mail worker -----------------------------------------------------
+
+# How often the worker purges unconfirmed signatures.
+PURGE_EVERY = timedelta(hours=1)
+
+
+def purge_if_due(
+    session: Session, *, now: datetime, last_purge: datetime | None, older_than_days: int
+) -> datetime:
+    """Purge stale unconfirmed signatures if ``PURGE_EVERY`` has passed since ``last_purge``.
+
+    Returns the time of the latest purge attempt, to pass in next time.
+    """
+    if last_purge is not None and now - last_purge < PURGE_EVERY:
+        return last_purge
+    try:
+        count = purge_unconfirmed(session, now=now, older_than_days=older_than_days)
+        session.commit()
+    except Exception:
+        # Housekeeping must never stop the mail. A failed purge is tried again at the next
+        # interval rather than on every pass, so a lasting fault logs once an hour.
+        session.rollback()
+        log.exception("purging unconfirmed signatures failed")
+        return now
+    if count:
+        log.info("purged %s unconfirmed signature(s)", count)
+    return now
+
+
+@dataclass
+class PurgeSchedule:
+    """The mail worker's chore: purge stale unconfirmed signatures about once an hour."""
+
+    older_than_days: int
+    last_purge: datetime | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PurgeSchedule:
+        return cls(older_than_days=int(config["UNCONFIRMED_PURGE_DAYS"]))
+
+    def run_if_due(self, session: Session, *, now: datetime) -> None:
+        self.last_purge = purge_if_due(
+            session, now=now, last_purge=self.last_purge, older_than_days=self.older_than_days
+        )
