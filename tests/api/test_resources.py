@@ -16,8 +16,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from signatory.models import Delivery, Letter, LetterVersion, Signature
+from tests.api.test_openapi import api_json, api_request
 from tests.factories import make_coordinator, make_letter, make_signature
-from tests.test_api_openapi import api_json, api_request
 
 PUBLIC_FIELDS = {
     "id",

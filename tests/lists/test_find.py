@@ -19,7 +19,7 @@ from signatory.lists import queries as service
 from signatory.lists.queries import ListFilters, Sort
 from signatory.models import Letter, Signature
 from tests.factories import make_letter, make_signature
-from tests.pages import page_html, row_names, section_html
+from tests.lists.pages import page_html, row_names, section_html
 
 PAGE_SIZE = 3
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from signatory.letters import service as letters_service
 from signatory.letters import texts
 from signatory.letters import translations as service
 from signatory.models import AuditEvent, Letter, LetterTranslation, LetterVersion, Signature
+from tests.api.test_openapi import api_json
 from tests.conftest import csrf_token_from, fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature
-from tests.test_api_openapi import api_json
 
 SLUG = "civic-space"
 FRENCH_TITLE = "Protéger l'espace civique dans le traité"

@@ -17,7 +17,7 @@ from signatory.lists import queries as service
 from signatory.models import Letter, Signature
 from signatory.models.signature import email_key, organization_key
 from tests.factories import make_letter, make_signature
-from tests.pages import page_html, row_names, section_html
+from tests.lists.pages import page_html, row_names, section_html
 
 PAGE_SIZE = 5
 UNPUBLISHED = ["unconfirmed", "pending_review", "rejected", "withdrawn"]

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from signatory import create_app
 from signatory.core.config import ConfigError
+from tests.api.test_openapi import api_request
 from tests.factories import make_letter, make_signature
-from tests.test_api_openapi import api_request
 
 LETTER = "/api/v1/letters/civic"
 API_URLS = (

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from signatory import PROJECT_ROOT
 from signatory.mail import registry
 from signatory.mail.outbox import enqueue
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
+TEMPLATES = PROJECT_ROOT / "templates" / "mail"
 
 
 def test_every_registered_email_has_a_subject_a_text_and_an_html_template(app):

@@ -24,7 +24,7 @@ from signatory.models import OutboxMessage
 from tests.conftest import fetch_csrf, html_part, text_part
 from tests.factories import make_letter, make_signature
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "signatory" / "translations"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
