@@ -3,7 +3,7 @@
 ``api_request`` is how every API test in this suite talks to the API: it checks the
 answer against the document (status listed for that path and method, body valid against
 the response's schema, no body where none is documented), so a field added to a response
-but not to ``signatory/api/openapi.py`` fails the tests.
+but not to ``signatory/api/openapi/`` fails the tests.
 """
 
 from __future__ import annotations
