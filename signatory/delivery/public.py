@@ -40,11 +40,12 @@ def delivered_csv(slug: str) -> Response:
     ``ETag`` is the SHA-256 (so a cached copy is revalidated against the fingerprint the
     page shows) and ``Repr-Digest`` (RFC 9530) carries the same hash for tools that check.
     """
-    delivery = _delivery_or_404(public_letter_or_404(slug))
+    letter = public_letter_or_404(slug)
+    delivery = _delivery_or_404(letter)
     body = bytes(delivery.csv_bytes)
     response = Response(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{frozen.delivered_filename(delivery.letter, delivery)}"'
+        f'attachment; filename="{frozen.delivered_filename(letter, delivery)}"'
     )
     digest = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
@@ -65,7 +66,7 @@ def delivered(slug: str) -> str:
         "delivery/delivered.html",
         letter=letter,
         delivery=delivery,
-        version=delivery_service.delivered_version(db.session, delivery),
+        version=delivery_service.delivered_version(db.session, letter, delivery),
         sections=frozen.delivered_sections(bytes(delivery.csv_bytes)),
         filename=frozen.delivered_filename(letter, delivery),
     )

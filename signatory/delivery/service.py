@@ -163,7 +163,7 @@ def delivery_of(session: Session, letter: Letter) -> Delivery | None:
     )
 
 
-def delivered_version(session: Session, delivery: Delivery) -> LetterVersion:
+def delivered_version(session: Session, letter: Letter, delivery: Delivery) -> LetterVersion:
     """The text that was current when the letter was delivered."""
     version = session.scalar(
         select(LetterVersion)
@@ -174,7 +174,7 @@ def delivered_version(session: Session, delivery: Delivery) -> LetterVersion:
         .order_by(LetterVersion.number.desc())
         .limit(1)
     )
-    return version or delivery.letter.current_version
+    return version or letter.current_version
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from functools import cache
 
 import pycountry
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from signatory.core.errors import DomainError
 from signatory.core.text import folded
@@ -208,6 +208,8 @@ def translations_of(session: Session, version: LetterVersion) -> list[LetterTran
     return list(
         session.scalars(
             select(LetterTranslation)
+            # Pages name who wrote each translation.
+            .options(joinedload(LetterTranslation.author))
             .where(LetterTranslation.version_id == version.id)
             .order_by(LetterTranslation.language)
         )
@@ -383,7 +385,12 @@ def overview(session: Session, letter: Letter, *, display_language: str = "en") 
 
     Languages are named in ``display_language``, the workspace's.
     """
-    version = letter.current_version
+    # The page names who wrote the current text.
+    version = session.scalars(
+        select(LetterVersion)
+        .options(joinedload(LetterVersion.author))
+        .where(LetterVersion.id == letter.current_version.id)
+    ).one()
     rows = [
         TranslationRow(
             translation,

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from signatory.core.text import render_markdown
 from signatory.letters import diff
@@ -87,9 +87,9 @@ def _checked_body(body_markdown: str) -> str:
 
 def _translation_in(session: Session, version: LetterVersion, tag: str) -> LetterTranslation | None:
     return session.scalar(
-        select(LetterTranslation).where(
-            LetterTranslation.version_id == version.id, LetterTranslation.language == tag
-        )
+        select(LetterTranslation)
+        .options(joinedload(LetterTranslation.author))
+        .where(LetterTranslation.version_id == version.id, LetterTranslation.language == tag)
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask_babel import gettext, ngettext
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from signatory.letters import diff
 from signatory.letters.service import SUBSTANTIVE, LetterError
@@ -44,8 +44,21 @@ class VersionSummary:
         )
 
 
+def versions_with_authors(session: Session, letter: Letter) -> list[LetterVersion]:
+    """The letter's versions, first to current, each with its author loaded (for pages)."""
+    return list(
+        session.scalars(
+            select(LetterVersion)
+            .options(joinedload(LetterVersion.author))
+            .where(LetterVersion.letter_id == letter.id)
+            .order_by(LetterVersion.number)
+        )
+    )
+
+
 def version_summaries(session: Session, letter: Letter) -> list[VersionSummary]:
-    """Every version of the letter, newest first, with the signatures made against each."""
+    """Every version of the letter, newest first, with the signatures made against each
+    and who wrote it."""
     rows = session.execute(
         select(Signature.version_id, Signature.status, func.count())
         .where(Signature.letter_id == letter.id)
@@ -56,7 +69,7 @@ def version_summaries(session: Session, letter: Letter) -> list[VersionSummary]:
         by_version.setdefault(version_id, {})[status] = count
     summaries: list[VersionSummary] = []
     live_before = 0
-    for version in letter.versions:
+    for version in versions_with_authors(session, letter):
         counts = by_version.get(version.id, {})
         summaries.append(VersionSummary(version, counts, live_before))
         live_before += sum(counts.get(status, 0) for status in STANDING_STATUSES)

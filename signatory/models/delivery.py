@@ -32,4 +32,4 @@ class Delivery(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    letter: Mapped[Letter] = relationship()
+    letter: Mapped[Letter] = relationship(lazy="raise_on_sql")

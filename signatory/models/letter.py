@@ -54,8 +54,10 @@ class Letter(db.Model):
     list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     list_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Nearly every page shows the current version, so the versions come with the letter
+    # (one query for all the letters a page reads).
     versions: Mapped[list[LetterVersion]] = relationship(
-        back_populates="letter", order_by="LetterVersion.number"
+        back_populates="letter", order_by="LetterVersion.number", lazy="selectin"
     )
 
     def accepts_signatures(self, now: datetime) -> bool:
@@ -111,13 +113,14 @@ class LetterVersion(db.Model):
         String(LANGUAGE_TAG_MAX), default=_own_language, server_default="en"
     )
 
-    letter: Mapped[Letter] = relationship(back_populates="versions")
-    author: Mapped[Coordinator | None] = relationship()
+    letter: Mapped[Letter] = relationship(back_populates="versions", lazy="raise_on_sql")
+    author: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
     translations: Mapped[list[LetterTranslation]] = relationship(
         back_populates="version",
         order_by="LetterTranslation.language",
         cascade="all, delete-orphan",
         passive_deletes=True,
+        lazy="raise_on_sql",
     )
 
 
@@ -144,5 +147,7 @@ class LetterTranslation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    version: Mapped[LetterVersion] = relationship(back_populates="translations")
-    author: Mapped[Coordinator | None] = relationship()
+    version: Mapped[LetterVersion] = relationship(
+        back_populates="translations", lazy="raise_on_sql"
+    )
+    author: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, Session, joinedload, mapped_column, relationship
 
 from signatory.core.extensions import db
 from signatory.core.text import comparison_key, name_sort_key, search_text
@@ -177,9 +177,20 @@ class Signature(db.Model):
     # The interface language the signer used (not public); None from before it was kept.
     language: Mapped[str | None] = mapped_column(String(LANGUAGE_TAG_MAX))
 
-    letter: Mapped[Letter] = relationship()
-    version: Mapped[LetterVersion] = relationship()
-    moderated_by: Mapped[Coordinator | None] = relationship()
+    letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
+    version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql")
+    moderated_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
+
+
+def load_signature(session: Session, signature_id: int) -> Signature | None:
+    """The signature ``signature_id`` with its letter, which nearly every use of one needs.
+
+    A query rather than ``session.get``: a signature already in the session still gets its
+    letter loaded (relationships raise on a lazy load).
+    """
+    return session.scalar(
+        select(Signature).options(joinedload(Signature.letter)).where(Signature.id == signature_id)
+    )
 
 
 # --- What follows from what the signer typed ----------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from signatory.core.extensions import db
 from signatory.core.time import UTCDateTime, utcnow
@@ -91,8 +91,8 @@ class Membership(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    coordinator: Mapped[Coordinator] = relationship()
-    letter: Mapped[Letter] = relationship()
+    coordinator: Mapped[Coordinator] = relationship(lazy="raise_on_sql")
+    letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
 
     def allows(self, role: str) -> bool:
         """Whether this membership's role is ``role`` or above it."""
@@ -117,5 +117,14 @@ class Invitation(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    letter: Mapped[Letter] = relationship()
-    invited_by: Mapped[Coordinator | None] = relationship()
+    letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
+    invited_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
+
+
+def load_invitation(session: Session, invitation_id: int) -> Invitation | None:
+    """The invitation ``invitation_id`` with its letter and who sent it, as it is always shown."""
+    return session.scalar(
+        select(Invitation)
+        .options(joinedload(Invitation.letter), joinedload(Invitation.invited_by))
+        .where(Invitation.id == invitation_id)
+    )

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from signatory.core.domains import email_domain, is_free_mail
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
-from signatory.models import Coordinator, Membership, NotifyPreference, Signature, SignatureStatus
+from signatory.models import Coordinator, Membership, NotifyPreference, SignatureStatus
+from signatory.models.signature import load_signature
 from signatory.notifications.service import letter_activity
 
 
@@ -41,7 +42,7 @@ def _common(env: MailEnv) -> dict[str, Any]:
 def _review_needed(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     coordinator = _coordinator(session, context, NotifyPreference.EACH)
     signature_id = context.get("signature_id")
-    signature = session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    signature = load_signature(session, signature_id) if isinstance(signature_id, int) else None
     if signature is None:
         raise Undeliverable(f"signature {signature_id} no longer exists")
     if signature.status != SignatureStatus.PENDING_REVIEW:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from signatory.letters import diff
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
@@ -16,6 +16,7 @@ from signatory.models import (
     SignatureStatus,
     needs_review,
 )
+from signatory.models.signature import load_signature
 
 # The signature statuses in which each email still says something true. A message that
 # waited in the outbox while its signature moved on (say, confirmed before the worker sent
@@ -35,7 +36,7 @@ def signature_context(
     signature_id = context.get("signature_id")
     if not isinstance(signature_id, int):
         raise Undeliverable("the message names no signature")
-    signature = session.get(Signature, signature_id)
+    signature = load_signature(session, signature_id)
     if signature is None:
         raise Undeliverable(f"signature {signature_id} no longer exists (purged); nothing to send")
     if signature.status not in _STILL_TRUE[name]:
@@ -100,7 +101,11 @@ def _version_changed(session: Session, context: dict[str, Any], env: MailEnv) ->
     signature_id, version_id = context.get("signature_id"), context.get("version_id")
     if not isinstance(signature_id, int) or not isinstance(version_id, int):
         raise Undeliverable("the message names no signature or version")
-    signature = session.get(Signature, signature_id)
+    signature = session.get(
+        Signature,
+        signature_id,
+        options=[joinedload(Signature.letter), joinedload(Signature.version)],
+    )
     if signature is None:
         raise Undeliverable(f"signature {signature_id} no longer exists; nothing to send")
     if signature.status not in STANDING_STATUSES:

@@ -25,6 +25,7 @@ from signatory.lists.live import LATEST
 from signatory.lists.queries import latest_public
 from signatory.lists.share import share_context
 from signatory.models import Letter, Signature
+from signatory.models.signature import load_signature
 from signatory.signatures import service
 from signatory.signatures.forms import SignForm
 from signatory.signatures.service import (
@@ -153,8 +154,14 @@ def check_email(slug: str) -> str:
     return render_template("signatures/check_email.html", letter=letter)
 
 
+def _letter_of(payload: TokenPayload) -> Letter | None:
+    """The letter of the signature a link names (the link's signature was read already)."""
+    signature = db.session.get(Signature, payload.row_id)
+    return db.session.get(Letter, signature.letter_id) if signature is not None else None
+
+
 def _link_problem(purpose: str, token: str, error: InvalidToken) -> Response:
-    signature = db.session.get(Signature, error.signature_id) if error.signature_id else None
+    signature = load_signature(db.session, error.signature_id) if error.signature_id else None
     status = _LINK_STATUS.get(error.reason, 400)
     page = render_template(
         "signatures/link_problem.html",
@@ -211,7 +218,7 @@ def confirm(token: str) -> Response:
         return private_page((page, 409))
     except LetterNotOpen:
         db.session.rollback()
-        letter = db.session.get(Signature, payload.row_id).letter
+        letter = _letter_of(payload)
         page = render_template("signatures/letter_closed.html", letter=letter)
         return private_page((page, 409))
     db.session.commit()
@@ -250,7 +257,7 @@ def resend(purpose: str, token: str) -> Response:
         return _link_problem(purpose, token, error)
     except LetterNotOpen:
         db.session.rollback()
-        letter = db.session.get(Signature, payload.row_id).letter
+        letter = _letter_of(payload)
         return private_page((render_template("signatures/letter_closed.html", letter=letter), 409))
     db.session.commit()
     return private_page(render_template("signatures/resent.html", signature=signature))

@@ -147,7 +147,10 @@ def signature_of(session: Session, letter: Letter, signature_id: int) -> Signatu
     if not 0 < signature_id <= MAX_ROW_ID:
         return None
     return session.scalar(
-        select(Signature).where(Signature.id == signature_id, Signature.letter_id == letter.id)
+        select(Signature)
+        # The signature's page shows the version signed and the last moderator.
+        .options(joinedload(Signature.version), joinedload(Signature.moderated_by))
+        .where(Signature.id == signature_id, Signature.letter_id == letter.id)
     )
 
 

@@ -28,7 +28,7 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.signature import email_key, organization_key
+from signatory.models.signature import email_key, load_signature, organization_key
 from signatory.notifications.service import notify_review_needed
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _send_links_again(session: Session, signature: Signature, *, now: datetime) 
 
 def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -> Signature:
     """The signature a link is for, if the link can still be used; otherwise ``InvalidToken``."""
-    signature = session.get(Signature, payload.row_id)
+    signature = load_signature(session, payload.row_id)
     if signature is None:
         raise InvalidToken("gone")
     stored = signature.confirm_nonce if purpose == "confirm" else signature.withdraw_nonce

@@ -175,27 +175,44 @@ def _enforce_timeouts() -> Response | None:
 class Permissions:
     """What the signed-in coordinator may do on the letter in the URL, for templates.
 
-    Templates show or hide controls by these booleans; the decision is made here, from the
-    membership, by the same rule ``letter_route`` enforces.
+    Templates show or hide controls by these answers; the decisions are made here, from
+    the membership, by the rule ``letter_route`` enforces: ``opens(endpoint)`` reads the
+    role that the page's own ``letter_route`` declares, so a tab appears exactly when its
+    page would let the viewer in.
     """
 
-    moderate: bool = False
-    edit: bool = False
-    own: bool = False
+    membership: Membership | None = None
 
-    @classmethod
-    def of(cls, membership: Membership | None) -> Permissions:
-        if membership is None:
-            return cls()
-        return cls(
-            moderate=membership.allows(MembershipRole.MODERATOR),
-            edit=membership.allows(MembershipRole.EDITOR),
-            own=membership.allows(MembershipRole.OWNER),
-        )
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership is not None else None
+
+    def _has(self, role: str) -> bool:
+        return self.membership is not None and self.membership.allows(role)
+
+    @property
+    def moderate(self) -> bool:
+        return self._has(MembershipRole.MODERATOR)
+
+    @property
+    def edit(self) -> bool:
+        return self._has(MembershipRole.EDITOR)
+
+    @property
+    def own(self) -> bool:
+        return self._has(MembershipRole.OWNER)
+
+    def opens(self, endpoint: str) -> bool:
+        """Whether the viewer may open the workspace page ``endpoint`` of this letter."""
+        view = current_app.view_functions.get(endpoint)
+        access = str(getattr(view, "manage_access", ""))
+        if not access.startswith("letter:"):
+            return False
+        return self._has(access.removeprefix("letter:"))
 
 
 def _permissions() -> dict[str, Any]:
-    return {"may": Permissions.of(g.get("membership"))}
+    return {"may": Permissions(g.get("membership"))}
 
 
 def init_app(app: Flask, manage: Blueprint) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
-from signatory.models import Coordinator, Invitation
+from signatory.models import Coordinator
+from signatory.models.team import load_invitation
 
 ROLE_DESCRIPTIONS = {
     "owner": lazy_gettext(
@@ -55,7 +56,7 @@ def _password_reset(session: Session, context: dict[str, Any], env: MailEnv) -> 
 
 def _invitation(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     invitation_id = context.get("invitation_id")
-    invitation = session.get(Invitation, invitation_id) if isinstance(invitation_id, int) else None
+    invitation = load_invitation(session, invitation_id) if isinstance(invitation_id, int) else None
     if invitation is None:
         raise Undeliverable(f"invitation {invitation_id} no longer exists")
     if invitation.revoked_at is not None or invitation.accepted_at is not None:

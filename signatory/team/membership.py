@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.tokens import TokenPayload, nonce_matches
@@ -30,6 +30,7 @@ from signatory.models import (
     audit,
     new_nonce,
 )
+from signatory.models.team import load_invitation
 from signatory.team import accounts
 from signatory.team.accounts import normalise_coordinator_email
 
@@ -110,6 +111,7 @@ def members(session: Session, letter: Letter) -> list[Membership]:
     """The team: owners first, then editors, then moderators, each by name."""
     rows = session.scalars(
         select(Membership)
+        .options(joinedload(Membership.coordinator))
         .join(Coordinator, Coordinator.id == Membership.coordinator_id)
         .where(Membership.letter_id == letter.id)
         .order_by(Coordinator.name, Coordinator.id)
@@ -123,6 +125,7 @@ def pending_invitations(
     """Invitations neither accepted nor revoked, newest first, with when their link expires."""
     rows = session.scalars(
         select(Invitation)
+        .options(joinedload(Invitation.invited_by))
         .where(
             Invitation.letter_id == letter.id,
             Invitation.accepted_at.is_(None),
@@ -138,7 +141,11 @@ def pending_invitations(
 
 
 def _member(session: Session, letter: Letter, member_id: int) -> Membership:
-    membership = session.get(Membership, member_id)
+    membership = session.scalar(
+        select(Membership)
+        .options(joinedload(Membership.coordinator))
+        .where(Membership.id == member_id)
+    )
     # A membership of another letter is "not found" here, like any other id.
     if membership is None or membership.letter_id != letter.id:
         raise NotFound(member_id)
@@ -159,6 +166,7 @@ def _owners(session: Session, letter: Letter) -> list[Membership]:
 def _membership_of(session: Session, letter: Letter, email: str) -> Membership | None:
     return session.scalar(
         select(Membership)
+        .options(joinedload(Membership.coordinator))
         .join(Coordinator, Coordinator.id == Membership.coordinator_id)
         .where(Membership.letter_id == letter.id, Coordinator.email == email)
     )
@@ -241,7 +249,7 @@ def revoke_invitation(
     session: Session, letter: Letter, invitation_id: int, *, actor: Coordinator, now: datetime
 ) -> Invitation:
     """Withdraw a pending invitation: its link stops working."""
-    invitation = session.get(Invitation, invitation_id)
+    invitation = load_invitation(session, invitation_id)
     if invitation is None or invitation.letter_id != letter.id:
         raise NotFound(invitation_id)
     if invitation.accepted_at is not None:
@@ -335,7 +343,7 @@ def remove_member(
 
 def invitation_for_token(session: Session, payload: TokenPayload) -> Invitation:
     """The invitation a link is for, if it can still be used; else ``InvitationUnusable``."""
-    invitation = session.get(Invitation, payload.row_id)
+    invitation = load_invitation(session, payload.row_id)
     if invitation is None:
         raise InvitationUnusable(GONE)
     if invitation.revoked_at is not None:

@@ -363,7 +363,7 @@ def test_an_editor_adds_a_french_translation_through_the_form(app, client, team)
     with app.app_context():
         (translation,) = db.session.scalars(select(LetterTranslation)).all()
         assert (translation.language, translation.title) == ("fr", FRENCH_TITLE)
-        assert translation.version.number == 1
+        assert db.session.get(LetterVersion, translation.version_id).number == 1
 
 
 def test_a_bad_language_code_gets_a_clear_message_next_to_the_field(app, client, team):

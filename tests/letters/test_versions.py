@@ -265,6 +265,20 @@ def test_a_moderator_sees_versions_with_counts_and_the_latest_change(client, tea
     assert "/notify" not in page
 
 
+def test_the_versions_page_names_an_author_who_is_not_the_reader(app, client, team):
+    with app.app_context():
+        letter = db.session.scalar(select(Letter).where(Letter.slug == SLUG))
+        author = make_coordinator(db.session, name="Ana Author")
+        publish(db.session, letter, body=V2 + "\n\nA third text.", author=author)
+        db.session.commit()
+    sign_in(client, team["moderator"])
+
+    response = client.get(f"/manage/letters/{SLUG}/versions")
+
+    assert response.status_code == 200
+    assert "Ana Author" in response.get_data(as_text=True)
+
+
 def test_the_workspace_comparison_refuses_bad_parameters_with_400(client, team):
     sign_in(client, team["moderator"])
 

@@ -644,6 +644,21 @@ def test_the_service_names_the_holder_of_an_organization_place(session):
     assert raised.value.holder_id == holder.id
 
 
+def test_a_signatures_page_names_the_coordinator_who_decided_it(app, moderator, letter_id):
+    with app.app_context():
+        decider = make_coordinator(db.session, name="Dana Decider")
+        db.session.commit()
+        decider_id = decider.id
+    signature = add_signature(
+        app, letter_id, status="rejected", moderated_by_id=decider_id, moderated_at=utcnow()
+    )
+
+    response = moderator.get(f"{SIGNATURES}/{signature}")
+
+    assert response.status_code == 200
+    assert "Dana Decider" in response.get_data(as_text=True)
+
+
 def test_ids_beyond_any_database_integer_name_nothing(app, moderator, letter_id):
     huge = "9" * 25
     assert moderator.get(f"{SIGNATURES}/{huge}").status_code == 404

@@ -106,3 +106,25 @@ def test_each_role_is_refused_exactly_where_it_falls_short(app, client, world, r
 
 def test_the_sign_in_page_is_open_to_everyone(client):
     assert client.get("/manage/login").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_members_tabs_are_exactly_the_letter_pages_that_let_them_in(client, world, role):
+    members, _ = world
+    sign_in(client, members[role])
+
+    page = client.get("/manage/letters/mine/").get_data(as_text=True)
+    nav = re.search(r'<nav class="tabs".*?</nav>', page, re.S)
+    assert nav, "the letter's pages have no tabs"
+    tabs = re.findall(r'href="(/manage/letters/mine/[^"]*)"', nav.group(0))
+
+    assert tabs, f"{role} sees no tab"
+    for path in tabs:
+        assert client.get(path).status_code == 200, f"{role} sees a tab for {path}"
+    refused = {
+        "moderator": ["/manage/letters/mine/edit", "/manage/letters/mine/export"],
+        "editor": ["/manage/letters/mine/delivery"],
+        "owner": [],
+    }[role]
+    for path in refused:
+        assert path not in tabs, f"{role} sees a tab for {path}, which refuses them"

@@ -117,10 +117,12 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
         db.session.rollback()
         show_field_error(form, error, "language")
         return _render_new(letter, membership, form, status=400)
+    # Read before the commit expires them.
+    language, number = translation.language, letter.current_version.number
     db.session.commit()
     flash(
-        f"{_name(translation.language)} translation added to version "
-        f"{translation.version.number}. It is public once the letter is.",
+        f"{_name(language)} translation added to version "
+        f"{number}. It is public once the letter is.",
         "ok",
     )
     return _back(letter)

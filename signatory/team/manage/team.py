@@ -22,7 +22,8 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
-from signatory.models import Invitation, Letter, Membership, MembershipRole
+from signatory.models import Coordinator, Invitation, Letter, Membership, MembershipRole
+from signatory.models.team import load_invitation
 from signatory.team import accounts
 from signatory.team import membership as team_service
 from signatory.team.access import (
@@ -231,20 +232,22 @@ def _token_problem(token: str, error: InvalidToken) -> Response:
     if error.reason == EXPIRED:
         # Still signed by us, so it names its invitation: the page can say what it was for.
         payload = current_tokens().read("invite", token, allow_expired=True)
-        invitation = db.session.get(Invitation, payload.row_id)
+        invitation = load_invitation(db.session, payload.row_id)
     return _invitation_problem(error.reason, invitation, getattr(error, "actual", None))
 
 
 def _joined(membership: Membership) -> Response:
+    letter = db.session.get(Letter, membership.letter_id)
+    assert letter is not None  # the membership was just made, on this letter
     flash(
         gettext(
             "Welcome to the team of “%(title)s”. Your role: %(role)s.",
-            title=membership.letter.title,
+            title=letter.title,
             role=_role_name(membership.role),
         ),
         "ok",
     )
-    return redirect(url_for("manage.overview", slug=membership.letter.slug), code=303)
+    return redirect(url_for("manage.overview", slug=letter.slug), code=303)
 
 
 @routes.route("/invite/<token>", methods=["GET", "POST"])
@@ -296,7 +299,7 @@ def _join_with_new_account(payload: TokenPayload, invitation: Invitation) -> Res
         db.session.rollback()
         return _invitation_problem(error.reason, error.invitation)
     db.session.commit()
-    start_session(membership.coordinator)
+    start_session(db.session.get(Coordinator, membership.coordinator_id))
     return _joined(membership)
 
 
