@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.api.openapi import RATE_LIMIT_HEADERS
 from signatory.core.extensions import limiter
@@ -56,7 +57,7 @@ def _limit_message() -> str:
     )
 
 
-def _conditional(response: Response) -> Response:
+def _conditional(response: Response) -> BaseResponse:
     """ETag, Cache-Control and 304 for every successful read of the blueprint."""
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response

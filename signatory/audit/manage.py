@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.audit.trail import (
     FILTER_MAX,
@@ -79,7 +80,7 @@ def audit(letter: Letter, membership: Membership) -> str:
 
 @routes.route("/letters/<slug>/audit.csv", methods=["GET", "POST"])
 @letter_route("moderator")
-def audit_csv(letter: Letter, membership: Membership) -> Response:
+def audit_csv(letter: Letter, membership: Membership) -> BaseResponse:
     """The trail (with the page's filters) as CSV, streamed; the download is itself audited."""
     if request.method == "GET":
         return redirect(url_for("manage.audit", slug=letter.slug), code=303)

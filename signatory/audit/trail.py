@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, select
-from sqlalchemy.orm import Session
 
-from signatory.core.database import MAX_ROW_ID
+from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.spreadsheets import BOM, csv_chunk, iso, neutralise
 from signatory.models import AuditEvent, Coordinator, Letter, Signature, SignatureKind
 
@@ -105,7 +104,7 @@ def _entry(row: Any) -> AuditEntry:
 
 
 def audit_page(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     audit_filter: AuditFilter,
     *,
@@ -123,7 +122,7 @@ def audit_page(
 
 
 def iter_entries(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     audit_filter: AuditFilter,
     *,
@@ -153,7 +152,7 @@ def iter_entries(
         after = batch[-1].event.id
 
 
-def export_extent(session: Session, letter: Letter, audit_filter: AuditFilter) -> tuple[int, int]:
+def export_extent(session: DbSession, letter: Letter, audit_filter: AuditFilter) -> tuple[int, int]:
     """How many events an export of the trail holds, and the newest event's id.
 
     The export stops at that id, so it ends where it began and the count audited is the
@@ -179,7 +178,7 @@ class FilterOptions:
     actors: list[tuple[str, str]]
 
 
-def filter_options(session: Session, letter: Letter) -> FilterOptions:
+def filter_options(session: DbSession, letter: Letter) -> FilterOptions:
     """The actions and actors that occur in the letter's trail, for the filter menus."""
     actions = sorted(
         session.scalars(
@@ -239,7 +238,7 @@ def csv_cells(entry: AuditEntry) -> list[str]:
 
 
 def iter_csv(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     audit_filter: AuditFilter,
     *,

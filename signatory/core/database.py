@@ -1,12 +1,20 @@
-"""Engine settings that the URL alone cannot carry."""
+"""The database: engine settings that the URL alone cannot carry, and the session type.
+
+Services take their session as an argument, typed ``DbSession``: a plain SQLAlchemy
+``Session`` (a command, a test, the mail worker) or the app's request-scoped one
+(``db.session``, a ``scoped_session`` that proxies every ``Session`` method).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+DbSession: TypeAlias = Session | scoped_session[Any]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The largest row id a database integer holds; a larger one in a URL or form names nothing.

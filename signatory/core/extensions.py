@@ -1,5 +1,7 @@
 """Unbound extension objects; ``create_app`` binds them with ``init_app``."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -23,6 +25,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The tables' base class. Flask-SQLAlchemy builds ``db.Model`` at run time from ``Base``
+# (same registry and metadata, plus its session binding), which a type checker cannot
+# follow; to the checker it is ``Base``, which declares everything the tables use.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 # No default limits: each blueprint that wants one declares it (the API's is in

@@ -36,6 +36,7 @@ from flask import (
     url_for,
 )
 from flask_babel import Babel, get_locale, get_translations, gettext, refresh
+from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.core.access import declare
 from signatory.core.text import folded
@@ -156,7 +157,7 @@ def language_links() -> list[dict[str, Any]]:
     ]
 
 
-def switch(code: str) -> Response:
+def switch(code: str) -> BaseResponse:
     """Remember the reader's language in a cookie and go back to the page they were on."""
     if supported(code) is None:
         abort(404, description="This site is available in English, French and Spanish.")

@@ -11,9 +11,9 @@ from flask import Flask, Response, current_app, jsonify, make_response, render_t
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from signatory.core.database import DbSession
 from signatory.core.extensions import db
 from signatory.core.i18n import (
     local_countries,
@@ -156,7 +156,7 @@ def private_download(response: Response, name: str) -> Response:
 
 
 def streamed(
-    load: Callable[[Session], T | None], produce: Callable[[Session, T], Iterator[str]]
+    load: Callable[[DbSession], T | None], produce: Callable[[DbSession, T], Iterator[str]]
 ) -> Iterator[str]:
     """The chunks of ``produce(session, load(session))``, read in an app context of their own.
 

@@ -25,6 +25,8 @@ METHOD_SUGGESTIONS = (
 class UTCDateTimeLocalField(DateTimeLocalField):
     """A ``datetime-local`` input read as UTC: the page says so beside the field."""
 
+    data: datetime | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)

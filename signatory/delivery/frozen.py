@@ -13,8 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
+from signatory.core.database import DbSession
 from signatory.core.spreadsheets import BOM, FORMULA_TRIGGERS
 from signatory.core.text import folded
 from signatory.lists.writers import HEADER, SECTION_LABELS, csv_filename, iter_csv
@@ -29,7 +28,7 @@ class FrozenList:
     individuals: int
 
 
-def freeze_list(session: Session, letter: Letter) -> FrozenList:
+def freeze_list(session: DbSession, letter: Letter) -> FrozenList:
     """The public CSV of ``letter`` as bytes now, with its counts and SHA-256.
 
     Built from ``public.exports.iter_csv``, the generator the public download streams,

@@ -71,6 +71,8 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
     if not form.validate_on_submit():
         return render_template("delivery/manage/form.html", **page), 400
 
+    # Validated: InputRequired and the field's format make it a datetime.
+    assert form.delivered_at.data is not None
     data = service.DeliveryData(
         delivered_to=form.delivered_to.data or "",
         delivered_at=form.delivered_at.data,

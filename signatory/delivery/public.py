@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, abort, render_template, request
 from flask_babel import gettext
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
@@ -34,7 +35,7 @@ def _delivery_or_404(letter: Letter) -> Delivery:
 
 
 @routes.get("/letters/<slug>/delivered.csv")
-def delivered_csv(slug: str) -> Response:
+def delivered_csv(slug: str) -> BaseResponse:
     """The list as it was delivered: the stored bytes, never rebuilt, with their hash.
 
     ``ETag`` is the SHA-256 (so a cached copy is revalidated against the fingerprint the

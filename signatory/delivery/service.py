@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.delivery.frozen import freeze_list
 from signatory.models import (
@@ -96,7 +96,7 @@ def _checked(data: DeliveryData, *, now: datetime) -> DeliveryData:
 
 
 def deliver(
-    session: Session, letter: Letter, data: DeliveryData, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, data: DeliveryData, *, actor: Coordinator, now: datetime
 ) -> Delivery:
     """Mark ``letter`` delivered: close signing, freeze its published list, audit it.
 
@@ -153,7 +153,7 @@ def deliver(
     return delivery
 
 
-def delivery_of(session: Session, letter: Letter) -> Delivery | None:
+def delivery_of(session: DbSession, letter: Letter) -> Delivery | None:
     """The letter's delivery, if it has been delivered."""
     return session.scalar(
         select(Delivery)
@@ -163,7 +163,7 @@ def delivery_of(session: Session, letter: Letter) -> Delivery | None:
     )
 
 
-def delivered_version(session: Session, letter: Letter, delivery: Delivery) -> LetterVersion:
+def delivered_version(session: DbSession, letter: Letter, delivery: Delivery) -> LetterVersion:
     """The text that was current when the letter was delivered."""
     version = session.scalar(
         select(LetterVersion)
@@ -189,7 +189,7 @@ class PublicDelivery:
     sha256: str
 
 
-def latest_delivery(session: Session, letter: Letter) -> PublicDelivery | None:
+def latest_delivery(session: DbSession, letter: Letter) -> PublicDelivery | None:
     """The letter's latest delivery record, if it was delivered.
 
     Selects columns, not the row: the frozen CSV bytes can run to megabytes and are not

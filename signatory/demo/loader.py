@@ -25,8 +25,8 @@ from importlib.resources import files
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
 from signatory.core.text import render_markdown
 from signatory.letters.service import create_letter
@@ -146,7 +146,7 @@ class DemoLoaded:
     pending: int = field(default_factory=_pending_count)
 
 
-def load_demo(session: Session, *, now: datetime) -> DemoLoaded | None:
+def load_demo(session: DbSession, *, now: datetime) -> DemoLoaded | None:
     """Create the demo letter, its signatories, coordinator, queue and versions.
 
     None if everything is already there: a second run changes nothing. A database whose
@@ -165,7 +165,7 @@ def load_demo(session: Session, *, now: datetime) -> DemoLoaded | None:
     return _add_workspace_demo(session, letter, coordinator, now=now)
 
 
-def _demo_coordinator(session: Session, *, now: datetime) -> Coordinator:
+def _demo_coordinator(session: DbSession, *, now: datetime) -> Coordinator:
     coordinator = create_coordinator(
         session,
         email=DEMO_COORDINATOR_EMAIL,
@@ -179,7 +179,7 @@ def _demo_coordinator(session: Session, *, now: datetime) -> Coordinator:
     return coordinator
 
 
-def _new_demo_letter(session: Session, coordinator: Coordinator, *, now: datetime) -> DemoLoaded:
+def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datetime) -> DemoLoaded:
     letter = create_letter(
         session,
         slug=DEMO_SLUG,
@@ -245,7 +245,7 @@ def _new_demo_letter(session: Session, coordinator: Coordinator, *, now: datetim
 
 
 def _add_workspace_demo(
-    session: Session, letter: Letter, coordinator: Coordinator, *, now: datetime
+    session: DbSession, letter: Letter, coordinator: Coordinator, *, now: datetime
 ) -> DemoLoaded:
     """The workspace parts, added to a demo letter loaded before there was a workspace."""
     member = session.scalar(
@@ -282,7 +282,7 @@ def _add_workspace_demo(
 
 
 def _second_version(
-    session: Session, letter: Letter, author: Coordinator, *, at: datetime
+    session: DbSession, letter: Letter, author: Coordinator, *, at: datetime
 ) -> LetterVersion:
     # Inserted directly rather than through the editing service: the demo dates it in the
     # past, and its audit event says "demo".
@@ -310,7 +310,9 @@ def _second_version(
     return version
 
 
-def _add_pending(session: Session, letter: Letter, version: LetterVersion, *, now: datetime) -> int:
+def _add_pending(
+    session: DbSession, letter: Letter, version: LetterVersion, *, now: datetime
+) -> int:
     """The moderation queue; entries whose address already signed are left as they are."""
     added = 0
     for case in _signatories().pending_review:

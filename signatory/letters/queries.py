@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.models import (
     Coordinator,
     Letter,
@@ -18,14 +18,14 @@ from signatory.models import (
 )
 
 
-def letter_by_slug(session: Session, slug: str) -> Letter | None:
+def letter_by_slug(session: DbSession, slug: str) -> Letter | None:
     """A letter the public may see: anything but a draft."""
     return session.scalar(
         select(Letter).where(Letter.slug == slug, Letter.status != LetterStatus.DRAFT)
     )
 
 
-def listed_letters(session: Session) -> list[Letter]:
+def listed_letters(session: DbSession) -> list[Letter]:
     """Letters on the home page: open ones first, then closed and delivered, newest first."""
     return list(
         session.scalars(
@@ -46,7 +46,7 @@ class Counts:
         return self.organizations + self.individuals
 
 
-def published_counts(session: Session, letter: Letter, *, country: str | None = None) -> Counts:
+def published_counts(session: DbSession, letter: Letter, *, country: str | None = None) -> Counts:
     """Published organizations and individuals, from one country (alpha-2) when given."""
     query = select(Signature.kind, func.count()).where(
         Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED
@@ -80,7 +80,7 @@ class LetterSummary:
         return self.counts.get(SignatureStatus.UNCONFIRMED, 0)
 
 
-def status_counts(session: Session, letter: Letter) -> dict[str, int]:
+def status_counts(session: DbSession, letter: Letter) -> dict[str, int]:
     """How many signatures of the letter are in each status."""
     rows = session.execute(
         select(Signature.status, func.count())
@@ -90,7 +90,7 @@ def status_counts(session: Session, letter: Letter) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def letters_of(session: Session, coordinator: Coordinator) -> list[LetterSummary]:
+def letters_of(session: DbSession, coordinator: Coordinator) -> list[LetterSummary]:
     """The letters a coordinator is a member of, newest first, with their counts."""
     rows = session.execute(
         select(Letter, Membership.role)

@@ -19,8 +19,8 @@ from datetime import datetime
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.text import render_markdown
 from signatory.letters import diff
@@ -83,7 +83,7 @@ def refuse_if_delivered(letter: Letter, what: str) -> None:
 
 
 def create_letter(
-    session: Session,
+    session: DbSession,
     *,
     slug: str,
     title: str,
@@ -167,7 +167,7 @@ def create_letter(
 
 
 def create_draft(
-    session: Session,
+    session: DbSession,
     *,
     slug: str,
     title: str,
@@ -201,7 +201,7 @@ def create_draft(
         raise LetterError(message[:1].upper() + message[1:] + ".", field=field) from None
 
 
-def has_signatures(session: Session, letter: Letter) -> bool:
+def has_signatures(session: DbSession, letter: Letter) -> bool:
     """Whether anyone has signed, in any status (purged signatures are gone entirely)."""
     return (
         session.scalar(select(Signature.id).where(Signature.letter_id == letter.id).limit(1))
@@ -209,7 +209,7 @@ def has_signatures(session: Session, letter: Letter) -> bool:
     )
 
 
-def edits_in_place(session: Session, letter: Letter) -> bool:
+def edits_in_place(session: DbSession, letter: Letter) -> bool:
     """True while the text may still be edited without a new version: an unsigned draft."""
     return letter.status == LetterStatus.DRAFT and not has_signatures(session, letter)
 
@@ -237,7 +237,7 @@ def _checked_body(body_markdown: str) -> str:
 
 
 def change_text(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     body_markdown: str,
@@ -297,7 +297,7 @@ def change_text(
 
 
 def publish_version(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     body_markdown: str,

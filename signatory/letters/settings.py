@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.i18n import N_, long_datetime
 from signatory.letters.service import (
     RECIPIENT_MAX,
@@ -51,7 +51,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def update_settings(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     settings: LetterSettings,
     *,
@@ -140,7 +140,7 @@ _STATUS_WORDS = {
 
 
 def change_status(
-    session: Session, letter: Letter, action: str, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, action: str, *, actor: Coordinator, now: datetime
 ) -> Letter:
     """Open a draft, close an open letter, or reopen a closed one (audited).
 
@@ -177,7 +177,7 @@ def change_status(
 
 
 def set_letter_status(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     event: str,
     *,

@@ -18,8 +18,9 @@ from functools import cache
 
 import pycountry
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError
 from signatory.core.text import folded
 from signatory.models import (
@@ -203,7 +204,7 @@ def _translated_text(version: LetterVersion, translation: LetterTranslation) -> 
     )
 
 
-def translations_of(session: Session, version: LetterVersion) -> list[LetterTranslation]:
+def translations_of(session: DbSession, version: LetterVersion) -> list[LetterTranslation]:
     """A version's translations, by language tag."""
     return list(
         session.scalars(
@@ -216,7 +217,7 @@ def translations_of(session: Session, version: LetterVersion) -> list[LetterTran
     )
 
 
-def public_translations(session: Session, version: LetterVersion) -> list[LetterTranslation]:
+def public_translations(session: DbSession, version: LetterVersion) -> list[LetterTranslation]:
     """The translations of a version the public may read, by language tag.
 
     A translation that needs review is left out, unless it is the authoritative text
@@ -231,7 +232,7 @@ def public_translations(session: Session, version: LetterVersion) -> list[Letter
     ]
 
 
-def public_texts(session: Session, version: LetterVersion) -> list[LetterText]:
+def public_texts(session: DbSession, version: LetterVersion) -> list[LetterText]:
     """The texts of a version the public may read: the authoritative one first, then by name."""
     texts = [_own_text(version)]
     texts.extend(
@@ -311,7 +312,7 @@ def choose_text(
     return TextChoice(texts, authoritative, authoritative, interface=interface)
 
 
-def version_has_signatures(session: Session, version: LetterVersion) -> bool:
+def version_has_signatures(session: DbSession, version: LetterVersion) -> bool:
     """Whether anyone signed against ``version`` (in any status)."""
     return (
         session.scalar(select(Signature.id).where(Signature.version_id == version.id).limit(1))
@@ -362,7 +363,7 @@ class Overview:
 
 
 def signature_languages(
-    session: Session, letter: Letter, *, display_language: str = "en"
+    session: DbSession, letter: Letter, *, display_language: str = "en"
 ) -> list[LanguageCount]:
     """Published signatures by the interface language they were signed in, most first.
 
@@ -380,7 +381,7 @@ def signature_languages(
     return sorted(counts, key=lambda row: (row.language is None, -row.count, folded(row.name)))
 
 
-def overview(session: Session, letter: Letter, *, display_language: str = "en") -> Overview:
+def overview(session: DbSession, letter: Letter, *, display_language: str = "en") -> Overview:
     """The current version's texts, what can be copied, and signatures per language.
 
     Languages are named in ``display_language``, the workspace's.
@@ -434,7 +435,7 @@ def overview(session: Session, letter: Letter, *, display_language: str = "en") 
     )
 
 
-def copy_source(session: Session, letter: Letter) -> LetterVersion | None:
+def copy_source(session: DbSession, letter: Letter) -> LetterVersion | None:
     """The newest earlier version that has translations, to offer copying them."""
     current = letter.current_version
     return session.scalar(

@@ -30,8 +30,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from signatory.core.database import DbSession
 from signatory.core.text import render_markdown
 from signatory.letters import diff
 from signatory.letters.service import BODY_MAX, TITLE_MAX
@@ -85,7 +86,9 @@ def _checked_body(body_markdown: str) -> str:
     return body
 
 
-def _translation_in(session: Session, version: LetterVersion, tag: str) -> LetterTranslation | None:
+def _translation_in(
+    session: DbSession, version: LetterVersion, tag: str
+) -> LetterTranslation | None:
     return session.scalar(
         select(LetterTranslation)
         .options(joinedload(LetterTranslation.author))
@@ -93,7 +96,7 @@ def _translation_in(session: Session, version: LetterVersion, tag: str) -> Lette
     )
 
 
-def translation_for(session: Session, version: LetterVersion, language: str) -> LetterTranslation:
+def translation_for(session: DbSession, version: LetterVersion, language: str) -> LetterTranslation:
     """The version's translation into ``language`` (a tag as typed), or ``TranslationNotFound``."""
     try:
         tag = parse_language(language)
@@ -108,7 +111,7 @@ def translation_for(session: Session, version: LetterVersion, language: str) -> 
 
 
 def _audit(
-    session: Session,
+    session: DbSession,
     action: str,
     letter: Letter,
     version: LetterVersion,
@@ -129,7 +132,7 @@ def _audit(
 
 
 def add_translation(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     language: str,
@@ -193,7 +196,7 @@ def add_translation(
 
 
 def update_translation(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     language: str,
     *,
@@ -255,7 +258,7 @@ def update_translation(
 
 
 def remove_translation(
-    session: Session, letter: Letter, language: str, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, language: str, *, actor: Coordinator, now: datetime
 ) -> LetterTranslation:
     """Remove a translation of the current version (audited ``letter.translation_removed``).
 
@@ -285,7 +288,7 @@ def remove_translation(
 
 
 def set_authoritative(
-    session: Session, letter: Letter, language: str, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, language: str, *, actor: Coordinator, now: datetime
 ) -> bool:
     """Make the current version's text in ``language`` the authoritative one.
 
@@ -324,7 +327,7 @@ def set_authoritative(
 
 
 def set_text_language(
-    session: Session, letter: Letter, language: str, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, language: str, *, actor: Coordinator, now: datetime
 ) -> bool:
     """Say which language the current version's own text is written in (audited).
 
@@ -359,7 +362,7 @@ def set_text_language(
 
 
 def copy_translations(
-    session: Session, letter: Letter, *, author: Coordinator, now: datetime
+    session: DbSession, letter: Letter, *, author: Coordinator, now: datetime
 ) -> list[LetterTranslation]:
     """Copy the newest earlier version's translations to the current version, to review.
 

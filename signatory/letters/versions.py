@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from flask_babel import gettext, ngettext
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from signatory.core.database import DbSession
 from signatory.letters import diff
 from signatory.letters.service import SUBSTANTIVE, LetterError
 from signatory.models import STANDING_STATUSES, Letter, LetterVersion, Signature, SignatureStatus
@@ -44,7 +45,7 @@ class VersionSummary:
         )
 
 
-def versions_with_authors(session: Session, letter: Letter) -> list[LetterVersion]:
+def versions_with_authors(session: DbSession, letter: Letter) -> list[LetterVersion]:
     """The letter's versions, first to current, each with its author loaded (for pages)."""
     return list(
         session.scalars(
@@ -56,7 +57,7 @@ def versions_with_authors(session: Session, letter: Letter) -> list[LetterVersio
     )
 
 
-def version_summaries(session: Session, letter: Letter) -> list[VersionSummary]:
+def version_summaries(session: DbSession, letter: Letter) -> list[VersionSummary]:
     """Every version of the letter, newest first, with the signatures made against each
     and who wrote it."""
     rows = session.execute(
@@ -76,7 +77,7 @@ def version_summaries(session: Session, letter: Letter) -> list[VersionSummary]:
     return list(reversed(summaries))
 
 
-def version_by_number(session: Session, letter: Letter, number: int) -> LetterVersion:
+def version_by_number(session: DbSession, letter: Letter, number: int) -> LetterVersion:
     version = session.scalar(
         select(LetterVersion).where(
             LetterVersion.letter_id == letter.id, LetterVersion.number == number
@@ -133,7 +134,7 @@ class Comparison:
 
 
 def compare_versions(
-    session: Session, letter: Letter, from_number: int, to_number: int
+    session: DbSession, letter: Letter, from_number: int, to_number: int
 ) -> Comparison:
     """The difference between two versions of the letter's text, older one first."""
     old = version_by_number(session, letter, from_number)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from flask import (
     Response,
@@ -24,7 +25,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext, lazy_gettext
+from flask_babel import LazyString, gettext, lazy_gettext
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
@@ -55,7 +56,7 @@ from signatory.models import Letter, SignatureKind
 
 routes = Routes("public")
 
-SECTION_TITLES = {
+SECTION_TITLES: dict[str, LazyString] = {
     SignatureKind.ORGANIZATION: lazy_gettext("Organizations"),
     SignatureKind.INDIVIDUAL: lazy_gettext("Individuals"),
 }
@@ -190,12 +191,13 @@ def _section(letter: Letter, view: ListQuery, kind: str, shown: service.Counts) 
     )
     more_url = None
     if page.next_cursor is not None:
+        kept: dict[str, Any] = view.query_args()
         more_url = url_for(
             "public.signatories",
             slug=letter.slug,
             section=kind,
             after=page.next_cursor,
-            **view.query_args(),
+            **kept,
             _anchor=f"{kind}s",
         )
     return Section(
@@ -232,7 +234,7 @@ def signatories(slug: str) -> str:
     sections = [
         _section(letter, view, kind, shown) for kind in _kinds_to_show(letter, view, totals)
     ]
-    query_args = view.query_args()
+    query_args: dict[str, Any] = view.query_args()
     return render_template(
         "lists/signatories.html",
         letter=letter,

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.errors import InvalidArgument
 from signatory.core.text import search_text
 from signatory.letters.queries import Counts
@@ -105,7 +105,7 @@ def _public_rows(letter: Letter, kind: str, *, with_sort_key: bool = False) -> S
 
 
 def published_page(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     kind: str | None = None,
@@ -129,7 +129,7 @@ def published_page(
 
 
 def iter_published(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     kind: str | None = None,
@@ -153,7 +153,7 @@ def iter_published(
         after = page.items[-1].cursor
 
 
-def published_countries(session: Session, letter: Letter) -> dict[str, int]:
+def published_countries(session: DbSession, letter: Letter) -> dict[str, int]:
     """Published signatures per country (alpha-2), for the country filter.
 
     Grouping by country alone is answered from ix_signature_country_kind without reading the
@@ -259,7 +259,7 @@ def _merge_key(sort: Sort) -> Callable[[PublicSignature], tuple[str | datetime, 
 
 
 def find_page(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     filters: ListFilters,
     *,
@@ -292,7 +292,7 @@ def find_page(
     return Page(items=items, next_cursor=next_cursor)
 
 
-def find_counts(session: Session, letter: Letter, filters: ListFilters) -> Counts:
+def find_counts(session: DbSession, letter: Letter, filters: ListFilters) -> Counts:
     """How many published organizations and individuals match ``filters``."""
     kinds = filters.kinds
     if not kinds:
@@ -318,7 +318,7 @@ class Latest:
     organizations: list[PublicSignature]
 
 
-def latest_public(session: Session, letter: Letter, *, limit: int = 10) -> Latest:
+def latest_public(session: DbSession, letter: Letter, *, limit: int = 10) -> Latest:
     """The ``limit`` newest published signatures, and the ``limit`` newest organizations.
 
     One read per section, backwards along ix_signature_public; the organizations' read
@@ -340,7 +340,7 @@ def latest_public(session: Session, letter: Letter, *, limit: int = 10) -> Lates
     return Latest(signatures=mixed[:limit], organizations=newest[SignatureKind.ORGANIZATION])
 
 
-def published_per_day(session: Session, letter: Letter) -> list[tuple[date, int]]:
+def published_per_day(session: DbSession, letter: Letter) -> list[tuple[date, int]]:
     """Signatures published on each UTC day that had any, oldest first.
 
     Read from ix_signature_public alone (the kind, status and time are all in it).
@@ -367,7 +367,7 @@ def published_per_day(session: Session, letter: Letter) -> list[tuple[date, int]
 # --- Reads for the JSON API ---------------------------------------------------------------
 
 
-def published_organization_types(session: Session, letter: Letter) -> dict[str, int]:
+def published_organization_types(session: DbSession, letter: Letter) -> dict[str, int]:
     """Published organization signatures per organization type (individuals have none)."""
     rows = session.execute(
         select(Signature.organization_type, func.count())
@@ -379,4 +379,5 @@ def published_organization_types(session: Session, letter: Letter) -> dict[str, 
         )
         .group_by(Signature.organization_type)
     ).all()
-    return {organization_type: count for organization_type, count in rows}
+    # Rows without a type were filtered out above.
+    return {str(organization_type): count for organization_type, count in rows}

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.i18n import ORGANIZATION_TYPES, country_name
 from signatory.core.spreadsheets import BOM, csv_chunk, neutralise, safe_filename
 from signatory.lists.queries import PUBLIC_KINDS, PublicSignature, iter_published
@@ -35,7 +35,7 @@ HEADER = (
     "Letter version",
 )
 
-SECTION_LABELS = {
+SECTION_LABELS: dict[str, str] = {
     SignatureKind.ORGANIZATION: "Organization",
     SignatureKind.INDIVIDUAL: "Individual (affiliation for identification only)",
 }
@@ -62,7 +62,7 @@ def csv_row(signature: PublicSignature) -> list[str]:
     return [neutralise(cell) for cell in cells]
 
 
-def iter_csv(session: Session, letter: Letter, *, batch_size: int = 1000) -> Iterator[str]:
+def iter_csv(session: DbSession, letter: Letter, *, batch_size: int = 1000) -> Iterator[str]:
     """The whole CSV of ``letter``'s published signatures, as text chunks to stream.
 
     The BOM and header come first, then organizations and individuals, each in signing
@@ -112,7 +112,7 @@ def download_item(signature: PublicSignature) -> dict[str, Any]:
 
 
 def iter_json(
-    session: Session, letter: Letter, *, base_url: str, now: datetime, batch_size: int = 1000
+    session: DbSession, letter: Letter, *, base_url: str, now: datetime, batch_size: int = 1000
 ) -> Iterator[str]:
     """The whole public list as one JSON document, in text chunks to stream.
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from signatory.core.database import DbSession
 from signatory.core.time import utcnow
 from signatory.mail import registry
 from signatory.models import OutboxMessage, OutboxStatus
 
 
 def enqueue(
-    session: Session,
+    session: DbSession,
     *,
     template: str,
     to: str,

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from signatory.core.database import DbSession
 from signatory.core.tokens import Tokens
 
 
@@ -34,7 +33,7 @@ class MailEnv:
         return f"{self.base_url}{path}"
 
 
-Builder = Callable[[Session, dict[str, Any], MailEnv], dict[str, Any]]
+Builder = Callable[[DbSession, dict[str, Any], MailEnv], dict[str, Any]]
 
 _builders: dict[str, Builder] = {}
 
@@ -60,7 +59,7 @@ def names() -> list[str]:
 
 
 def build_context(
-    session: Session, name: str, context: dict[str, Any], env: MailEnv
+    session: DbSession, name: str, context: dict[str, Any], env: MailEnv
 ) -> dict[str, Any]:
     """The template context for one message; ``LookupError`` for an unknown email."""
     try:

@@ -39,8 +39,8 @@ from typing import Any, Final, Literal, Protocol
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.i18n import language_of
 from signatory.core.time import utcnow
 from signatory.core.tokens import current_tokens
@@ -93,7 +93,7 @@ def retry_delay(attempts: int) -> timedelta:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def render_message(session: Session, message: OutboxMessage, *, now: datetime) -> EmailMessage:
+def render_message(session: DbSession, message: OutboxMessage, *, now: datetime) -> EmailMessage:
     """Build the email for an outbox row: headers, a text part and an HTML part.
 
     Sets ``message.subject``. Raises ``Undeliverable`` when it can never be rendered, and
@@ -157,7 +157,7 @@ def _claimable(now: datetime, due_by: datetime) -> Any:
 
 
 def claim(
-    session: Session,
+    session: DbSession,
     message_id: int,
     *,
     worker_id: str,
@@ -187,7 +187,7 @@ def claim(
 
 
 def claim_next(
-    session: Session, *, worker_id: str, now: datetime, due_by: datetime | None = None
+    session: DbSession, *, worker_id: str, now: datetime, due_by: datetime | None = None
 ) -> int | None:
     """Claim the oldest due row and return its id, or None when nothing is due."""
     while True:
@@ -215,7 +215,7 @@ Outcome = Literal["sent", "retried", "failed"]
 
 
 def send_one(
-    session: Session,
+    session: DbSession,
     backend: MailBackend,
     message_id: int,
     *,
@@ -259,7 +259,7 @@ def send_one(
 
 
 def _failed_attempt(
-    session: Session,
+    session: DbSession,
     message_id: int,
     worker_id: str,
     exc: BaseException,
@@ -284,7 +284,7 @@ def _failed_attempt(
 
 
 def _record(
-    session: Session,
+    session: DbSession,
     message_id: int,
     worker_id: str,
     *,
@@ -316,7 +316,7 @@ def _short(exc: BaseException) -> str:
 
 
 def send_due(
-    session: Session,
+    session: DbSession,
     backend: MailBackend,
     *,
     now: datetime | None = None,
@@ -361,7 +361,7 @@ class Chore(Protocol):
     domain. It must catch and log its own failures: housekeeping never stops the mail.
     """
 
-    def run_if_due(self, session: Session, *, now: datetime) -> object: ...
+    def run_if_due(self, session: DbSession, *, now: datetime) -> object: ...
 
 
 # Makes a worker's chore from the app's configuration, once per worker run.
@@ -395,7 +395,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def run_worker(
-    session: Session,
+    session: DbSession,
     backend: MailBackend,
     *,
     interval: float | None = None,

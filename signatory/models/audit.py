@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from signatory.core.extensions import db
+from signatory.core.database import DbSession
+from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only: nothing in the app edits or deletes these rows."""
 
     __tablename__ = "audit_event"
@@ -35,7 +36,7 @@ class AuditEvent(db.Model):
 
 
 def record(
-    session: Session,
+    session: DbSession,
     action: str,
     *,
     actor_label: str,

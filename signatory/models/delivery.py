@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from signatory.core.extensions import db
+from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.letter import Letter
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """The list as handed over: frozen bytes, counts and their SHA-256, never rewritten."""
 
     __tablename__ = "delivery"

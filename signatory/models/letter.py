@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from signatory.core.extensions import db
+from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX
 
@@ -34,7 +34,7 @@ class Moderation(StrEnum):
     ALL = "all"
 
 
-class Letter(db.Model):
+class Letter(Model):
     __tablename__ = "letter"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +87,7 @@ def _own_language(context: Any) -> str:
     return context.get_current_parameters().get("language") or _inherited_language(context)
 
 
-class LetterVersion(db.Model):
+class LetterVersion(Model):
     __tablename__ = "letter_version"
     __table_args__ = (UniqueConstraint("letter_id", "number"),)
 
@@ -124,7 +124,7 @@ class LetterVersion(db.Model):
     )
 
 
-class LetterTranslation(db.Model):
+class LetterTranslation(Model):
     """A version's text in another language, added by an editor.
 
     It belongs to one version: a new version starts with none. ``source_sha256`` is the

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signatory.core.extensions import db
+from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 
 
@@ -20,7 +20,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An email to send, written in the transaction of the change that causes it.
 
     It stores the template and its context, not the rendered text: links carry tokens

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Table,
     Text,
     event,
     inspect,
@@ -23,9 +25,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Mapped, Mapper, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, joinedload, mapped_column, relationship
 
-from signatory.core.extensions import db
+from signatory.core.database import DbSession
+from signatory.core.extensions import Model
 from signatory.core.text import comparison_key, name_sort_key, search_text
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX, in_list, new_nonce
@@ -65,7 +68,7 @@ HELD_STATUSES = (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED)
 STANDING_STATUSES = HELD_STATUSES
 
 
-class Signature(db.Model):
+class Signature(Model):
     __tablename__ = "signature"
     __table_args__ = (
         Index(
@@ -182,7 +185,7 @@ class Signature(db.Model):
     moderated_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
 
 
-def load_signature(session: Session, signature_id: int) -> Signature | None:
+def load_signature(session: DbSession, signature_id: int) -> Signature | None:
     """The signature ``signature_id`` with its letter, which nearly every use of one needs.
 
     A query rather than ``session.get``: a signature already in the session still gets its
@@ -257,7 +260,7 @@ KEYED_FIELDS = ("status", "kind", "organization", "name", "email")
 def _note_list_change(connection: Connection, letter_id: int) -> None:
     # One atomic UPDATE, not read-add-write: two signatures published at once must move
     # the revision twice, or a watcher could keep the first one's count for ever.
-    letter = Letter.__table__
+    letter = cast(Table, Letter.__table__)
     connection.execute(
         update(letter)
         .where(letter.c.id == letter_id)

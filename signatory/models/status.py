@@ -25,9 +25,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError
 from signatory.models.letter import Letter, LetterStatus, Moderation
 from signatory.models.signature import Signature, SignatureKind, SignatureStatus
@@ -112,7 +112,7 @@ LETTER_EVENTS: dict[str, tuple[tuple[LetterStatus, ...], LetterStatus]] = {
 
 
 def change_letter_status(
-    session: Session, letter: Letter, event: str, *, now: datetime
+    session: DbSession, letter: Letter, event: str, *, now: datetime
 ) -> LetterStatus:
     """Apply ``event`` to ``letter`` or raise ``IllegalTransition``; return the new status.
 

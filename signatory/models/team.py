@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
-from signatory.core.extensions import db
+from signatory.core.database import DbSession
+from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import new_nonce
 from signatory.models.letter import Letter
@@ -20,7 +21,7 @@ class NotifyPreference(StrEnum):
     NONE = "none"
 
 
-class Coordinator(db.Model):
+class Coordinator(Model):
     __tablename__ = "coordinator"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +56,7 @@ class Coordinator(db.Model):
         return f"{self.id}:{self.session_token}"
 
 
-class SignInAttempt(db.Model):
+class SignInAttempt(Model):
     """Sign-in attempts, to throttle failures per account and per address (not globally)."""
 
     __tablename__ = "sign_in_attempt"
@@ -81,7 +82,7 @@ class MembershipRole(StrEnum):
 ROLE_RANK = {MembershipRole.MODERATOR: 1, MembershipRole.EDITOR: 2, MembershipRole.OWNER: 3}
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("coordinator_id", "letter_id"),)
 
@@ -99,7 +100,7 @@ class Membership(db.Model):
         return ROLE_RANK[MembershipRole(self.role)] >= ROLE_RANK[MembershipRole(role)]
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """An emailed invitation to join a letter's team; the link works once (nonce)."""
 
     __tablename__ = "invitation"
@@ -121,7 +122,7 @@ class Invitation(db.Model):
     invited_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
 
 
-def load_invitation(session: Session, invitation_id: int) -> Invitation | None:
+def load_invitation(session: DbSession, invitation_id: int) -> Invitation | None:
     """The invitation ``invitation_id`` with its letter and who sent it, as it is always shown."""
     return session.scalar(
         select(Invitation)

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.domains import email_domain, is_free_mail
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
 from signatory.models import Coordinator, Membership, NotifyPreference, SignatureStatus
@@ -15,7 +15,7 @@ from signatory.models.signature import load_signature
 from signatory.notifications.service import letter_activity
 
 
-def _coordinator(session: Session, context: dict[str, Any], preference: str) -> Coordinator:
+def _coordinator(session: DbSession, context: dict[str, Any], preference: str) -> Coordinator:
     coordinator_id = context.get("coordinator_id")
     coordinator = (
         session.get(Coordinator, coordinator_id) if isinstance(coordinator_id, int) else None
@@ -39,7 +39,7 @@ def _common(env: MailEnv) -> dict[str, Any]:
     }
 
 
-def _review_needed(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _review_needed(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     coordinator = _coordinator(session, context, NotifyPreference.EACH)
     signature_id = context.get("signature_id")
     signature = load_signature(session, signature_id) if isinstance(signature_id, int) else None
@@ -82,7 +82,7 @@ def _moment(context: dict[str, Any], key: str) -> datetime:
     return moment
 
 
-def _digest(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _digest(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     coordinator = _coordinator(session, context, NotifyPreference.DIGEST)
     since, until = _moment(context, "since"), _moment(context, "until")
     letters = [

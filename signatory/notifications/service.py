@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.mail.outbox import enqueue
 from signatory.models import (
     Coordinator,
@@ -49,7 +49,7 @@ DIGEST_RETRY = timedelta(minutes=15)
 # --- One email per signature awaiting review ---------------------------------------------
 
 
-def notify_review_needed(session: Session, signature: Signature, *, now: datetime) -> int:
+def notify_review_needed(session: DbSession, signature: Signature, *, now: datetime) -> int:
     """Queue a ``review_needed`` email to each member of the letter who chose ``each``.
 
     Any role: moderators need it most. Called in the transaction that put the signature
@@ -105,7 +105,7 @@ class LetterActivity:
 
 
 def letter_activity(
-    session: Session, coordinator: Coordinator, *, since: datetime, until: datetime
+    session: DbSession, coordinator: Coordinator, *, since: datetime, until: datetime
 ) -> list[LetterActivity]:
     """Per letter of ``coordinator``, the queue now and what arrived in ``(since, until]``.
 
@@ -171,7 +171,7 @@ def letter_activity(
 
 
 def claim_digest(
-    session: Session, coordinator_id: int, *, seen: datetime | None, now: datetime
+    session: DbSession, coordinator_id: int, *, seen: datetime | None, now: datetime
 ) -> bool:
     """Set ``last_digest_at`` to ``now`` if it still is ``seen``; True if this call did it."""
     unchanged = (
@@ -204,7 +204,7 @@ class DigestOutcome:
 
 
 def digest_for(
-    session: Session, coordinator: Coordinator, *, now: datetime, hour: int, force: bool = False
+    session: DbSession, coordinator: Coordinator, *, now: datetime, hour: int, force: bool = False
 ) -> DigestOutcome:
     """Queue ``coordinator``'s digest if it is due and something is new; claim the slot.
 
@@ -253,7 +253,7 @@ class DigestRun:
         return len(self.sent) + len(self.nothing_new) + len(self.taken) + len(self.failed)
 
 
-def run_digests(session: Session, *, now: datetime, hour: int, force: bool = False) -> DigestRun:
+def run_digests(session: DbSession, *, now: datetime, hour: int, force: bool = False) -> DigestRun:
     """Handle every due digest, one coordinator per transaction; return what happened.
 
     Like the outbox worker (and unlike request services) this commits, once per
@@ -310,7 +310,7 @@ class DigestSchedule:
         """The mail worker's chore, at the app's ``DIGEST_HOUR_UTC``."""
         return cls(hour=int(config["DIGEST_HOUR_UTC"]))
 
-    def run_if_due(self, session: Session, *, now: datetime) -> DigestRun | None:
+    def run_if_due(self, session: DbSession, *, now: datetime) -> DigestRun | None:
         slot = digest_slot(now, self.hour)
         if self.done_slot == slot or (self.retry_at is not None and now < self.retry_at):
             return None

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from flask_babel import gettext
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.i18n import long_datetime
 from signatory.letters.service import SUBSTANTIVE, LetterError
 from signatory.letters.versions import version_by_number
@@ -24,7 +24,9 @@ class AlreadyNotified(LetterError):
     pass
 
 
-def earlier_signatures(session: Session, letter: Letter, version: LetterVersion) -> list[Signature]:
+def earlier_signatures(
+    session: DbSession, letter: Letter, version: LetterVersion
+) -> list[Signature]:
     """Live signatures made against a version before ``version``."""
     earlier = select(LetterVersion.id).where(
         LetterVersion.letter_id == letter.id, LetterVersion.number < version.number
@@ -43,7 +45,7 @@ def earlier_signatures(session: Session, letter: Letter, version: LetterVersion)
 
 
 def notify_signatories(
-    session: Session, letter: Letter, number: int, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, number: int, *, actor: Coordinator, now: datetime
 ) -> int:
     """Email every earlier signatory the change made by substantive version ``number``.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -23,8 +23,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.domains import email_domain, is_free_mail
 from signatory.core.i18n import ORGANIZATION_TYPES, country_name
 from signatory.core.spreadsheets import BOM, csv_chunk, dated_filename, iso, neutralise
@@ -91,7 +91,8 @@ class ExportRow:
     moderation_reason: str | None
 
 
-_COLUMNS = (
+# Typed loosely: a select of this many columns has no precise row type to check against.
+_COLUMNS: tuple[Any, ...] = (
     Signature.id,
     Signature.status,
     Signature.kind,
@@ -124,7 +125,7 @@ class Snapshot:
     up_to_id: int
 
 
-def snapshot(session: Session, letter: Letter) -> Snapshot:
+def snapshot(session: DbSession, letter: Letter) -> Snapshot:
     """How many signatures the letter has, and the highest id among them.
 
     The export streams rows up to that id, so a signature arriving mid-download is not
@@ -137,7 +138,7 @@ def snapshot(session: Session, letter: Letter) -> Snapshot:
 
 
 def iter_rows(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     up_to_id: int,
@@ -223,7 +224,7 @@ def csv_cells(row: ExportRow) -> list[str]:
 
 
 def iter_csv(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     up_to_id: int,
@@ -255,7 +256,7 @@ def _xlsx_cell(sheet: object, value: str | int, *, bold: bool = False) -> WriteO
 
 
 def write_xlsx(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     target: IO[bytes],
     *,
@@ -289,7 +290,7 @@ def filename(letter: Letter, fmt: str, *, now: datetime) -> str:
 
 
 def record_export(
-    session: Session, letter: Letter, *, fmt: str, rows: int, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, *, fmt: str, rows: int, actor: Coordinator, now: datetime
 ) -> None:
     """Audit a download of the full list (``letter.exported``)."""
     audit.record(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from signatory.core.database import DbSession
 from signatory.letters import diff
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
 from signatory.models import (
@@ -30,7 +31,7 @@ _STILL_TRUE: dict[str, tuple[str, ...]] = {
 
 
 def signature_context(
-    session: Session, name: str, context: dict[str, Any], env: MailEnv
+    session: DbSession, name: str, context: dict[str, Any], env: MailEnv
 ) -> dict[str, Any]:
     """Load the signature an email is about and check the email still fits it."""
     signature_id = context.get("signature_id")
@@ -63,7 +64,7 @@ def withdraw_url(signature: Signature, env: MailEnv) -> str:
     return env.url(f"/withdraw/{token}")
 
 
-def _confirm_request(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _confirm_request(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     built = signature_context(session, "confirm_request", context, env)
     signature = built["signature"]
     token = env.tokens.make("confirm", signature.id, signature.confirm_nonce)
@@ -71,19 +72,23 @@ def _confirm_request(session: Session, context: dict[str, Any], env: MailEnv) ->
     return built
 
 
-def _signature_confirmed(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _signature_confirmed(
+    session: DbSession, context: dict[str, Any], env: MailEnv
+) -> dict[str, Any]:
     built = signature_context(session, "signature_confirmed", context, env)
     built["withdraw_url"] = withdraw_url(built["signature"], env)
     return built
 
 
-def _withdraw_link(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _withdraw_link(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     built = signature_context(session, "withdraw_link", context, env)
     built["withdraw_url"] = withdraw_url(built["signature"], env)
     return built
 
 
-def _withdrawal_receipt(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _withdrawal_receipt(
+    session: DbSession, context: dict[str, Any], env: MailEnv
+) -> dict[str, Any]:
     return signature_context(session, "withdrawal_receipt", context, env)
 
 
@@ -92,7 +97,7 @@ def _withdrawal_receipt(session: Session, context: dict[str, Any], env: MailEnv)
 CONTEXT_PARAGRAPHS = 1
 
 
-def _version_changed(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _version_changed(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     """The difference between the version signed and the new one, and a withdrawal link.
 
     Checked again at send time: a signature withdrawn (or otherwise gone) while the

@@ -14,9 +14,8 @@ from datetime import datetime
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from signatory.core.database import MAX_ROW_ID
+from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.errors import DomainError
 from signatory.core.i18n import N_
 from signatory.core.text import has_control_characters
@@ -176,7 +175,7 @@ def clean_reason(reason: str | None) -> str | None:
     return reason
 
 
-def _holder_of(session: Session, signature: Signature, key: str) -> Signature | None:
+def _holder_of(session: DbSession, signature: Signature, key: str) -> Signature | None:
     """Another pending or published signature holding the organization ``key``, if any."""
     return session.scalar(
         select(Signature)
@@ -191,7 +190,7 @@ def _holder_of(session: Session, signature: Signature, key: str) -> Signature | 
     )
 
 
-def _flush_or_place_taken(session: Session, organization: str | None) -> None:
+def _flush_or_place_taken(session: DbSession, organization: str | None) -> None:
     # The explicit checks give the better message; the unique index is the guarantee,
     # e.g. against a confirmation committed between our check and this flush.
     try:
@@ -202,7 +201,7 @@ def _flush_or_place_taken(session: Session, organization: str | None) -> None:
 
 
 def _record(
-    session: Session,
+    session: DbSession,
     action: str,
     signature: Signature,
     actor: Coordinator,
@@ -222,7 +221,7 @@ def _record(
 
 
 def decide(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     signature_ids: Sequence[int],
     *,
@@ -283,7 +282,7 @@ def decide(
 
 
 def correct(
-    session: Session,
+    session: DbSession,
     signature: Signature,
     *,
     field_name: str,
@@ -325,7 +324,7 @@ def correct(
         )
 
     if field_name == "organization":
-        key = organization_key(value)
+        key = organization_key(value) or ""
         if (
             signature.kind == SignatureKind.ORGANIZATION
             and signature.status in HELD_STATUSES
@@ -350,7 +349,7 @@ def correct(
 
 
 def unpublish(
-    session: Session,
+    session: DbSession,
     signature: Signature,
     *,
     reason: str | None,

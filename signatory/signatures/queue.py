@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, tuple_
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
-from signatory.core.database import MAX_ROW_ID
+from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.domains import email_domain, is_free_mail
 from signatory.core.text import comparison_key
 from signatory.lists.cursors import Cursor, decode_cursor, encode_cursor
@@ -71,7 +71,7 @@ def parse_cursor(token: str) -> Cursor | None:
 
 
 def queue_page(
-    session: Session, letter: Letter, *, after: Cursor | None = None, limit: int = 50
+    session: DbSession, letter: Letter, *, after: Cursor | None = None, limit: int = 50
 ) -> Page[QueueItem]:
     """Signatures awaiting review, newest first, each with its flags and similar names."""
     query = (
@@ -117,7 +117,7 @@ def _search_condition(search: str) -> ColumnElement[bool]:
 
 
 def signatures_page(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     *,
     status: str | None = None,
@@ -142,7 +142,7 @@ def signatures_page(
     return Page(items, next_cursor)
 
 
-def signature_of(session: Session, letter: Letter, signature_id: int) -> Signature | None:
+def signature_of(session: DbSession, letter: Letter, signature_id: int) -> Signature | None:
     """The signature ``signature_id`` if it belongs to ``letter``; None otherwise."""
     if not 0 < signature_id <= MAX_ROW_ID:
         return None
@@ -155,7 +155,7 @@ def signature_of(session: Session, letter: Letter, signature_id: int) -> Signatu
 
 
 def signature_history(
-    session: Session, signature: Signature, *, limit: int = 100
+    session: DbSession, signature: Signature, *, limit: int = 100
 ) -> list[tuple[AuditEvent, str | None]]:
     """The signature's audit events, newest first, with the acting coordinator's name."""
     rows = session.execute(

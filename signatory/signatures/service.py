@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
@@ -73,7 +73,7 @@ class SignOutcome:
     created: bool
 
 
-def _live_signature_for_email(session: Session, letter: Letter, key: str) -> Signature | None:
+def _live_signature_for_email(session: DbSession, letter: Letter, key: str) -> Signature | None:
     return session.scalar(
         select(Signature).where(
             Signature.letter_id == letter.id,
@@ -83,7 +83,7 @@ def _live_signature_for_email(session: Session, letter: Letter, key: str) -> Sig
     )
 
 
-def organization_is_published(session: Session, letter: Letter, organization: str) -> bool:
+def organization_is_published(session: DbSession, letter: Letter, organization: str) -> bool:
     """Whether this organization (compared loosely) is already on the public list."""
     return (
         session.scalar(
@@ -98,7 +98,7 @@ def organization_is_published(session: Session, letter: Letter, organization: st
     )
 
 
-def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime) -> SignOutcome:
+def sign(session: DbSession, letter: Letter, data: SignatureData, *, now: datetime) -> SignOutcome:
     """Record a signature awaiting confirmation and queue its confirmation email.
 
     Signing again with an email that already has a live signature on this letter creates
@@ -169,7 +169,9 @@ def sign(session: Session, letter: Letter, data: SignatureData, *, now: datetime
     return SignOutcome(signature, created=True)
 
 
-def _email_signer(session: Session, signature: Signature, template: str, *, now: datetime) -> None:
+def _email_signer(
+    session: DbSession, signature: Signature, template: str, *, now: datetime
+) -> None:
     enqueue(
         session,
         template=template,
@@ -182,7 +184,7 @@ def _email_signer(session: Session, signature: Signature, template: str, *, now:
 
 
 def _audit_signer(
-    session: Session,
+    session: DbSession,
     signature: Signature,
     action: str,
     *,
@@ -200,14 +202,14 @@ def _audit_signer(
     )
 
 
-def _send_links_again(session: Session, signature: Signature, *, now: datetime) -> None:
+def _send_links_again(session: DbSession, signature: Signature, *, now: datetime) -> None:
     template = (
         "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
     )
     _email_signer(session, signature, template, now=now)
 
 
-def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -> Signature:
+def signature_for_token(session: DbSession, purpose: str, payload: TokenPayload) -> Signature:
     """The signature a link is for, if the link can still be used; otherwise ``InvalidToken``."""
     signature = load_signature(session, payload.row_id)
     if signature is None:
@@ -225,7 +227,7 @@ def signature_for_token(session: Session, purpose: str, payload: TokenPayload) -
     return signature
 
 
-def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Signature:
     """Confirm a signature from its emailed link: publish it, or queue it for review."""
     signature = signature_for_token(session, "confirm", payload)
     if not signature.letter.accepts_signatures(now):
@@ -253,7 +255,7 @@ def confirm(session: Session, payload: TokenPayload, *, now: datetime) -> Signat
     return signature
 
 
-def _organization_held_by_another(session: Session, signature: Signature) -> bool:
+def _organization_held_by_another(session: DbSession, signature: Signature) -> bool:
     return (
         session.scalar(
             select(Signature.id).where(
@@ -268,7 +270,7 @@ def _organization_held_by_another(session: Session, signature: Signature) -> boo
     )
 
 
-def withdraw(session: Session, payload: TokenPayload, *, now: datetime) -> Signature:
+def withdraw(session: DbSession, payload: TokenPayload, *, now: datetime) -> Signature:
     """Withdraw a signature from its emailed link: it leaves the public list at once."""
     signature = signature_for_token(session, "withdraw", payload)
     signature.withdraw_nonce = new_nonce()
@@ -279,7 +281,7 @@ def withdraw(session: Session, payload: TokenPayload, *, now: datetime) -> Signa
 
 
 def resend_after_expiry(
-    session: Session, purpose: str, payload: TokenPayload, *, now: datetime
+    session: DbSession, purpose: str, payload: TokenPayload, *, now: datetime
 ) -> Signature:
     """Queue a fresh link in place of an expired one, to the address on the signature.
 
@@ -293,7 +295,7 @@ def resend_after_expiry(
     return signature
 
 
-def purge_unconfirmed(session: Session, *, now: datetime, older_than_days: int) -> int:
+def purge_unconfirmed(session: DbSession, *, now: datetime, older_than_days: int) -> int:
     """Delete signatures never confirmed within ``older_than_days``; nothing public held them."""
     cutoff = now - timedelta(days=older_than_days)
     stale = list(
@@ -323,7 +325,7 @@ PURGE_EVERY = timedelta(hours=1)
 
 
 def purge_if_due(
-    session: Session, *, now: datetime, last_purge: datetime | None, older_than_days: int
+    session: DbSession, *, now: datetime, last_purge: datetime | None, older_than_days: int
 ) -> datetime:
     """Purge stale unconfirmed signatures if ``PURGE_EVERY`` has passed since ``last_purge``.
 
@@ -356,7 +358,7 @@ class PurgeSchedule:
     def from_config(cls, config: Mapping[str, Any]) -> PurgeSchedule:
         return cls(older_than_days=int(config["UNCONFIRMED_PURGE_DAYS"]))
 
-    def run_if_due(self, session: Session, *, now: datetime) -> None:
+    def run_if_due(self, session: DbSession, *, now: datetime) -> None:
         self.last_purge = purge_if_due(
             session, now=now, last_purge=self.last_purge, older_than_days=self.older_than_days
         )

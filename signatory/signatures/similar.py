@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.core.text import comparison_key, folded
 from signatory.models import (
     HELD_STATUSES,
@@ -221,7 +221,7 @@ class NameIndex:
                 yield entry, score
 
 
-def name_index(session: Session, letter: Letter) -> NameIndex:
+def name_index(session: DbSession, letter: Letter) -> NameIndex:
     """The letter's published and pending organization names, in one query."""
     rows = session.execute(
         select(
@@ -233,4 +233,5 @@ def name_index(session: Session, letter: Letter) -> NameIndex:
             Signature.organization.is_not(None),
         )
     ).all()
-    return NameIndex.build((row[0], row[1], row[2], row[3]) for row in rows)
+    # Rows without an organization were filtered out above.
+    return NameIndex.build((row[0], row[1] or "", row[2], row[3]) for row in rows)

@@ -94,7 +94,7 @@ def signed_in(view: F) -> F:
 
 def current_coordinator() -> Coordinator:
     """The signed-in coordinator itself, not Flask-Login's proxy, to hand to services."""
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def membership_for(coordinator: Coordinator, slug: str) -> tuple[Letter, Membership] | None:

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidArgument, InvalidToken
 from signatory.core.text import has_control_characters
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
@@ -49,14 +50,14 @@ def normalise_coordinator_email(email: str) -> str:
         raise InvalidArgument(f"{email!r} is not a valid email address: {exc}") from None
 
 
-def coordinator_by_email(session: Session, email: str) -> Coordinator | None:
+def coordinator_by_email(session: DbSession, email: str) -> Coordinator | None:
     return session.scalar(
         select(Coordinator).where(Coordinator.email == normalise_coordinator_email(email))
     )
 
 
 def create_coordinator(
-    session: Session, *, email: str, name: str, password: str, now: datetime
+    session: DbSession, *, email: str, name: str, password: str, now: datetime
 ) -> Coordinator:
     """A coordinator account; the password is kept only as a slow (scrypt) hash."""
     address = normalise_coordinator_email(email)
@@ -97,17 +98,20 @@ class AuthResult:
     throttled: bool = False
 
 
-def _failures(session: Session, column: object, value: str, since: datetime) -> int:
-    return session.scalar(
+def _failures(
+    session: DbSession, column: InstrumentedAttribute[str], value: str, since: datetime
+) -> int:
+    count = session.scalar(
         select(func.count())
         .select_from(SignInAttempt)
         .where(column == value, SignInAttempt.succeeded.is_(False))
         .where(SignInAttempt.created_at >= since)
     )
+    return count or 0
 
 
 def authenticate(
-    session: Session, *, email: str, password: str, address: str, now: datetime
+    session: DbSession, *, email: str, password: str, address: str, now: datetime
 ) -> AuthResult:
     """Check a sign-in and record the attempt; refuse while the account or address is throttled."""
     email_key = email.strip().lower()
@@ -128,7 +132,7 @@ def authenticate(
     session.add(
         SignInAttempt(email_key=email_key[:320], address=address[:64], succeeded=ok, created_at=now)
     )
-    if not ok:
+    if not ok or coordinator is None:
         return AuthResult(None)
     coordinator.last_sign_in_at = now
     return AuthResult(coordinator)
@@ -179,7 +183,7 @@ def _set_password(coordinator: Coordinator, password: str) -> None:
 
 
 def create_account(
-    session: Session, *, email: str, name: str, password: str, now: datetime
+    session: DbSession, *, email: str, name: str, password: str, now: datetime
 ) -> Coordinator:
     """An account made by the person themselves (from an invitation), audited as theirs.
 
@@ -212,7 +216,7 @@ def create_account(
 
 
 def change_password(
-    session: Session, coordinator: Coordinator, *, current: str, new: str, now: datetime
+    session: DbSession, coordinator: Coordinator, *, current: str, new: str, now: datetime
 ) -> None:
     """Set a new password after checking the current one; other sessions are signed out."""
     if len(current) > PASSWORD_MAX or not check_password_hash(coordinator.password_hash, current):
@@ -228,7 +232,7 @@ def change_password(
 
 
 def update_profile(
-    session: Session, coordinator: Coordinator, *, name: str, notify: str, now: datetime
+    session: DbSession, coordinator: Coordinator, *, name: str, notify: str, now: datetime
 ) -> bool:
     """Change the display name and the notification choice; False when nothing changed."""
     name = _checked_name(name)
@@ -259,7 +263,7 @@ def update_profile(
 # -- "forgot password" -------------------------------------------------------------------
 
 
-def request_password_reset(session: Session, *, email: str, now: datetime) -> bool:
+def request_password_reset(session: DbSession, *, email: str, now: datetime) -> bool:
     """Queue a ``password_reset`` email if ``email`` names an active account.
 
     The caller answers the same whatever this returns (True when an email was queued),
@@ -281,7 +285,7 @@ def request_password_reset(session: Session, *, email: str, now: datetime) -> bo
             OutboxMessage.created_at >= now - RESET_MAIL_WINDOW,
         )
     )
-    if recent >= MAX_RESET_MAILS:
+    if (recent or 0) >= MAX_RESET_MAILS:
         return False
     enqueue(
         session,
@@ -293,7 +297,7 @@ def request_password_reset(session: Session, *, email: str, now: datetime) -> bo
     return True
 
 
-def coordinator_for_reset(session: Session, payload: TokenPayload) -> Coordinator:
+def coordinator_for_reset(session: DbSession, payload: TokenPayload) -> Coordinator:
     """The account a reset link is for, if the link can still be used; else ``InvalidToken``."""
     coordinator = session.get(Coordinator, payload.row_id)
     if coordinator is None or not coordinator.active:
@@ -304,7 +308,7 @@ def coordinator_for_reset(session: Session, payload: TokenPayload) -> Coordinato
 
 
 def reset_password(
-    session: Session, payload: TokenPayload, *, password: str, now: datetime
+    session: DbSession, payload: TokenPayload, *, password: str, now: datetime
 ) -> Coordinator:
     """Set a new password from a reset link: the link then stops working, as does every
     session signed in with the old password."""

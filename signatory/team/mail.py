@@ -6,8 +6,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from signatory.core.database import DbSession
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
 from signatory.models import Coordinator
 from signatory.models.team import load_invitation
@@ -35,7 +35,7 @@ def _count(number: int, unit: str) -> str:
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
-def _password_reset(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _password_reset(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     coordinator_id = context.get("coordinator_id")
     coordinator = (
         session.get(Coordinator, coordinator_id) if isinstance(coordinator_id, int) else None
@@ -54,7 +54,7 @@ def _password_reset(session: Session, context: dict[str, Any], env: MailEnv) -> 
     }
 
 
-def _invitation(session: Session, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+def _invitation(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
     invitation_id = context.get("invitation_id")
     invitation = load_invitation(session, invitation_id) if isinstance(invitation_id, int) else None
     if invitation is None:

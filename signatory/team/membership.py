@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.tokens import TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
@@ -86,7 +87,7 @@ def _role(role: str) -> MembershipRole:
 
 
 def _record(
-    session: Session,
+    session: DbSession,
     action: str,
     letter: Letter,
     actor: Coordinator,
@@ -107,7 +108,7 @@ def _record(
 # -- reading -----------------------------------------------------------------------------
 
 
-def members(session: Session, letter: Letter) -> list[Membership]:
+def members(session: DbSession, letter: Letter) -> list[Membership]:
     """The team: owners first, then editors, then moderators, each by name."""
     rows = session.scalars(
         select(Membership)
@@ -120,7 +121,7 @@ def members(session: Session, letter: Letter) -> list[Membership]:
 
 
 def pending_invitations(
-    session: Session, letter: Letter, *, lifetime: timedelta, now: datetime
+    session: DbSession, letter: Letter, *, lifetime: timedelta, now: datetime
 ) -> list[PendingInvitation]:
     """Invitations neither accepted nor revoked, newest first, with when their link expires."""
     rows = session.scalars(
@@ -140,7 +141,7 @@ def pending_invitations(
     ]
 
 
-def _member(session: Session, letter: Letter, member_id: int) -> Membership:
+def _member(session: DbSession, letter: Letter, member_id: int) -> Membership:
     membership = session.scalar(
         select(Membership)
         .options(joinedload(Membership.coordinator))
@@ -152,7 +153,7 @@ def _member(session: Session, letter: Letter, member_id: int) -> Membership:
     return membership
 
 
-def _owners(session: Session, letter: Letter) -> list[Membership]:
+def _owners(session: DbSession, letter: Letter) -> list[Membership]:
     # Locked (on PostgreSQL): two owners demoting each other at once must not both win.
     return list(
         session.scalars(
@@ -163,7 +164,7 @@ def _owners(session: Session, letter: Letter) -> list[Membership]:
     )
 
 
-def _membership_of(session: Session, letter: Letter, email: str) -> Membership | None:
+def _membership_of(session: DbSession, letter: Letter, email: str) -> Membership | None:
     return session.scalar(
         select(Membership)
         .options(joinedload(Membership.coordinator))
@@ -176,7 +177,7 @@ def _membership_of(session: Session, letter: Letter, email: str) -> Membership |
 
 
 def invite(
-    session: Session, letter: Letter, *, actor: Coordinator, email: str, role: str, now: datetime
+    session: DbSession, letter: Letter, *, actor: Coordinator, email: str, role: str, now: datetime
 ) -> Invitation:
     """Invite ``email`` to the team with ``role`` and queue the invitation email.
 
@@ -246,7 +247,7 @@ def invite(
 
 
 def revoke_invitation(
-    session: Session, letter: Letter, invitation_id: int, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, invitation_id: int, *, actor: Coordinator, now: datetime
 ) -> Invitation:
     """Withdraw a pending invitation: its link stops working."""
     invitation = load_invitation(session, invitation_id)
@@ -273,7 +274,7 @@ def revoke_invitation(
 
 
 def change_role(
-    session: Session,
+    session: DbSession,
     letter: Letter,
     member_id: int,
     *,
@@ -310,7 +311,7 @@ def change_role(
 
 
 def remove_member(
-    session: Session, letter: Letter, member_id: int, *, actor: Coordinator, now: datetime
+    session: DbSession, letter: Letter, member_id: int, *, actor: Coordinator, now: datetime
 ) -> Coordinator:
     """Take a member off the team (the account itself stays); the last owner stays."""
     membership = _member(session, letter, member_id)
@@ -341,7 +342,7 @@ def remove_member(
 # -- the invited person's side -----------------------------------------------------------
 
 
-def invitation_for_token(session: Session, payload: TokenPayload) -> Invitation:
+def invitation_for_token(session: DbSession, payload: TokenPayload) -> Invitation:
     """The invitation a link is for, if it can still be used; else ``InvitationUnusable``."""
     invitation = load_invitation(session, payload.row_id)
     if invitation is None:
@@ -353,13 +354,13 @@ def invitation_for_token(session: Session, payload: TokenPayload) -> Invitation:
     return invitation
 
 
-def account_for(session: Session, invitation: Invitation) -> Coordinator | None:
+def account_for(session: DbSession, invitation: Invitation) -> Coordinator | None:
     """The existing account of the invited address, if there is one."""
     return session.scalar(select(Coordinator).where(Coordinator.email == invitation.email))
 
 
 def _join(
-    session: Session, invitation: Invitation, coordinator: Coordinator, now: datetime
+    session: DbSession, invitation: Invitation, coordinator: Coordinator, now: datetime
 ) -> Membership:
     invitation.accepted_at = now
     invitation.nonce = new_nonce()
@@ -401,7 +402,7 @@ def _join(
 
 
 def accept_with_new_account(
-    session: Session,
+    session: DbSession,
     payload: TokenPayload,
     *,
     name: str,
@@ -421,7 +422,7 @@ def accept_with_new_account(
 
 
 def accept_as(
-    session: Session, payload: TokenPayload, coordinator: Coordinator, *, now: datetime
+    session: DbSession, payload: TokenPayload, coordinator: Coordinator, *, now: datetime
 ) -> Membership:
     """Join the team with the signed-in account, which must be the invited address's."""
     invitation = invitation_for_token(session, payload)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from flask import Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
@@ -55,13 +56,13 @@ def exports(letter: Letter, membership: Membership) -> str:
     )
 
 
-def _to_export_page(letter: Letter) -> Response:
+def _to_export_page(letter: Letter) -> BaseResponse:
     return redirect(url_for("manage.exports", slug=letter.slug), code=303)
 
 
 @routes.route("/letters/<slug>/export.csv", methods=["GET", "POST"])
 @letter_route("editor")
-def export_csv(letter: Letter, membership: Membership) -> Response:
+def export_csv(letter: Letter, membership: Membership) -> BaseResponse:
     """Every signature in every status, with emails, as CSV (UTF-8 with BOM), streamed."""
     if request.method == "GET":
         return _to_export_page(letter)
@@ -91,7 +92,7 @@ def export_csv(letter: Letter, membership: Membership) -> Response:
 
 @routes.route("/letters/<slug>/export.xlsx", methods=["GET", "POST"])
 @letter_route("editor")
-def export_xlsx(letter: Letter, membership: Membership) -> Response:
+def export_xlsx(letter: Letter, membership: Membership) -> BaseResponse:
     """Every signature in every status, with emails, as an XLSX workbook."""
     if request.method == "GET":
         return _to_export_page(letter)

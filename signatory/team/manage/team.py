@@ -299,7 +299,9 @@ def _join_with_new_account(payload: TokenPayload, invitation: Invitation) -> Res
         db.session.rollback()
         return _invitation_problem(error.reason, error.invitation)
     db.session.commit()
-    start_session(db.session.get(Coordinator, membership.coordinator_id))
+    coordinator = db.session.get(Coordinator, membership.coordinator_id)
+    assert coordinator is not None  # the account was made in this request
+    start_session(coordinator)
     return _joined(membership)
 
 

@@ -1,0 +1,93 @@
+"""The shape of the package: no import circle anywhere, and modules of a sensible size.
+
+The layers themselves (each module imports only the ones beneath it, and never another
+module's pages or forms) are import-linter's contracts in pyproject.toml, which
+./scripts/test checks; docs/architecture.md draws them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grimp
+
+from signatory import PROJECT_ROOT
+
+PACKAGE = PROJECT_ROOT / "signatory"
+# "No module over about 500 lines": the number a test can hold the code to.
+MAX_MODULE_LINES = 550
+MAX_MODULES_PER_FOLDER = 12
+
+
+def _import_circles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected sets of modules (Tarjan), each one an import circle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            members = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                members.append(member)
+                if member == module:
+                    break
+            if len(members) > 1:
+                circles.append(sorted(members))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return circles
+
+
+def test_no_module_imports_itself_back_through_others():
+    # Imports made only for annotations (``if TYPE_CHECKING:``) never run; two tables that
+    # name each other in their relationships' types are not a circle.
+    graph = grimp.build_graph("signatory", exclude_type_checking_imports=True)
+    assert _import_circles(graph) == []
+
+
+def test_the_circle_finder_finds_a_circle():
+    graph = grimp.ImportGraph()
+    for name in ("a", "a.one", "a.two", "a.three"):
+        graph.add_module(name)
+    graph.add_import(importer="a.one", imported="a.two")
+    graph.add_import(importer="a.two", imported="a.one")
+    graph.add_import(importer="a.three", imported="a.one")
+    assert _import_circles(graph) == [["a.one", "a.two"]]
+
+
+def _python_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.glob("*.py") if path.name != "__init__.py")
+
+
+def test_no_module_is_over_about_500_lines():
+    long = {
+        str(path.relative_to(PROJECT_ROOT)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_folder_holds_more_than_a_dozen_modules():
+    crowded = {
+        str(folder.relative_to(PROJECT_ROOT)): count
+        for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]
+        if (count := len(_python_files(folder))) > MAX_MODULES_PER_FOLDER
+    }
+    assert crowded == {}
