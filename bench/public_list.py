@@ -48,10 +48,12 @@ from markupsafe import escape
 from sqlalchemy import event, func, insert, select
 from werkzeug.test import TestResponse
 
+import signatory
 from signatory import create_app
 from signatory.core.extensions import db
 from signatory.core.i18n import ORGANIZATION_TYPES, country_name
 from signatory.core.text import comparison_key, render_markdown, search_text
+from signatory.lists import cursors
 from signatory.models import (
     Letter,
     LetterStatus,
@@ -62,7 +64,6 @@ from signatory.models import (
     SignatureStatus,
 )
 from signatory.models import signature as signature_keys
-from signatory.lists import queries as service
 
 SLUG = "protect-civic-space"
 PAGE_SIZE = 100  # the app's PUBLIC_PAGE_SIZE default; the API is asked for the same
@@ -423,7 +424,7 @@ def bare_app() -> Flask:
 # --- Measuring -----------------------------------------------------------------------------
 
 
-PACKAGE_DIR = Path(service.__file__).resolve().parent.parent
+PACKAGE_DIR = Path(signatory.__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR.parent / "templates"
 
 
@@ -710,7 +711,7 @@ def rows_in_order(kind: str | None, offset: int, count: int) -> list[Any]:
 
 
 def cursor_of(row: Any) -> str:
-    return service.encode_cursor(service.Cursor(row.published_at, row.id))
+    return cursors.encode_cursor(cursors.Cursor(row.published_at, row.id))
 
 
 def rows_sorted(
@@ -742,7 +743,7 @@ def rows_sorted(
 
 
 def name_cursor_of(row: Any) -> str:
-    return service.encode_name_cursor(service.NameCursor(row.sort_key, row.id))
+    return cursors.encode_name_cursor(cursors.NameCursor(row.sort_key, row.id))
 
 
 def matching(term: str) -> Any:
@@ -836,7 +837,7 @@ def check_ties(app: Flask) -> str:
             .limit(2)
         ).all()
         db.session.remove()
-    after = service.encode_cursor(service.Cursor(instant, first.id))
+    after = cursors.encode_cursor(cursors.Cursor(instant, first.id))
     url = f"/letters/{SLUG}/signatories?section=organization&after={after}"
     check_first_row(second.organization, None)(app.test_client().get(url))
     return f"{size:,} organizations published at {instant:%Y-%m-%d %H:%M:%S}"
