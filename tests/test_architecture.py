@@ -7,6 +7,7 @@ module's pages or forms) are import-linter's contracts in pyproject.toml, which
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import grimp
@@ -91,3 +92,56 @@ def test_no_folder_holds_more_than_a_dozen_modules():
         if (count := len(_python_files(folder))) > MAX_MODULES_PER_FOLDER
     }
     assert crowded == {}
+
+
+def _documented_routes() -> list[tuple[str, bool, str]]:
+    """(URL pattern, whether it is a prefix, module) for each URL in docs/architecture.md.
+
+    A cell may hold several patterns: ``…/edit`` continues the first one's parent path,
+    and a trailing ``/…`` stands for every URL under it.
+    """
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("## URLs and the module that serves each", 1)[1].split("\n## ", 1)[0]
+    documented = []
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or not cells[1].startswith("`signatory."):
+            continue
+        patterns = re.findall(r"`([^`]+)`", cells[0])
+        module = cells[1].strip("`")
+        first = patterns[0]
+        base = first.rstrip("/").rsplit("/", 1)[0] if not first.endswith("/") else first[:-1]
+        for pattern in patterns:
+            if pattern.startswith("…"):
+                pattern = base + pattern[1:]
+            prefix = pattern.endswith("/…")
+            documented.append((pattern[:-1] if prefix else pattern, prefix, module))
+    return documented
+
+
+def test_the_architecture_page_names_the_module_of_every_url(app):
+    documented = _documented_routes()
+    assert documented, "no URL table found in docs/architecture.md"
+    wrong = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        module = app.view_functions[rule.endpoint].__module__
+        named = {
+            where
+            for pattern, prefix, where in documented
+            if rule.rule == pattern or (prefix and rule.rule.startswith(pattern))
+        }
+        if named != {module}:
+            wrong.append(f"{rule.rule}: documented {sorted(named) or 'nowhere'}, is in {module}")
+    assert wrong == []
+
+
+def test_every_url_the_architecture_page_lists_exists(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    stale = [
+        pattern
+        for pattern, prefix, _ in _documented_routes()
+        if not (pattern in rules or (prefix and any(rule.startswith(pattern) for rule in rules)))
+    ]
+    assert stale == []
