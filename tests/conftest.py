@@ -1,4 +1,5 @@
-"""Fixtures: an app on a real SQLite file built by the migrations, a client, a real SMTP server."""
+"""Fixtures: an app on a real SQLite file built by the migrations, a client, a real SMTP server;
+and the helpers of tests that drive the app through requests, each in its own app context."""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.test import TestResponse
 
 from signatory import create_app
 from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.mail.worker import render_message
+from signatory.models import AuditEvent, OutboxMessage
+from tests.factories import PASSWORD, audit_events, find_letter, make_signature, outbox_messages
 
 SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 
@@ -72,6 +78,18 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_config(tmp_path: Path) -> dict[str, Any]:
     """Override keys here (by requesting and mutating this fixture) before ``app`` is built."""
     return {}
+
+
+def unmigrated_app(tmp_path: Path) -> Flask:
+    """An app on an empty SQLite file in ``tmp_path``, for a test that runs the migrations."""
+    return create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
+            "SECRET_KEY": "k" * 40,
+        }
+    )
 
 
 @pytest.fixture
@@ -193,13 +211,61 @@ def html_part(message: EmailMessage) -> str:
     return part.get_content()
 
 
-def sign_in(client: FlaskClient, email: str, password: str | None = None) -> None:
-    """Sign in through the real form; fails the test if it does not work."""
-    from tests.factories import PASSWORD
-
+def sign_in(client: FlaskClient, email: str, password: str | None = None) -> FlaskClient:
+    """Sign in through the real form; fails the test if it does not work. The client, signed in."""
     token = fetch_csrf(client, "/manage/login")
     response = client.post(
         "/manage/login",
         data={"csrf_token": token, "email": email, "password": password or PASSWORD},
     )
     assert response.status_code == 303, f"sign-in failed: {response.status_code}"
+    return client
+
+
+def post_form(
+    client: FlaskClient, path: str, *, form_page: str = "/manage/", **data: Any
+) -> TestResponse:
+    """POST ``data`` to ``path`` with the CSRF token of ``form_page``, as its form would."""
+    token = fetch_csrf(client, form_page)
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+# --- Rows, read and written outside any request ----------------------------------------
+#
+# Tests that go through HTTP set up and check in app contexts of their own: a request inside
+# the ``session`` fixture's context would share its ``g`` (its CSRF token, its signed-in
+# user) with every other request. What these read is detached, to outlive the context.
+
+
+def add_signature(app: Flask, slug: str, **values: Any) -> int:
+    """A signature made with ``values`` on the letter ``slug`` and committed; its id."""
+    with app.app_context():
+        letter = find_letter(db.session, slug)
+        assert letter is not None, f"no letter {slug!r}"
+        signature_id = make_signature(db.session, letter, **values).id
+        db.session.commit()
+        return signature_id
+
+
+def audit_trail(app: Flask, action: str | None = None) -> list[AuditEvent]:
+    """The audit events as committed, oldest first: all, or only those of ``action``."""
+    with app.app_context():
+        events = audit_events(db.session, action)
+        db.session.expunge_all()
+        return events
+
+
+def queued_mail(app: Flask, template: str | None = None) -> list[OutboxMessage]:
+    """The queued emails as committed, oldest first: all, or only those made from ``template``."""
+    with app.app_context():
+        messages = outbox_messages(db.session, template)
+        db.session.expunge_all()
+        return messages
+
+
+def render_queued(app: Flask, message_id: int) -> EmailMessage:
+    """The queued email ``message_id`` rendered as the mail worker would, leaving it queued."""
+    with app.app_context():
+        email = render_message(db.session, db.session.get(OutboxMessage, message_id), now=utcnow())
+        db.session.rollback()
+        return email

@@ -1,8 +1,8 @@
 """The whole service as an operator runs it, driven only through HTTP and a real SMTP server.
 
 The service runs as real processes (``flask db upgrade``, the create commands, gunicorn on
-``wsgi:app``, ``flask mail worker``); this module talks to it over HTTP and reads the
-emails an aiosmtpd server on loopback receives. Nothing here calls into the package.
+``wsgi:app``, ``flask mail worker``: tests/stack.py); this module talks to it over HTTP and
+reads the emails an aiosmtpd server on loopback receives. Nothing here calls into the package.
 """
 
 from __future__ import annotations
@@ -11,24 +11,19 @@ import csv
 import http.cookiejar
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
-from tests.conftest import SMTPServer, free_port, text_part
+from tests.conftest import SMTPServer, csrf_token_from, free_port, text_part
+from tests.stack import SLUG, Stack
 
-ROOT = Path(__file__).resolve().parent.parent
-SLUG = "open-the-room"
 ORG = "Transparency Network Example"
 EMAIL = "rosa.signer@transparency-network.example.org"
 
@@ -56,9 +51,7 @@ class Browser:
     def csrf(self, path: str) -> str:
         status, page, _ = self.request(path)
         assert status == 200, f"GET {path} answered {status}"
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        assert match, f"no csrf token on {path}"
-        return match.group(1)
+        return csrf_token_from(page)
 
     def sign(self, **fields: str) -> tuple[int, str]:
         form = {
@@ -77,101 +70,9 @@ class Browser:
         return status, page
 
 
-class Stack:
-    """Database, gunicorn and the mail worker, as separate processes."""
-
-    def __init__(self, tmp: Path, smtp_port: int) -> None:
-        self.web_port = free_port()
-        self.base = f"http://127.0.0.1:{self.web_port}"
-        self.env = {
-            **os.environ,
-            "SIGNATORY_INSTANCE_PATH": str(tmp / "instance"),
-            "SIGNATORY_DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite3'}",
-            "SIGNATORY_SECRET_KEY": "end-to-end-secret-key-" + "x" * 32,
-            "SIGNATORY_MAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "SIGNATORY_MAIL_FROM": "letters@signatory.example",
-            "SIGNATORY_BASE_URL": self.base,
-            "SIGNATORY_MAIL_WORKER_INTERVAL": "0.2",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.tmp = tmp
-        self.processes: list[subprocess.Popen] = []
-        self.logs_open: list[IO[str]] = []
-
-    def flask(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "signatory", *args],
-            cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stderr}"
-        return result.stdout
-
-    def start(self) -> Stack:
-        body = self.tmp / "letter.md"
-        body.write_text("We ask the Committee to keep its sessions **open**.\n", encoding="utf-8")
-        self.flask("db", "upgrade")
-        self.flask("coordinators", "create", "chair@coalition.example", "--name", "Coordinator",
-                   stdin="correct horse battery staple\n")  # fmt: skip
-        self.flask(
-            "letters", "create", "--slug", SLUG, "--title", "Open the room",
-            "--recipient", "Chair of the Ad Hoc Committee", "--body-file", str(body),
-            "--owner", "chair@coalition.example", "--open",
-        )  # fmt: skip
-        self._spawn(
-            "gunicorn",
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.web_port}",
-             "--workers", "2", "wsgi:app"],
-        )  # fmt: skip
-        self._spawn(
-            "worker", [sys.executable, "-m", "flask", "--app", "signatory", "mail", "worker"]
-        )
-        self._wait_until_serving()
-        return self
-
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
-        self.logs_open.append(log)
-        self.processes.append(
-            subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        )
-
-    def _wait_until_serving(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("gunicorn did not start:\n" + self.logs())
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text() for p in self.tmp.glob("*.log"))
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in self.logs_open:
-            log.close()
-
-
 @pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    server = SMTPServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stack(tmp_path: Path, smtp: SMTPServer) -> Iterator[Stack]:
-    stack = Stack(tmp_path, smtp.port)
+def stack(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[Stack]:
+    stack = Stack(tmp_path, smtp_server.port)
     try:
         yield stack.start()
     finally:
@@ -191,12 +92,14 @@ def api(browser: Browser, path: str) -> dict:
     return json.loads(body)
 
 
-def test_sign_confirm_and_appear_everywhere_without_the_email(stack: Stack, smtp: SMTPServer):
+def test_sign_confirm_and_appear_everywhere_without_the_email(
+    stack: Stack, smtp_server: SMTPServer
+):
     browser = Browser(stack.base)
     status, page = browser.sign()
     assert status == 200 and "Check your inbox" in page
 
-    [request] = smtp.wait_for(1)
+    [request] = smtp_server.wait_for(1)
     assert request["To"] == EMAIL
     assert "Open the room" in request["Subject"]
     confirm = link_in(request, "confirm")
@@ -226,7 +129,7 @@ def test_sign_confirm_and_appear_everywhere_without_the_email(stack: Stack, smtp
     assert EMAIL not in json.dumps(api(browser, f"/letters/{SLUG}/signatures"))
 
     # The receipt carries the withdraw link.
-    receipt = smtp.wait_for(2)[1]
+    receipt = smtp_server.wait_for(2)[1]
     assert link_in(receipt, "withdraw")
 
     # A reused link changes nothing.
@@ -236,12 +139,12 @@ def test_sign_confirm_and_appear_everywhere_without_the_email(stack: Stack, smtp
     # Signing again with the same address never makes a second signature.
     status, page = browser.sign(email=EMAIL.upper())
     assert status == 200 and "Check your inbox" in page
-    assert len(smtp.wait_for(3)) == 3
+    assert len(smtp_server.wait_for(3)) == 3
     assert api(browser, f"/letters/{SLUG}")["counts"]["total"] == 1
     assert len(api(browser, f"/letters/{SLUG}/signatures")["signatures"]) == 1
 
 
-def test_hostile_input_gets_clear_4xx_answers(stack: Stack, smtp: SMTPServer):
+def test_hostile_input_gets_clear_4xx_answers(stack: Stack, smtp_server: SMTPServer):
     browser = Browser(stack.base)
     status, page, _ = browser.request(
         f"/letters/{SLUG}/sign", {"organization": "No CSRF", "email": "x@example.org"}
@@ -258,7 +161,7 @@ def test_hostile_input_gets_clear_4xx_answers(stack: Stack, smtp: SMTPServer):
     assert browser.request(f"/api/v1/letters/{SLUG}/signatures?cursor=%%%")[0] == 400
     assert api(browser, f"/letters/{SLUG}")["counts"]["total"] == 0
     time.sleep(0.5)
-    assert smtp.messages == []
+    assert smtp_server.messages == []
 
 
 def test_with_smtp_down_signing_succeeds_and_the_email_arrives_later(tmp_path: Path):

@@ -10,9 +10,7 @@ matches what the public page shows.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 
 from sqlalchemy import select
@@ -21,7 +19,8 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.mail.worker import render_message
 from signatory.models import AuditEvent, OutboxMessage
-from tests.conftest import csrf_token_from, fetch_csrf, sign_in, text_part
+from tests.conftest import csrf_token_from, fetch_csrf, post_form, sign_in, text_part
+from tests.downloads import csv_records
 from tests.factories import make_coordinator, make_letter, make_member
 
 OWNER = "olive@coalition.example.org"
@@ -29,11 +28,6 @@ STRANGER = "sam@other-coalition.example.org"
 MODERATOR = "mo@partner.example.org"
 SIGNER = "rosa@transparency.example.org"
 SLUG = "open-the-room"
-
-
-def post(client, path: str, form_page: str | None = None, **data):
-    token = fetch_csrf(client, form_page or "/manage/")
-    return client.post(path, data={"csrf_token": token, **data})
 
 
 def emails_to(app, address: str) -> list[str]:
@@ -83,15 +77,13 @@ def test_the_workspace_from_first_letter_to_delivery(app):
     with app.app_context():
         make_coordinator(db.session, email=OWNER, name="Olive Owner")
         other = make_letter(db.session, slug="another-letter")
-        make_member(db.session, other, role="owner", coordinator=make_coordinator(
-            db.session, email=STRANGER
-        ))  # fmt: skip
+        make_member(db.session, other, role="owner", email=STRANGER)
         db.session.commit()
     owner = app.test_client()
     sign_in(owner, OWNER)
 
     # Create and open a letter that reviews every signature.
-    response = post(
+    response = post_form(
         owner,
         "/manage/letters/new",
         form_page="/manage/letters/new",
@@ -102,7 +94,7 @@ def test_the_workspace_from_first_letter_to_delivery(app):
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
     edit_page = f"/manage/letters/{SLUG}/edit"
-    response = post(
+    response = post_form(
         owner,
         f"/manage/letters/{SLUG}/settings",
         form_page=edit_page,
@@ -112,7 +104,7 @@ def test_the_workspace_from_first_letter_to_delivery(app):
         moderation="all",
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
-    assert post(owner, f"/manage/letters/{SLUG}/open", form_page=edit_page).status_code in (
+    assert post_form(owner, f"/manage/letters/{SLUG}/open", form_page=edit_page).status_code in (
         302,
         303,
     )
@@ -129,7 +121,7 @@ def test_the_workspace_from_first_letter_to_delivery(app):
 
     # Invite a moderator by email; they join with a new account.
     team_page = f"/manage/letters/{SLUG}/team"
-    response = post(
+    response = post_form(
         owner, f"{team_page}/invite", form_page=team_page, email=MODERATOR, role="moderator"
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
@@ -149,7 +141,7 @@ def test_the_workspace_from_first_letter_to_delivery(app):
 
     # The moderator approves; the signature is public at once. Editing is refused.
     queue_page = f"/manage/letters/{SLUG}/moderation"
-    response = post(
+    response = post_form(
         moderator, queue_page, form_page=queue_page, signature=signature_id, decision="approve"
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
@@ -166,7 +158,7 @@ def test_the_workspace_from_first_letter_to_delivery(app):
 
     # The full export has the email; the public CSV never does.
     export_page = f"/manage/letters/{SLUG}/export"
-    full = post(owner, f"{export_page}.csv", form_page=export_page)
+    full = post_form(owner, f"{export_page}.csv", form_page=export_page)
     assert full.status_code == 200
     assert full.headers["Cache-Control"] == "no-store"
     assert SIGNER in full.get_data(as_text=True)
@@ -186,21 +178,15 @@ def test_the_workspace_from_first_letter_to_delivery(app):
         },
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)
-    exported = list(
-        csv.DictReader(
-            io.StringIO(
-                post(owner, f"{export_page}.csv", form_page=export_page)
-                .get_data(as_text=True)
-                .lstrip("\ufeff")
-            )
-        )
+    exported = csv_records(
+        post_form(owner, f"{export_page}.csv", form_page=export_page).get_data(as_text=True)
     )
     version_column = next(name for name in exported[0] if "version" in name.lower())
     assert [row[version_column] for row in exported] == ["1"]
 
     # Delivery freezes the list; the public page shows the hash of exactly what is served.
     delivery_page = f"/manage/letters/{SLUG}/delivery"
-    response = post(
+    response = post_form(
         owner,
         delivery_page,
         form_page=delivery_page,

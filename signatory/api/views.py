@@ -63,8 +63,8 @@ _LIST_PROBLEMS = {
 }
 
 
-def _public_letter(slug: str) -> Letter:
-    letter = letter_by_slug(db.session, slug)
+def _public_letter(slug: str, *, with_versions: bool = True) -> Letter:
+    letter = letter_by_slug(db.session, slug, with_versions=with_versions)
     if letter is None:
         abort(404, description=f"There is no public letter with the slug {slug!r}.")
     return letter
@@ -233,7 +233,7 @@ def signatures(slug: str) -> Response:
     The same filters as the public list: ``kind``, ``country``, ``organization_type``,
     ``domain_verified`` and a name search ``q``.
     """
-    letter = _public_letter(slug)
+    letter = _public_letter(slug, with_versions=False)
     limit = _limit_arg()
     query = _list_query()
     page = queries.find_page(

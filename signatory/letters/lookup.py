@@ -10,9 +10,12 @@ from signatory.letters.queries import letter_by_slug
 from signatory.models import Letter
 
 
-def public_letter_or_404(slug: str) -> Letter:
-    """The public letter at ``slug`` (anything but a draft), or a 404 page saying so."""
-    letter = letter_by_slug(db.session, slug)
+def public_letter_or_404(slug: str, *, with_versions: bool = True) -> Letter:
+    """The public letter at ``slug`` (anything but a draft), or a 404 page saying so.
+
+    ``with_versions=False`` for answers that never show its text (see ``letter_by_slug``).
+    """
+    letter = letter_by_slug(db.session, slug, with_versions=with_versions)
     if letter is None:
         abort(
             404,

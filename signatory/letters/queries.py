@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import raiseload
 
 from signatory.core.database import DbSession
 from signatory.models import (
@@ -18,18 +19,28 @@ from signatory.models import (
 )
 
 
-def letter_by_slug(session: DbSession, slug: str) -> Letter | None:
-    """A letter the public may see: anything but a draft."""
-    return session.scalar(
-        select(Letter).where(Letter.slug == slug, Letter.status != LetterStatus.DRAFT)
-    )
+def letter_by_slug(session: DbSession, slug: str, *, with_versions: bool = True) -> Letter | None:
+    """A letter the public may see: anything but a draft.
+
+    ``with_versions=False`` leaves its versions unread (reading them would raise), for the
+    answers that never show the text: the live endpoint, the downloads, the widget, the
+    feed. A poll then costs the one indexed read of the letter.
+    """
+    query = select(Letter).where(Letter.slug == slug, Letter.status != LetterStatus.DRAFT)
+    if not with_versions:
+        query = query.options(raiseload(Letter.versions, sql_only=True))
+    return session.scalar(query)
 
 
 def listed_letters(session: DbSession) -> list[Letter]:
-    """Letters on the home page: open ones first, then closed and delivered, newest first."""
+    """Letters on the home page: open ones first, then closed and delivered, newest first.
+
+    Without their versions (reading them would raise): a list of letters shows no text.
+    """
     return list(
         session.scalars(
             select(Letter)
+            .options(raiseload(Letter.versions, sql_only=True))
             .where(Letter.status != LetterStatus.DRAFT)
             .order_by((Letter.status == LetterStatus.OPEN).desc(), Letter.created_at.desc())
         )

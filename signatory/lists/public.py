@@ -275,7 +275,7 @@ def signatories(slug: str) -> str:
 @routes.get("/letters/<slug>/signatories.csv")
 def signatories_csv(slug: str) -> Response:
     """The published list as CSV (UTF-8 with BOM, formulas neutralised), streamed in batches."""
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
     response = Response(
         stream_with_context(writers.iter_csv(db.session, letter)),
         content_type="text/csv; charset=utf-8",
@@ -289,7 +289,7 @@ def signatories_csv(slug: str) -> Response:
 @routes.get("/letters/<slug>/signatories.json")
 def signatories_json(slug: str) -> Response:
     """The published list as JSON (UTF-8, public fields only), streamed in batches."""
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
     response = Response(
         stream_with_context(
             writers.iter_json(
@@ -309,7 +309,7 @@ def live(slug: str) -> Response:
 
     Conditional: ``304`` with an empty body while the list is unchanged.
     """
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
 
     def render() -> Response:
         body = json.dumps(live_list.live_body(letter), ensure_ascii=False, separators=(",", ":"))
@@ -326,7 +326,7 @@ def live(slug: str) -> Response:
 @routes.get("/letters/<slug>/stats")
 def stats(slug: str) -> str:
     """Charts of the published list: by country, by organization type, and over time."""
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
     session = db.session
     counts = live_list.list_cached(letter, "counts", lambda: published_counts(session, letter))
     countries = live_list.list_cached(
@@ -357,7 +357,7 @@ def widget(slug: str) -> Response:
     it holds nothing but public facts and links that leave the frame. It reads no
     session, so a shared cache may keep it; the count then updates itself by polling.
     """
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
     accepting = letter.accepts_signatures(utcnow())
 
     def render() -> Response:
@@ -391,7 +391,7 @@ def widget(slug: str) -> Response:
 @routes.get("/letters/<slug>/feed.atom")
 def feed(slug: str) -> Response:
     """An Atom feed of the newest published signatories, newest first."""
-    letter = public_letter_or_404(slug)
+    letter = public_letter_or_404(slug, with_versions=False)
 
     def render() -> Response:
         page = service.find_page(

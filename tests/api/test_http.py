@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from signatory import create_app
 from signatory.core.config import ConfigError
-from tests.api.test_openapi import api_request
+from tests.api.responses import api_request
 from tests.factories import make_letter, make_signature
 
 LETTER = "/api/v1/letters/civic"

@@ -7,17 +7,17 @@ OpenAPI document as well.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signatory.models import Delivery, Letter, LetterVersion, Signature
-from tests.api.test_openapi import api_json, api_request
-from tests.factories import make_coordinator, make_letter, make_signature
+from tests.api.responses import api_json, api_request
+from tests.factories import bulk_publish, make_coordinator, make_letter, make_signature
 
 PUBLIC_FIELDS = {
     "id",
@@ -32,35 +32,6 @@ PUBLIC_FIELDS = {
     "signed_at",
     "version",
 }
-
-
-def get_json(client: FlaskClient, url: str, status: int = 200) -> Any:
-    """The JSON of ``GET url``, checked for ``status`` and against the OpenAPI document."""
-    return api_json(client, url, status=status)
-
-
-def bulk_publish(session: Session, letter: Letter, count: int, *, kind: str) -> None:
-    """``count`` published rows in one INSERT; every four share a published_at instant."""
-    base = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-    session.execute(
-        insert(Signature),
-        [
-            {
-                "letter_id": letter.id,
-                "version_id": letter.current_version.id,
-                "kind": kind,
-                "organization": f"Org {kind[0]}{i}",
-                "organization_key": f"org{kind[0]}{i}",
-                "country": "DE",
-                "name": f"Signer {kind[0]}{i}",
-                "email": f"api{kind[0]}{i}@example.org",
-                "email_key": f"api{kind[0]}{i}@example.org",
-                "status": "published",
-                "published_at": base + timedelta(seconds=i // 4),
-            }
-            for i in range(count)
-        ],
-    )
 
 
 def add_version(
@@ -115,7 +86,7 @@ def walk(client: FlaskClient, url: str) -> list[dict[str, Any]]:
     cursor: str | None = None
     while True:
         separator = "&" if "?" in url else "?"
-        body = get_json(client, url + (f"{separator}cursor={cursor}" if cursor else ""))
+        body = api_json(client, url + (f"{separator}cursor={cursor}" if cursor else ""))
         seen.extend(body["signatures"])
         cursor = body["next_cursor"]
         if cursor is None:
@@ -134,7 +105,7 @@ def test_letters_lists_public_letters_with_counts_and_never_drafts(
     make_letter(session, slug="secret", status="draft")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters")
+    body = api_json(client, "/api/v1/letters")
 
     assert body["letters"] == [
         {
@@ -158,14 +129,14 @@ def test_letters_lists_open_letters_before_closed_and_delivered_ones(
     make_letter(session, slug="open")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters")
+    body = api_json(client, "/api/v1/letters")
 
     assert body["letters"][0]["slug"] == "open"
     assert {item["slug"] for item in body["letters"]} == {"open", "closed", "delivered"}
 
 
 def test_letters_is_an_empty_list_when_nothing_is_public(client: FlaskClient) -> None:
-    assert get_json(client, "/api/v1/letters") == {"letters": []}
+    assert api_json(client, "/api/v1/letters") == {"letters": []}
 
 
 # --- the letter --------------------------------------------------------------------------
@@ -180,7 +151,7 @@ def test_letter_answers_its_details_version_and_counts(
     make_signature(session, letter, kind="individual")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic")
+    body = api_json(client, "/api/v1/letters/civic")
 
     assert body["letter"] == {
         "slug": "civic",
@@ -204,7 +175,7 @@ def test_letter_counts_only_published_signatures(client: FlaskClient, session: S
         make_signature(session, letter, status=status)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic")
+    body = api_json(client, "/api/v1/letters/civic")
 
     assert body["counts"]["total"] == 1
 
@@ -215,7 +186,7 @@ def test_letter_past_its_deadline_does_not_accept_signatures(
     make_letter(session, slug="civic", deadline=datetime(2020, 1, 1, tzinfo=UTC))
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic")
+    body = api_json(client, "/api/v1/letters/civic")
 
     assert body["letter"]["accepts_signatures"] is False
     assert body["letter"]["deadline"] == "2020-01-01T00:00:00Z"
@@ -232,7 +203,7 @@ def test_letter_counts_by_country_and_by_organization_type(
     make_signature(session, letter, country="FR", status="pending_review")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic")
+    body = api_json(client, "/api/v1/letters/civic")
 
     assert body["counts_by_country"] == {"DE": 2, "FR": 1, "KE": 1}
     assert body["counts_by_organization_type"] == {"ngo": 2, "union": 1}
@@ -245,7 +216,7 @@ def test_letter_answers_its_current_version_with_kind_and_change_note(
     add_version(session, letter, number=2, change_note="Names the committee correctly.")
     session.commit()
 
-    version = get_json(client, "/api/v1/letters/civic")["version"]
+    version = api_json(client, "/api/v1/letters/civic")["version"]
 
     assert version["number"] == 2
     assert version["kind"] == "correction"
@@ -257,7 +228,7 @@ def test_letter_has_no_delivery_until_delivered(client: FlaskClient, session: Se
     make_letter(session, slug="civic")
     session.commit()
 
-    assert get_json(client, "/api/v1/letters/civic")["delivery"] is None
+    assert api_json(client, "/api/v1/letters/civic")["delivery"] is None
 
 
 def test_delivered_letter_answers_its_latest_delivery_record(
@@ -268,7 +239,7 @@ def test_delivered_letter_answers_its_latest_delivery_record(
     add_delivery(session, letter, delivered_to="Chair of the Ad Hoc Committee", sha256="ab" * 32)
     session.commit()
 
-    delivery = get_json(client, "/api/v1/letters/civic")["delivery"]
+    delivery = api_json(client, "/api/v1/letters/civic")["delivery"]
 
     assert delivery == {
         "delivered_to": "Chair of the Ad Hoc Committee",
@@ -282,7 +253,7 @@ def test_delivered_letter_answers_its_latest_delivery_record(
 
 
 def test_unknown_letter_is_a_404_json_error(client: FlaskClient) -> None:
-    body = get_json(client, "/api/v1/letters/no-such-letter", status=404)
+    body = api_json(client, "/api/v1/letters/no-such-letter", status=404)
 
     assert body["error"]["code"] == "not_found"
     assert "no-such-letter" in body["error"]["message"]
@@ -292,7 +263,7 @@ def test_draft_letter_is_404(client: FlaskClient, session: Session) -> None:
     make_letter(session, slug="secret", status="draft")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/secret", status=404)
+    body = api_json(client, "/api/v1/letters/secret", status=404)
 
     assert body["error"]["code"] == "not_found"
 
@@ -312,7 +283,7 @@ def test_signatures_carry_exactly_the_public_fields(client: FlaskClient, session
     )
     session.commit()
 
-    (item,) = get_json(client, "/api/v1/letters/civic/signatures")["signatures"]
+    (item,) = api_json(client, "/api/v1/letters/civic/signatures")["signatures"]
 
     assert item == {
         "id": signature.id,
@@ -350,17 +321,17 @@ def test_unpublished_signatures_are_never_listed(
     make_signature(session, letter, status=status)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures")
+    body = api_json(client, "/api/v1/letters/civic/signatures")
 
     assert [item["id"] for item in body["signatures"]] == [listed.id]
 
 
 def test_default_page_holds_50_signatures(client: FlaskClient, session: Session) -> None:
     letter = make_letter(session, slug="civic")
-    bulk_publish(session, letter, 51, kind="organization")
+    bulk_publish(session, letter, 51, kind="organization", per_instant=4)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures")
+    body = api_json(client, "/api/v1/letters/civic/signatures")
 
     assert len(body["signatures"]) == 50
     assert body["next_cursor"] is not None
@@ -368,10 +339,10 @@ def test_default_page_holds_50_signatures(client: FlaskClient, session: Session)
 
 def test_last_page_has_null_next_cursor(client: FlaskClient, session: Session) -> None:
     letter = make_letter(session, slug="civic")
-    bulk_publish(session, letter, 3, kind="organization")
+    bulk_publish(session, letter, 3, kind="organization", per_instant=4)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?limit=3")
+    body = api_json(client, "/api/v1/letters/civic/signatures?limit=3")
 
     assert len(body["signatures"]) == 3
     assert body["next_cursor"] is None
@@ -381,8 +352,8 @@ def test_cursor_pages_walk_every_signature_exactly_once_in_signing_order(
     client: FlaskClient, session: Session
 ) -> None:
     letter = make_letter(session, slug="civic")
-    bulk_publish(session, letter, 150, kind="organization")
-    bulk_publish(session, letter, 90, kind="individual")
+    bulk_publish(session, letter, 150, kind="organization", per_instant=4)
+    bulk_publish(session, letter, 90, kind="individual", per_instant=4)
     session.commit()
     expected = list(
         session.scalars(
@@ -400,8 +371,8 @@ def test_cursor_pages_walk_every_signature_exactly_once_in_signing_order(
 
 def test_kind_filter_keeps_one_section(client: FlaskClient, session: Session) -> None:
     letter = make_letter(session, slug="civic")
-    bulk_publish(session, letter, 12, kind="organization")
-    bulk_publish(session, letter, 9, kind="individual")
+    bulk_publish(session, letter, 12, kind="organization", per_instant=4)
+    bulk_publish(session, letter, 9, kind="individual", per_instant=4)
     session.commit()
 
     items = walk(client, "/api/v1/letters/civic/signatures?kind=individual&limit=4")
@@ -416,7 +387,7 @@ def test_country_filter_keeps_one_country(client: FlaskClient, session: Session)
     kenyan = make_signature(session, letter, country="KE")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?country=ke")
+    body = api_json(client, "/api/v1/letters/civic/signatures?country=ke")
 
     assert [item["id"] for item in body["signatures"]] == [kenyan.id]
 
@@ -430,7 +401,7 @@ def test_organization_type_filter_keeps_organizations_of_that_type(
     make_signature(session, letter, kind="individual")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?organization_type=union")
+    body = api_json(client, "/api/v1/letters/civic/signatures?organization_type=union")
 
     assert [item["id"] for item in body["signatures"]] == [union.id]
 
@@ -444,7 +415,7 @@ def test_domain_verified_true_keeps_verified_organizations(
     make_signature(session, letter, kind="individual")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?domain_verified=true")
+    body = api_json(client, "/api/v1/letters/civic/signatures?domain_verified=true")
 
     assert [item["id"] for item in body["signatures"]] == [verified.id]
 
@@ -458,7 +429,7 @@ def test_domain_verified_false_keeps_unverified_organizations_only(
     make_signature(session, letter, kind="individual")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?domain_verified=false")
+    body = api_json(client, "/api/v1/letters/civic/signatures?domain_verified=false")
 
     assert [item["id"] for item in body["signatures"]] == [unverified.id]
 
@@ -471,7 +442,7 @@ def test_search_finds_names_ignoring_case_and_accents(
     make_signature(session, letter, organization="Civic Watch")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?q=CAFE")
+    body = api_json(client, "/api/v1/letters/civic/signatures?q=CAFE")
 
     assert [item["id"] for item in body["signatures"]] == [cafe.id]
 
@@ -503,18 +474,18 @@ def test_sort_newest_lists_the_latest_signature_first(
     last = make_signature(session, letter, published_at=datetime(2025, 3, 2, tzinfo=UTC))
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/signatures?sort=newest")
+    body = api_json(client, "/api/v1/letters/civic/signatures?sort=newest")
 
     assert [item["id"] for item in body["signatures"]] == [last.id, first.id]
 
 
 def test_a_cursor_made_for_another_sort_is_a_400(client: FlaskClient, session: Session) -> None:
     letter = make_letter(session, slug="civic")
-    bulk_publish(session, letter, 3, kind="organization")
+    bulk_publish(session, letter, 3, kind="organization", per_instant=4)
     session.commit()
-    cursor = get_json(client, "/api/v1/letters/civic/signatures?limit=1")["next_cursor"]
+    cursor = api_json(client, "/api/v1/letters/civic/signatures?limit=1")["next_cursor"]
 
-    body = get_json(
+    body = api_json(
         client, f"/api/v1/letters/civic/signatures?sort=name&cursor={cursor}", status=400
     )
 
@@ -549,13 +520,13 @@ def test_signatures_of_a_draft_letter_are_404(client: FlaskClient, session: Sess
     make_signature(session, letter)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/secret/signatures", status=404)
+    body = api_json(client, "/api/v1/letters/secret/signatures", status=404)
 
     assert body["error"]["code"] == "not_found"
 
 
 def test_signatures_of_an_unknown_letter_are_404(client: FlaskClient) -> None:
-    body = get_json(client, "/api/v1/letters/no-such-letter/signatures", status=404)
+    body = api_json(client, "/api/v1/letters/no-such-letter/signatures", status=404)
 
     assert body["error"]["code"] == "not_found"
 
@@ -589,7 +560,7 @@ def test_invalid_parameter_is_a_400_json_error_naming_it(
     make_letter(session, slug="civic")
     session.commit()
 
-    body = get_json(client, f"/api/v1/letters/civic/signatures?{query}", status=400)
+    body = api_json(client, f"/api/v1/letters/civic/signatures?{query}", status=400)
 
     assert body["error"]["code"] == f"invalid_{parameter}"
     assert parameter in body["error"]["message"]
@@ -615,7 +586,7 @@ def test_versions_lists_every_version_oldest_first_without_texts(
     add_version(session, letter, number=2, kind="substantive", change_note="Adds a demand.")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/versions")
+    body = api_json(client, "/api/v1/letters/civic/versions")
 
     assert [(item["number"], item["kind"], item["change_note"]) for item in body["versions"]] == [
         (1, "initial", ""),
@@ -630,7 +601,7 @@ def test_versions_include_body_adds_each_text(client: FlaskClient, session: Sess
     add_version(session, letter, number=2)
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/civic/versions?include=body")
+    body = api_json(client, "/api/v1/letters/civic/versions?include=body")
 
     assert "<strong>protect</strong>" in body["versions"][0]["body_html"]
     assert body["versions"][1]["body_html"] == "<p>Version 2.</p>"
@@ -643,7 +614,7 @@ def test_versions_unknown_include_is_a_400_naming_it(
     make_letter(session, slug="civic")
     session.commit()
 
-    body = get_json(client, f"/api/v1/letters/civic/versions?include={include}", status=400)
+    body = api_json(client, f"/api/v1/letters/civic/versions?include={include}", status=400)
 
     assert body["error"]["code"] == "invalid_include"
     assert "include" in body["error"]["message"]
@@ -653,7 +624,7 @@ def test_versions_of_a_draft_letter_are_404(client: FlaskClient, session: Sessio
     make_letter(session, slug="secret", status="draft")
     session.commit()
 
-    body = get_json(client, "/api/v1/letters/secret/versions", status=404)
+    body = api_json(client, "/api/v1/letters/secret/versions", status=404)
 
     assert body["error"]["code"] == "not_found"
 
@@ -686,6 +657,6 @@ def test_no_api_response_contains_an_email_address(client: FlaskClient, session:
 
 
 def test_unknown_api_path_is_a_404_json_error(client: FlaskClient) -> None:
-    body = get_json(client, "/api/v1/nothing-here", status=404)
+    body = api_json(client, "/api/v1/nothing-here", status=404)
 
     assert body["error"]["code"] == "not_found"

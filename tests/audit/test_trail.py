@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from datetime import timedelta
 
@@ -15,7 +13,8 @@ from signatory.audit.manage import AuditFilter, audit_page
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.models import AuditEvent, audit
-from tests.conftest import fetch_csrf, sign_in
+from tests.conftest import post_form, sign_in
+from tests.downloads import csv_rows
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 
 SLUG = "civic"
@@ -28,8 +27,9 @@ def world(app) -> dict[str, int]:
     """A letter with a moderator and a few events by a coordinator, a signer and the system."""
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG)
-        moderator = make_coordinator(db.session, email=MODERATOR, name="Mo Moderator")
-        make_member(db.session, letter, role="moderator", coordinator=moderator)
+        moderator = make_member(
+            db.session, letter, role="moderator", email=MODERATOR, name="Mo Moderator"
+        )
         signature = make_signature(db.session, letter, organization="Audited Org")
         start = utcnow() - timedelta(hours=1)
         record = [
@@ -63,8 +63,7 @@ def world(app) -> dict[str, int]:
 
 @pytest.fixture
 def moderator(client, world):
-    sign_in(client, MODERATOR)
-    return client
+    return sign_in(client, MODERATOR)
 
 
 def rows_of(page: str) -> list[str]:
@@ -73,11 +72,8 @@ def rows_of(page: str) -> list[str]:
 
 
 def download(client, **filters) -> tuple[object, list[list[str]]]:
-    token = fetch_csrf(client, AUDIT)
-    response = client.post(f"{AUDIT}.csv", data={"csrf_token": token, **filters})
-    text = response.get_data(as_text=True)
-    assert text.startswith("\ufeff"), "the CSV has no byte-order mark"
-    return response, list(csv.reader(io.StringIO(text[1:])))
+    response = post_form(client, f"{AUDIT}.csv", form_page=AUDIT, **filters)
+    return response, csv_rows(response.get_data(as_text=True))
 
 
 def test_the_trail_lists_this_letters_events_newest_first(moderator):

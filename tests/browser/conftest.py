@@ -1,6 +1,6 @@
 """Fixtures for the real-browser tests: Debian's chromium driven by Playwright for Python.
 
-The service runs as real processes, as in tests/test_end_to_end.py (gunicorn on
+The service runs as real processes, as tests/stack.py starts them (gunicorn on
 ``wsgi:app``, ``flask mail worker``, a real SMTP server on loopback), one stack per test
 module; the browser is launched once per session and every test opens its own contexts
 (separate cookies, caches and storage: separate visitors).
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SMTPServer, text_part
-from tests.test_end_to_end import SLUG, Stack
+from tests.stack import SLUG, Stack
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright

@@ -28,7 +28,7 @@ from signatory.models import AuditEvent, Coordinator, Delivery, Letter, Signatur
 from signatory.signatures import service as signing
 from signatory.signatures.service import LetterNotOpen
 from tests.conftest import fetch_csrf, sign_in
-from tests.factories import make_letter, make_member, make_signature
+from tests.factories import make_letter, make_member, make_signature, make_team
 
 
 def data(**overrides: object) -> DeliveryData:
@@ -260,19 +260,20 @@ def test_nothing_delivered_means_404(
     assert client.get(path).status_code == 404
 
 
-def _row_names(html: str, section: str) -> list[str]:
-    """The row headers of one section of the printable page, in page order."""
+def _section(html: str, section: str) -> str:
+    """One section of the printable page, from its title to the next section or the end."""
     start = html.index(f'id="{section}s-title"')
     end = html.find('<section class="delivered-section"', start)
-    chunk = html[start : end if end != -1 else len(html)]
-    return re.findall(r'<th scope="row"><bdi>([^<]*)</bdi>', chunk)
+    return html[start : end if end != -1 else len(html)]
+
+
+def _row_names(html: str, section: str) -> list[str]:
+    """The row headers of one section of the printable page, in page order."""
+    return re.findall(r'<th scope="row"><bdi>([^<]*)</bdi>', _section(html, section))
 
 
 def _captions(html: str, section: str) -> list[str]:
-    start = html.index(f'id="{section}s-title"')
-    end = html.find('<section class="delivered-section"', start)
-    chunk = html[start : end if end != -1 else len(html)]
-    return re.findall(r"<caption><bdi>([^<]*)</bdi>", chunk)
+    return re.findall(r"<caption><bdi>([^<]*)</bdi>", _section(html, section))
 
 
 def test_the_printable_page_lists_the_frozen_rows_by_section_country_and_name(
@@ -357,9 +358,7 @@ def team(app: Flask) -> dict[str, str]:
         letter = make_letter(db.session, slug="civic")
         make_signature(db.session, letter, organization="Zeta Rights", country="DE")
         make_signature(db.session, letter, kind="individual", name="Ben Okoro", country="NG")
-        emails = {
-            role: make_member(db.session, letter, role=role).email for role in ("owner", "editor")
-        }
+        emails = make_team(db.session, letter, roles=("owner", "editor"))
         db.session.commit()
     return emails
 

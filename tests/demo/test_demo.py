@@ -29,6 +29,7 @@ from signatory.models import (
     Signature,
 )
 from tests.conftest import sign_in
+from tests.factories import find_letter
 
 TABLES = (AuditEvent, Coordinator, Letter, LetterVersion, Membership, OutboxMessage, Signature)
 
@@ -50,7 +51,7 @@ def counts(app: Flask) -> dict[str, int]:
 
 def demo_signatures(app: Flask, **where: Any) -> list[Signature]:
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
+        letter = find_letter(db.session, DEMO_SLUG)
         query = select(Signature).where(Signature.letter_id == letter.id).filter_by(**where)
         found = list(db.session.scalars(query))
         db.session.expunge_all()
@@ -88,7 +89,7 @@ def test_the_demo_letter_has_a_substantive_second_version_with_signatures_on_eac
     loaded: Any, app: Flask, client: FlaskClient
 ) -> None:
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
+        letter = find_letter(db.session, DEMO_SLUG)
         versions = [(v.number, v.kind, bool(v.change_note)) for v in letter.versions]
         signed = {
             number: count
@@ -141,7 +142,7 @@ def test_a_demo_letter_from_before_the_workspace_gains_the_coordinator_and_queue
         db.session.commit()
         again = load_demo(db.session, now=utcnow())
 
-        letter = db.session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
+        letter = find_letter(db.session, DEMO_SLUG)
         owner = db.session.scalar(
             select(Membership.role)
             .join(Coordinator, Coordinator.id == Membership.coordinator_id)

@@ -12,9 +12,16 @@ from signatory.letters import service as letters_service
 from signatory.letters import texts
 from signatory.letters import translations as service
 from signatory.models import AuditEvent, Letter, LetterTranslation, LetterVersion, Signature
-from tests.api.test_openapi import api_json
-from tests.conftest import csrf_token_from, fetch_csrf, sign_in
-from tests.factories import make_letter, make_member, make_signature
+from tests.api.responses import api_json
+from tests.conftest import csrf_token_from, fetch_csrf, post_form, sign_in
+from tests.factories import (
+    audit_actions,
+    find_letter,
+    make_letter,
+    make_member,
+    make_signature,
+    make_team,
+)
 
 SLUG = "civic-space"
 FRENCH_TITLE = "Protéger l'espace civique dans le traité"
@@ -31,31 +38,29 @@ def team(app):
     """An open letter with an editor and a moderator; returns their emails by role."""
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG)
-        emails = {
-            role: make_member(db.session, letter, role=role).email
-            for role in ("editor", "moderator")
-        }
+        emails = make_team(db.session, letter, roles=("editor", "moderator"))
         db.session.commit()
     return emails
 
 
-def the_letter(session) -> Letter:
-    return session.scalar(select(Letter).where(Letter.slug == SLUG))
+def french_translation(session, letter, editor):
+    """The French translation most tests start from, added by ``editor``."""
+    return service.add_translation(
+        session,
+        letter,
+        language="fr",
+        title=FRENCH_TITLE,
+        body_markdown=FRENCH_BODY,
+        author=editor,
+        now=utcnow(),
+    )
 
 
 def add_french(app, *, authoritative: bool = False) -> None:
     with app.app_context():
-        letter = the_letter(db.session)
+        letter = find_letter(db.session, SLUG)
         editor = make_member(db.session, letter, role="editor")
-        service.add_translation(
-            db.session,
-            letter,
-            language="fr",
-            title=FRENCH_TITLE,
-            body_markdown=FRENCH_BODY,
-            author=editor,
-            now=utcnow(),
-        )
+        french_translation(db.session, letter, editor)
         if authoritative:
             service.set_authoritative(db.session, letter, "fr", actor=editor, now=utcnow())
         db.session.commit()
@@ -73,38 +78,13 @@ def publish_version_2(session, letter: Letter) -> LetterVersion:
     )
 
 
-def actions(session) -> list[str]:
-    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-
-
 def add_form(client, **data):
-    token = fetch_csrf(client, f"/manage/letters/{SLUG}/translations/new")
-    return client.post(
-        f"/manage/letters/{SLUG}/translations/new",
-        data={
-            "csrf_token": token,
-            "language": "fr",
-            "title": FRENCH_TITLE,
-            "body": FRENCH_BODY,
-            **data,
-        },
-    )
+    new = f"/manage/letters/{SLUG}/translations/new"
+    fields = {"language": "fr", "title": FRENCH_TITLE, "body": FRENCH_BODY, **data}
+    return post_form(client, new, form_page=new, **fields)
 
 
 # --- language codes -----------------------------------------------------------------------
-
-
-def french_translation(session, letter, editor):
-    """The French translation most tests start from, added by ``editor``."""
-    return service.add_translation(
-        session,
-        letter,
-        language="fr",
-        title=FRENCH_TITLE,
-        body_markdown=FRENCH_BODY,
-        author=editor,
-        now=utcnow(),
-    )
 
 
 @pytest.mark.parametrize(
@@ -149,7 +129,7 @@ def test_a_translation_belongs_to_the_current_version_and_is_audited(session):
     assert translation.version is letter.current_version
     assert "<strong>protéger</strong>" in translation.body_html
     assert not service.needs_review(translation)
-    assert actions(session) == ["letter.translation_added"]
+    assert audit_actions(session) == ["letter.translation_added"]
 
 
 def test_a_translation_into_the_versions_own_language_is_refused(session):
@@ -314,7 +294,7 @@ def test_removing_a_translation_is_audited(session):
     service.remove_translation(session, letter, "fr", actor=editor, now=utcnow())
 
     assert session.scalars(select(LetterTranslation)).all() == []
-    assert actions(session)[-1] == "letter.translation_removed"
+    assert audit_actions(session)[-1] == "letter.translation_removed"
 
 
 def test_a_delivered_letters_texts_are_frozen(session):
@@ -396,7 +376,7 @@ def test_a_moderator_may_read_translations_but_not_add_them(app, client, team):
 def test_the_translations_page_offers_to_copy_an_earlier_versions_translations(app, client, team):
     add_french(app)
     with app.app_context():
-        publish_version_2(db.session, the_letter(db.session))
+        publish_version_2(db.session, find_letter(db.session, SLUG))
         db.session.commit()
     sign_in(client, team["editor"])
 
@@ -408,7 +388,7 @@ def test_the_translations_page_offers_to_copy_an_earlier_versions_translations(a
 
 def test_the_translations_page_counts_signatures_by_language(app, client, team):
     with app.app_context():
-        letter = the_letter(db.session)
+        letter = find_letter(db.session, SLUG)
         make_signature(db.session, letter, language="fr")
         make_signature(db.session, letter, language="fr")
         make_signature(db.session, letter, language="en")
@@ -422,10 +402,8 @@ def test_the_translations_page_counts_signatures_by_language(app, client, team):
 
 
 def post_in_workspace(client, path: str, **data):
-    token = fetch_csrf(client, f"/manage/letters/{SLUG}/translations")
-    return client.post(
-        f"/manage/letters/{SLUG}/translations{path}", data={"csrf_token": token, **data}
-    )
+    translations = f"/manage/letters/{SLUG}/translations"
+    return post_form(client, translations + path, form_page=translations, **data)
 
 
 def test_an_editor_saves_a_translation_through_the_form(app, client, team):
@@ -437,7 +415,7 @@ def test_an_editor_saves_a_translation_through_the_form(app, client, team):
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(LetterTranslation.body_markdown)) == "Un texte corrigé."
-        assert actions(db.session)[-1] == "letter.translation_updated"
+        assert audit_actions(db.session)[-1] == "letter.translation_updated"
 
 
 def test_an_editor_makes_the_french_text_authoritative_through_the_form(app, client, team):
@@ -448,8 +426,8 @@ def test_an_editor_makes_the_french_text_authoritative_through_the_form(app, cli
 
     assert response.status_code == 303
     with app.app_context():
-        assert the_letter(db.session).current_version.authoritative_language == "fr"
-        assert actions(db.session)[-1] == "letter.authoritative_changed"
+        assert find_letter(db.session, SLUG).current_version.authoritative_language == "fr"
+        assert audit_actions(db.session)[-1] == "letter.authoritative_changed"
 
 
 def test_an_editor_removes_a_translation_through_the_form(app, client, team):
@@ -466,7 +444,7 @@ def test_an_editor_removes_a_translation_through_the_form(app, client, team):
 def test_an_editor_copies_an_earlier_versions_translations_for_review(app, client, team):
     add_french(app)
     with app.app_context():
-        publish_version_2(db.session, the_letter(db.session))
+        publish_version_2(db.session, find_letter(db.session, SLUG))
         db.session.commit()
     sign_in(client, team["editor"])
 
@@ -522,7 +500,7 @@ def test_a_french_interface_shows_the_french_text(app, client, team):
 
 def test_a_reader_whose_language_the_interface_lacks_still_gets_its_translation(app, client, team):
     with app.app_context():
-        letter = the_letter(db.session)
+        letter = find_letter(db.session, SLUG)
         editor = make_member(db.session, letter, role="editor")
         service.add_translation(
             db.session,
@@ -580,7 +558,7 @@ def test_a_nonsense_text_parameter_is_ignored(app, client, team):
 def test_a_translation_awaiting_review_is_not_offered_to_readers(app, client, team):
     add_french(app)
     with app.app_context():
-        letter = the_letter(db.session)
+        letter = find_letter(db.session, SLUG)
         editor = make_member(db.session, letter, role="editor")
         publish_version_2(db.session, letter)
         service.copy_translations(db.session, letter, author=editor, now=utcnow())
@@ -635,7 +613,7 @@ def test_a_signature_made_with_an_english_interface_records_en(app, client, team
 def test_signatures_in_every_language_make_one_list(app, client, team):
     add_french(app)
     with app.app_context():
-        letter = the_letter(db.session)
+        letter = find_letter(db.session, SLUG)
         make_signature(db.session, letter, organization="Café Libre", language="fr")
         make_signature(db.session, letter, organization="Open Rights", language="en")
         make_signature(db.session, letter, organization="Older One", language=None)
@@ -653,7 +631,7 @@ def test_signatures_in_every_language_make_one_list(app, client, team):
 
 def test_the_signature_language_is_not_public(app, client, team):
     with app.app_context():
-        make_signature(db.session, the_letter(db.session), language="fr")
+        make_signature(db.session, find_letter(db.session, SLUG), language="fr")
         db.session.commit()
 
     listed = api_json(client, f"/api/v1/letters/{SLUG}/signatures")["signatures"]

@@ -13,10 +13,18 @@ from signatory.core.extensions import db
 from signatory.letters import service, versions
 from signatory.mail.registry import Undeliverable
 from signatory.mail.worker import render_message
-from signatory.models import AuditEvent, Letter, LetterVersion, OutboxMessage, Signature, transition
+from signatory.models import AuditEvent, LetterVersion, OutboxMessage, Signature, transition
 from signatory.signatures import changes
-from tests.conftest import fetch_csrf, html_part, sign_in, text_part
-from tests.factories import make_coordinator, make_letter, make_member, make_signature
+from tests.conftest import add_signature, fetch_csrf, html_part, sign_in, text_part
+from tests.factories import (
+    find_letter,
+    make_coordinator,
+    make_letter,
+    make_member,
+    make_signature,
+    make_team,
+    outbox_messages,
+)
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 SLUG = "civic-space"
@@ -241,10 +249,7 @@ def team(app):
     """An open letter signed on version 1, now at version 2; its members' emails by role."""
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG, body=V1)
-        emails = {
-            role: make_member(db.session, letter, role=role).email
-            for role in ("owner", "editor", "moderator")
-        }
+        emails = make_team(db.session, letter)
         make_signature(db.session, letter, name="Early Signer")
         publish(db.session, letter)
         db.session.commit()
@@ -267,7 +272,7 @@ def test_a_moderator_sees_versions_with_counts_and_the_latest_change(client, tea
 
 def test_the_versions_page_names_an_author_who_is_not_the_reader(app, client, team):
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == SLUG))
+        letter = find_letter(db.session, SLUG)
         author = make_coordinator(db.session, name="Ana Author")
         publish(db.session, letter, body=V2 + "\n\nA third text.", author=author)
         db.session.commit()
@@ -305,22 +310,12 @@ def signed(session):
     return letter, editor, version, by_status
 
 
-def queued(session) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.template == "version_changed")
-            .order_by(OutboxMessage.id)
-        )
-    )
-
-
 def test_notifying_queues_one_email_per_earlier_live_signature(session, signed):
     letter, editor, version, by_status = signed
 
     count = changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
-    messages = queued(session)
+    messages = outbox_messages(session, "version_changed")
     assert count == 2
     assert sorted(m.signature_id for m in messages) == sorted(
         [by_status["published"].id, by_status["pending_review"].id]
@@ -362,7 +357,7 @@ def test_signatories_are_told_only_once_per_version(session, signed):
     with pytest.raises(changes.AlreadyNotified):
         changes.notify_signatories(session, letter, 2, actor=editor, now=NOW + timedelta(hours=1))
 
-    assert len(queued(session)) == 2
+    assert len(outbox_messages(session, "version_changed")) == 2
 
 
 def test_a_correction_is_not_notified(session, signed):
@@ -372,7 +367,7 @@ def test_a_correction_is_not_notified(session, signed):
     with pytest.raises(service.LetterError, match="substantive changes only"):
         changes.notify_signatories(session, letter, 3, actor=editor, now=NOW)
 
-    assert queued(session) == []
+    assert outbox_messages(session, "version_changed") == []
 
 
 def test_nobody_to_tell_is_refused_and_leaves_the_version_unmarked(session):
@@ -390,7 +385,9 @@ def test_the_email_carries_the_diff_and_the_signers_own_withdrawal_link(app, ses
     letter, editor, _, by_status = signed
     changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
     signature = by_status["published"]
-    message = next(m for m in queued(session) if m.signature_id == signature.id)
+    message = next(
+        m for m in outbox_messages(session, "version_changed") if m.signature_id == signature.id
+    )
 
     email = render_message(session, message, now=NOW)
 
@@ -412,7 +409,9 @@ def test_the_email_escapes_markup_from_the_text_in_its_html_part(session):
     publish(session, letter, body="Plain <img src=x onerror=alert(1)>.")
     changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
 
-    html = html_part(render_message(session, queued(session)[0], now=NOW))
+    html = html_part(
+        render_message(session, outbox_messages(session, "version_changed")[0], now=NOW)
+    )
 
     assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
@@ -423,7 +422,9 @@ def test_a_signature_withdrawn_before_the_email_is_sent_gets_none(session, signe
     changes.notify_signatories(session, letter, 2, actor=editor, now=NOW)
     signature = by_status["published"]
     transition(signature, "withdraw", now=NOW)
-    message = next(m for m in queued(session) if m.signature_id == signature.id)
+    message = next(
+        m for m in outbox_messages(session, "version_changed") if m.signature_id == signature.id
+    )
 
     with pytest.raises(Undeliverable, match="withdrawn"):
         render_message(session, message, now=NOW)
@@ -488,10 +489,7 @@ def test_a_substantive_change_through_the_editor_keeps_each_signature_on_its_ver
             "based_on": "1",
         },
     )
-    with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == SLUG))
-        late = make_signature(db.session, letter).id
-        db.session.commit()
+    late = add_signature(app, SLUG)
 
     with app.app_context():
         version_of = dict(

@@ -9,9 +9,16 @@ from sqlalchemy import func, select
 
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
-from signatory.models import AuditEvent, Letter, LetterVersion, Membership
-from tests.conftest import csrf_token_from, fetch_csrf, sign_in
-from tests.factories import make_coordinator, make_letter, make_member, make_signature
+from signatory.models import Letter, LetterVersion, Membership
+from tests.conftest import (
+    add_signature,
+    audit_trail,
+    csrf_token_from,
+    fetch_csrf,
+    post_form,
+    sign_in,
+)
+from tests.factories import find_letter, make_coordinator, make_letter, make_member, make_team
 
 SLUG = "civic-space"
 
@@ -21,22 +28,14 @@ def team(app):
     """A draft with an owner, an editor and a moderator; returns their emails by role."""
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG, status="draft")
-        emails = {
-            role: make_member(db.session, letter, role=role).email
-            for role in ("owner", "editor", "moderator")
-        }
+        emails = make_team(db.session, letter)
         db.session.commit()
     return emails
 
 
-def signed_in_as(client, team, role="editor"):
-    sign_in(client, team[role])
-    return client
-
-
 def the_letter(app, slug=SLUG) -> Letter:
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+        letter = find_letter(db.session, slug)
         letter.versions  # noqa: B018  (loaded before the session closes)
         db.session.expunge_all()
         return letter
@@ -44,26 +43,10 @@ def the_letter(app, slug=SLUG) -> Letter:
 
 def update_letter(app, slug=SLUG, **values) -> None:
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+        letter = find_letter(db.session, slug)
         for name, value in values.items():
             setattr(letter, name, value)
         db.session.commit()
-
-
-def add_signature(app, slug=SLUG, **values) -> None:
-    with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
-        make_signature(db.session, letter, **values)
-        db.session.commit()
-
-
-def audit_actions(app, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        rows = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ).all()
-        db.session.expunge_all()
-        return list(rows)
 
 
 def coordinator_id(app, email: str) -> int:
@@ -74,14 +57,12 @@ def coordinator_id(app, email: str) -> int:
 
 
 def post_text(client, slug=SLUG, **data):
-    token = fetch_csrf(client, f"/manage/letters/{slug}/edit")
-    return client.post(f"/manage/letters/{slug}/edit", data={"csrf_token": token, **data})
+    edit = f"/manage/letters/{slug}/edit"
+    return post_form(client, edit, form_page=edit, **data)
 
 
 def post_settings(client, slug=SLUG, **overrides):
-    token = fetch_csrf(client, f"/manage/letters/{slug}/edit")
     data = {
-        "csrf_token": token,
         "title": "Protect civic space in the treaty",
         "recipient": "Chair of the Ad Hoc Committee",
         "deadline": "",
@@ -89,12 +70,15 @@ def post_settings(client, slug=SLUG, **overrides):
         "moderation": "none",
         **overrides,
     }
-    return client.post(f"/manage/letters/{slug}/settings", data=data)
+    return post_form(
+        client, f"/manage/letters/{slug}/settings", form_page=f"/manage/letters/{slug}/edit", **data
+    )
 
 
 def post_action(client, action: str, slug=SLUG):
-    token = fetch_csrf(client, f"/manage/letters/{slug}/edit")
-    return client.post(f"/manage/letters/{slug}/{action}", data={"csrf_token": token})
+    return post_form(
+        client, f"/manage/letters/{slug}/{action}", form_page=f"/manage/letters/{slug}/edit"
+    )
 
 
 # --- A new draft -------------------------------------------------------------------------
@@ -127,7 +111,7 @@ def test_a_coordinator_creates_a_draft_with_version_1_and_becomes_its_owner(app,
         membership = db.session.scalar(select(Membership).where(Membership.letter_id == letter.id))
         owner = (membership.coordinator_id, membership.role)
     assert owner == (coordinator_id(app, email), "owner")
-    [event] = audit_actions(app, "letter.created")
+    [event] = audit_trail(app, "letter.created")
     assert (event.actor_label, event.actor_id) == ("coordinator", coordinator_id(app, email))
 
 
@@ -177,20 +161,20 @@ def test_previewing_a_new_letter_shows_sanitised_html_and_saves_nothing(app, cli
 
 
 def test_an_unsigned_draft_is_edited_in_place_and_audited(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_text(client, body="A better first text.", based_on="1")
 
     assert response.status_code == 303
     letter = the_letter(app)
     assert [(v.number, v.body_markdown) for v in letter.versions] == [(1, "A better first text.")]
-    [event] = audit_actions(app, "letter.text_changed")
+    [event] = audit_trail(app, "letter.text_changed")
     assert event.detail == {"version": 1, "kind": "initial", "in_place": True}
     assert event.actor_id == coordinator_id(app, team["editor"])
 
 
 def test_windows_line_endings_from_the_browser_are_stored_as_plain_newlines(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     post_text(client, body="One.\r\n\r\nTwo.\r\n")
 
@@ -198,20 +182,20 @@ def test_windows_line_endings_from_the_browser_are_stored_as_plain_newlines(app,
 
 
 def test_saving_an_unchanged_text_creates_no_version_and_no_audit_event(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
     body = the_letter(app).versions[0].body_markdown
 
     response = post_text(client, body=body.replace("\n", "\r\n"))
 
     assert response.status_code == 303
     assert len(the_letter(app).versions) == 1
-    assert audit_actions(app, "letter.text_changed") == []
+    assert audit_trail(app, "letter.text_changed") == []
 
 
 def test_a_signed_letter_refuses_a_change_without_kind_and_note(app, client, team):
     update_letter(app, status="open")
-    add_signature(app)
-    signed_in_as(client, team)
+    add_signature(app, SLUG)
+    sign_in(client, team["editor"])
 
     response = post_text(client, body="A changed text.")
 
@@ -223,8 +207,8 @@ def test_a_signed_letter_refuses_a_change_without_kind_and_note(app, client, tea
 
 def test_a_signed_letter_refuses_a_change_without_a_note(app, client, team):
     update_letter(app, status="open")
-    add_signature(app)
-    signed_in_as(client, team)
+    add_signature(app, SLUG)
+    sign_in(client, team["editor"])
 
     response = post_text(client, body="A changed text.", kind="correction", change_note="  ")
 
@@ -235,9 +219,9 @@ def test_a_signed_letter_refuses_a_change_without_a_note(app, client, team):
 
 def test_a_signed_letter_publishes_a_new_version_and_keeps_the_old_one(app, client, team):
     update_letter(app, status="open")
-    add_signature(app)
+    add_signature(app, SLUG)
     original = the_letter(app).versions[0].body_markdown
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_text(
         client,
@@ -252,13 +236,13 @@ def test_a_signed_letter_publishes_a_new_version_and_keeps_the_old_one(app, clie
     assert [(v.number, v.kind) for v in versions] == [(1, "initial"), (2, "substantive")]
     assert versions[0].body_markdown == original
     assert versions[1].change_note == "Asks for more."
-    [event] = audit_actions(app, "letter.text_changed")
+    [event] = audit_trail(app, "letter.text_changed")
     assert event.detail["version"] == 2 and event.detail["kind"] == "substantive"
 
 
 def test_an_open_letter_nobody_signed_still_gets_a_new_version(app, client, team):
     update_letter(app, status="open")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     post_text(client, body="Reworded.", kind="correction", change_note="Typo.")
 
@@ -267,7 +251,7 @@ def test_an_open_letter_nobody_signed_still_gets_a_new_version(app, client, team
 
 def test_a_save_based_on_an_older_version_is_refused_with_the_text_kept(app, client, team):
     update_letter(app, status="open")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
     post_text(client, body="Version two.", kind="correction", change_note="Typo.", based_on="1")
 
     response = post_text(
@@ -282,7 +266,7 @@ def test_a_save_based_on_an_older_version_is_refused_with_the_text_kept(app, cli
 
 
 def test_the_preview_button_renders_the_text_without_saving(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_text(client, body="# Heading\n\n<img src=x onerror=alert(1)>", action="preview")
 
@@ -306,7 +290,7 @@ def test_a_moderator_gets_403_on_the_editor_and_an_editor_may_use_it(app, client
 
 
 def test_the_preview_endpoint_returns_sanitised_html(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
     token = fetch_csrf(client, f"/manage/letters/{SLUG}/edit")
 
     response = client.post(
@@ -324,7 +308,7 @@ def test_the_preview_endpoint_returns_sanitised_html(app, client, team):
 
 
 def test_the_preview_endpoint_needs_a_csrf_token(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = client.post(f"/manage/letters/{SLUG}/preview", data={"body": "x"})
 
@@ -332,7 +316,7 @@ def test_the_preview_endpoint_needs_a_csrf_token(app, client, team):
 
 
 def test_the_preview_endpoint_needs_the_editor_role(app, client, team):
-    signed_in_as(client, team, "moderator")
+    sign_in(client, team["moderator"])
     token = fetch_csrf(client, "/manage/")
 
     response = client.post(
@@ -343,7 +327,7 @@ def test_the_preview_endpoint_needs_the_editor_role(app, client, team):
 
 
 def test_the_edit_page_loads_the_live_preview_script_and_names_its_endpoint(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     page = client.get(f"/manage/letters/{SLUG}/edit").get_data(as_text=True)
 
@@ -355,7 +339,7 @@ def test_the_edit_page_loads_the_live_preview_script_and_names_its_endpoint(app,
 
 
 def test_settings_are_saved_and_audited_with_what_changed(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_settings(
         client,
@@ -373,14 +357,14 @@ def test_settings_are_saved_and_audited_with_what_changed(app, client, team):
     assert letter.deadline == datetime(2099, 6, 30, 17, 0, tzinfo=UTC)
     assert (letter.moderation, letter.require_domain_match) == ("mismatch", True)
     assert letter.allow_individuals is False
-    [event] = audit_actions(app, "letter.settings_changed")
+    [event] = audit_trail(app, "letter.settings_changed")
     assert event.detail["changes"]["deadline"] == {"from": None, "to": "2099-06-30T17:00:00+00:00"}
     assert event.actor_id == coordinator_id(app, team["editor"])
 
 
 def test_an_empty_deadline_clears_it(app, client, team):
     update_letter(app, deadline=utcnow() + timedelta(days=3))
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     post_settings(client, deadline="")
 
@@ -388,7 +372,7 @@ def test_an_empty_deadline_clears_it(app, client, team):
 
 
 def test_a_new_deadline_in_the_past_is_refused_next_to_the_field(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_settings(client, deadline="2001-01-01T00:00")
 
@@ -398,7 +382,7 @@ def test_a_new_deadline_in_the_past_is_refused_next_to_the_field(app, client, te
 
 
 def test_a_malformed_deadline_gets_a_clear_message(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_settings(client, deadline="next tuesday")
 
@@ -409,7 +393,7 @@ def test_a_malformed_deadline_gets_a_clear_message(app, client, team):
 def test_an_old_deadline_left_alone_does_not_block_other_settings(app, client, team):
     past = (utcnow() - timedelta(days=1)).replace(second=0, microsecond=0)
     update_letter(app, status="open", deadline=past)
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_settings(client, title="Renamed", deadline=past.strftime("%Y-%m-%dT%H:%M"))
 
@@ -419,7 +403,7 @@ def test_an_old_deadline_left_alone_does_not_block_other_settings(app, client, t
 
 def test_the_deadline_closes_signing_by_itself(app, client, team):
     update_letter(app, status="open")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
     post_settings(client, deadline="2099-01-01T00:00")
 
     letter = the_letter(app)
@@ -431,13 +415,13 @@ def test_the_deadline_closes_signing_by_itself(app, client, team):
 
 
 def test_opening_a_draft_makes_it_open_and_is_audited(app, client, team):
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_action(client, "open")
 
     assert response.status_code == 303
     assert the_letter(app).status == "open"
-    [event] = audit_actions(app, "letter.status_changed")
+    [event] = audit_trail(app, "letter.status_changed")
     assert event.detail == {"from": "draft", "to": "open"}
     assert (event.actor_label, event.actor_id) == (
         "coordinator",
@@ -447,13 +431,13 @@ def test_opening_a_draft_makes_it_open_and_is_audited(app, client, team):
 
 def test_closing_and_reopening_an_open_letter(app, client, team):
     update_letter(app, status="open")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     post_action(client, "close")
     assert the_letter(app).status == "closed"
     post_action(client, "reopen")
     assert the_letter(app).status == "open"
-    assert [e.detail["to"] for e in audit_actions(app, "letter.status_changed")] == [
+    assert [e.detail["to"] for e in audit_trail(app, "letter.status_changed")] == [
         "closed",
         "open",
     ]
@@ -471,19 +455,19 @@ def test_a_status_change_from_the_wrong_status_is_refused(
     app, client, team, status, action, message
 ):
     update_letter(app, status=status)
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_action(client, action)
 
     assert response.status_code == 303
     assert message in client.get(response.headers["Location"]).get_data(as_text=True)
     assert the_letter(app).status == status
-    assert audit_actions(app, "letter.status_changed") == []
+    assert audit_trail(app, "letter.status_changed") == []
 
 
 def test_opening_refuses_a_deadline_that_has_passed(app, client, team):
     update_letter(app, deadline=utcnow() - timedelta(hours=1))
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_action(client, "open")
 
@@ -494,7 +478,7 @@ def test_opening_refuses_a_deadline_that_has_passed(app, client, team):
 
 def test_a_delivered_letter_cannot_be_reopened(app, client, team):
     update_letter(app, status="delivered")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     response = post_action(client, "reopen")
 
@@ -505,7 +489,7 @@ def test_a_delivered_letter_cannot_be_reopened(app, client, team):
 
 def test_a_delivered_letter_cannot_be_edited(app, client, team):
     update_letter(app, status="delivered")
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
     page = client.get(f"/manage/letters/{SLUG}/edit")
     token = csrf_token_from(page.get_data(as_text=True))
 
@@ -539,8 +523,8 @@ def test_a_stranger_gets_404_on_every_action(app, client, team):
 
 def test_versions_are_never_deleted_by_editing(app, client, team):
     update_letter(app, status="open")
-    add_signature(app)
-    signed_in_as(client, team)
+    add_signature(app, SLUG)
+    sign_in(client, team["editor"])
     for n in range(2, 5):
         post_text(client, body=f"Text {n}.", kind="correction", change_note=f"Edit {n}.")
 
@@ -552,10 +536,10 @@ def test_versions_are_never_deleted_by_editing(app, client, team):
 def test_a_deadline_left_as_shown_keeps_its_seconds_and_is_not_a_change(app, client, team):
     deadline = datetime(2099, 5, 1, 12, 30, 45, tzinfo=UTC)
     update_letter(app, deadline=deadline)
-    signed_in_as(client, team)
+    sign_in(client, team["editor"])
 
     post_settings(client, title="Renamed", deadline="2099-05-01T12:30")
 
     assert the_letter(app).deadline == deadline
-    [event] = audit_actions(app, "letter.settings_changed")
+    [event] = audit_trail(app, "letter.settings_changed")
     assert set(event.detail["changes"]) == {"title"}

@@ -1,4 +1,5 @@
-"""Reading the public list pages in tests: a page, one of its sections, the names in it."""
+"""Reading the public list pages in tests: a page, one of its sections, the names in it, and
+the link to its next page."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ def row_names(fragment: str) -> list[str]:
         html.unescape(name)
         for name in re.findall(r'<th scope="row">(?:<a [^>]*>)?<bdi>(.*?)</bdi>', fragment)
     ]
+
+
+def more_link(fragment: str) -> str | None:
+    """Where a section's "more" link leads (its next page), or None when it has none."""
+    match = re.search(r'<a rel="next" href="([^"]+)"', fragment)
+    return html.unescape(match.group(1)) if match else None

@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 from signatory.lists import charts
 from signatory.lists import queries as service
 from tests.factories import make_letter, make_signature
+from tests.lists.pages import page_html
 
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def stats_page(client: FlaskClient, slug: str = "civic") -> str:
-    response = client.get(f"/letters/{slug}/stats")
-    assert response.status_code == 200, f"stats answered {response.status_code}"
-    return response.get_data(as_text=True)
+    return page_html(client, f"/letters/{slug}/stats")
 
 
 def figure(page: str, key: str) -> str:

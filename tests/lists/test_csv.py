@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from signatory.lists import writers as exports
 from signatory.lists.queries import PublicSignature
+from tests.downloads import csv_records
 from tests.factories import make_letter, make_signature
 
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
@@ -39,10 +38,6 @@ def download(client: FlaskClient, slug: str = "civic") -> str:
     response = client.get(f"/letters/{slug}/signatories.csv")
     assert response.status_code == 200, f"CSV answered {response.status_code}"
     return response.get_data().decode("utf-8")
-
-
-def parsed(body: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(body.removeprefix(exports.BOM))))
 
 
 # --- pure helpers ------------------------------------------------------------------------
@@ -170,7 +165,7 @@ def test_download_keeps_non_ascii_names_intact(client: FlaskClient, session: Ses
     make_signature(session, letter, organization="منظمة المجتمع المدني", name="李华")
     session.commit()
 
-    rows = parsed(download(client))
+    rows = csv_records(download(client))
 
     assert [r["Organization or affiliation"] for r in rows] == [
         "Ärzte für Umwelt",
@@ -187,7 +182,7 @@ def test_download_neutralises_formula_triggers(
     make_signature(session, letter, organization=f"{trigger}cmd|' /C calc'!A0")
     session.commit()
 
-    (row,) = parsed(download(client))
+    (row,) = csv_records(download(client))
 
     assert row["Organization or affiliation"] == f"'{trigger}cmd|' /C calc'!A0"
 
@@ -201,7 +196,7 @@ def test_download_lists_only_published_signatures(
     make_signature(session, letter, organization="Hidden Org", status=status)
     session.commit()
 
-    rows = parsed(download(client))
+    rows = csv_records(download(client))
 
     assert [r["Organization or affiliation"] for r in rows] == ["Listed Org"]
 
@@ -226,7 +221,7 @@ def test_download_lists_organizations_before_individuals(
     make_signature(session, letter, name="Later Signer", organization="Later Org")
     session.commit()
 
-    rows = parsed(download(client))
+    rows = csv_records(download(client))
 
     assert [r["Section"].split(" ")[0] for r in rows] == ["Organization", "Individual"]
 
@@ -236,7 +231,7 @@ def test_download_gives_signed_at_in_iso_8601_utc(client: FlaskClient, session: 
     make_signature(session, letter, published_at=datetime(2025, 3, 1, 9, 30, 15, tzinfo=UTC))
     session.commit()
 
-    (row,) = parsed(download(client))
+    (row,) = csv_records(download(client))
 
     assert row["Signed at (UTC)"] == "2025-03-01T09:30:15Z"
 

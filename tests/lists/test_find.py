@@ -3,7 +3,6 @@ and domain verification, three orders each paged by cursor, everything in the UR
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,8 +17,9 @@ from signatory.lists import cursors
 from signatory.lists import queries as service
 from signatory.lists.queries import ListFilters, Sort
 from signatory.models import Letter, Signature
+from tests.conftest import unmigrated_app
 from tests.factories import make_letter, make_signature
-from tests.lists.pages import page_html, row_names, section_html
+from tests.lists.pages import more_link, page_html, row_names, section_html
 
 PAGE_SIZE = 3
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -32,11 +32,6 @@ def app_config() -> dict[str, Any]:
 
 def organizations_on(client: FlaskClient, url: str) -> list[str]:
     return row_names(section_html(page_html(client, url), "organization"))
-
-
-def more_link(fragment: str) -> str | None:
-    match = re.search(r'<a rel="next" href="([^"]+)"', fragment)
-    return html.unescape(match.group(1)) if match else None
 
 
 def organizations(session: Session, letter: Letter, *names: str, **fields: Any) -> None:
@@ -501,18 +496,9 @@ def test_upgrading_makes_existing_signatures_findable_and_sortable(tmp_path) -> 
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from signatory import create_app
     from signatory.core.extensions import db
 
-    database = tmp_path / "old.sqlite3"
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": "k" * 40,
-        }
-    )
+    app = unmigrated_app(tmp_path)
     with app.app_context():
         upgrade(revision="0003")
         with db.engine.begin() as connection:

@@ -36,6 +36,9 @@ def live_json(client: FlaskClient) -> Any:
 
 def sign_up(session: Session, letter: Letter, organization: str) -> Signature:
     """A signature through the signer's own path: signed, not yet confirmed."""
+    # Requests share this session, and the live endpoint reads the letter without its
+    # versions; signing needs them.
+    session.refresh(letter)
     data = SignatureData(
         kind="organization",
         name="Nadia Haddad",

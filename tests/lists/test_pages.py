@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signatory.lists import cursors
 from signatory.lists import queries as service
 from signatory.models import Letter, Signature
-from signatory.models.signature import email_key, organization_key
-from tests.factories import make_letter, make_signature
-from tests.lists.pages import page_html, row_names, section_html
+from tests.factories import bulk_publish, make_letter, make_signature
+from tests.lists.pages import more_link, page_html, row_names, section_html
 
 PAGE_SIZE = 5
 UNPUBLISHED = ["unconfirmed", "pending_review", "rejected", "withdrawn"]
@@ -29,33 +27,6 @@ def app_config() -> dict[str, Any]:
     return {"PUBLIC_PAGE_SIZE": PAGE_SIZE}
 
 
-def bulk_publish(session: Session, letter: Letter, count: int, *, kind: str, tag: str = "") -> None:
-    """``count`` published rows in one INSERT; every five share a published_at instant."""
-    base = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-    organization = kind == "organization"
-    session.execute(
-        insert(Signature),
-        [
-            {
-                "letter_id": letter.id,
-                "version_id": letter.current_version.id,
-                "kind": kind,
-                "organization": f"Org {tag}{kind[0]}{i}",
-                "organization_key": organization_key(f"Org {tag}{kind[0]}{i}"),
-                "country": "DE",
-                "organization_type": "ngo" if organization else None,
-                "website": f"https://org{tag}{kind[0]}{i}.example.org" if organization else None,
-                "name": f"Signer {tag}{kind[0]}{i}",
-                "email": f"bulk{tag}{kind[0]}{i}@example.org",
-                "email_key": email_key(f"bulk{tag}{kind[0]}{i}@example.org"),
-                "status": "published",
-                "published_at": base + timedelta(seconds=i // 5),
-            }
-            for i in range(count)
-        ],
-    )
-
-
 def published_ids_in_order(session: Session, letter: Letter, kind: str | None = None) -> list[int]:
     query = (
         select(Signature.id)
@@ -65,11 +36,6 @@ def published_ids_in_order(session: Session, letter: Letter, kind: str | None = 
     if kind is not None:
         query = query.where(Signature.kind == kind)
     return list(session.scalars(query))
-
-
-def more_link(fragment: str) -> str | None:
-    match = re.search(r'<a rel="next" href="([^"]+)"', fragment)
-    return html.unescape(match.group(1)) if match else None
 
 
 def test_organizations_and_individuals_are_listed_in_separate_sections(

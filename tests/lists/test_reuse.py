@@ -3,8 +3,6 @@ every script kept intact in each of them."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from xml.etree import ElementTree as ET
@@ -18,6 +16,7 @@ from signatory.letters.queries import Counts
 from signatory.lists import feeds, share, writers
 from signatory.lists import queries as list_queries
 from signatory.models import transition
+from tests.downloads import csv_rows
 from tests.factories import make_letter, make_signature
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -435,8 +434,7 @@ def test_csv_keeps_names_in_every_script(client: FlaskClient, session: Session, 
     make_signature(session, letter, organization=name, name=name)
     session.commit()
 
-    text = client.get("/letters/civic/signatories.csv").get_data().decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = csv_rows(client.get("/letters/civic/signatories.csv").get_data(as_text=True))
 
     assert rows[1][1] == name and rows[1][6] == name
 

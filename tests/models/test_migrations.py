@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from signatory.core.extensions import db
+from tests.conftest import unmigrated_app
 
 
 def test_the_migration_head_matches_the_models(app):
@@ -27,17 +28,7 @@ def test_upgrading_gives_existing_coordinators_their_own_secrets(tmp_path):
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from signatory import create_app
-
-    database = tmp_path / "old.sqlite3"
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": "k" * 40,
-        }
-    )
+    app = unmigrated_app(tmp_path)
     with app.app_context():
         upgrade(revision="0001")
         with db.engine.begin() as connection:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from signatory import create_app
@@ -33,26 +33,17 @@ from signatory.notifications.service import (
 )
 from signatory.signatures import service as signing
 from tests.conftest import html_part, text_part
-from tests.factories import make_coordinator, make_letter, make_member, make_signature
+from tests.factories import (
+    make_coordinator,
+    make_letter,
+    make_member,
+    make_signature,
+    outbox_messages,
+)
 
 # A Tuesday morning, after the default digest hour (07:00 UTC).
 NOW = datetime(2025, 6, 10, 8, 30, tzinfo=UTC)
 HOUR = 7
-
-
-def outbox(session: Session, template: str) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.template == template)
-            .order_by(OutboxMessage.id)
-        )
-    )
-
-
-def member(session: Session, letter: Letter, *, notify: str, role: str = "owner", **extra: Any):
-    coordinator = make_coordinator(session, notify=notify, **extra)
-    return make_member(session, letter, role=role, coordinator=coordinator)
 
 
 def signed_and_confirmed(session: Session, letter: Letter, n: int) -> Signature:
@@ -95,16 +86,16 @@ def test_members_who_chose_each_get_one_email_per_signature_entering_review(
     session: Session,
 ) -> None:
     letter = make_letter(session, moderation="all")
-    owner = member(session, letter, notify="each")
-    moderator = member(session, letter, notify="each", role="moderator")
-    member(session, letter, notify="digest", role="editor")
-    member(session, letter, notify="none", role="moderator")
-    member(session, make_letter(session), notify="each")  # of another letter
+    owner = make_member(session, letter, notify="each")
+    moderator = make_member(session, letter, notify="each", role="moderator")
+    make_member(session, letter, notify="digest", role="editor")
+    make_member(session, letter, notify="none", role="moderator")
+    make_member(session, make_letter(session), notify="each")  # of another letter
 
     first = signed_and_confirmed(session, letter, 1)
     second = signed_and_confirmed(session, letter, 2)
 
-    sent = [(m.to_addr, m.signature_id) for m in outbox(session, "review_needed")]
+    sent = [(m.to_addr, m.signature_id) for m in outbox_messages(session, "review_needed")]
     assert sorted(sent) == sorted(
         (who.email, signature.id) for who in (owner, moderator) for signature in (first, second)
     )
@@ -112,39 +103,39 @@ def test_members_who_chose_each_get_one_email_per_signature_entering_review(
 
 def test_a_confirmation_rolled_back_leaves_no_review_email(session: Session) -> None:
     letter = make_letter(session, moderation="all")
-    member(session, letter, notify="each")
+    make_member(session, letter, notify="each")
     session.commit()
 
     signed_and_confirmed(session, letter, 1)
     session.rollback()
 
-    assert outbox(session, "review_needed") == []
+    assert outbox_messages(session, "review_needed") == []
 
 
 def test_no_review_email_when_a_signature_is_published_at_once(session: Session) -> None:
     letter = make_letter(session, moderation="none")
-    member(session, letter, notify="each")
+    make_member(session, letter, notify="each")
 
     signed_and_confirmed(session, letter, 1)
 
-    assert outbox(session, "review_needed") == []
+    assert outbox_messages(session, "review_needed") == []
 
 
 def test_an_inactive_coordinator_gets_no_review_email(session: Session) -> None:
     letter = make_letter(session, moderation="all")
-    member(session, letter, notify="each", active=False)
+    make_member(session, letter, notify="each", active=False)
 
     signed_and_confirmed(session, letter, 1)
 
-    assert outbox(session, "review_needed") == []
+    assert outbox_messages(session, "review_needed") == []
 
 
 def test_the_review_email_names_the_signature_and_links_to_the_queue(session: Session) -> None:
     letter = make_letter(session, slug="civic", moderation="all", title="Keep it open")
-    member(session, letter, notify="each", name="Casey Moderator")
+    make_member(session, letter, notify="each", name="Casey Moderator")
     signed_and_confirmed(session, letter, 7)
 
-    email = rendered(session, outbox(session, "review_needed")[0])
+    email = rendered(session, outbox_messages(session, "review_needed")[0])
 
     assert email["Subject"] == "Review needed on “Keep it open”: Free Speech Collective 7"
     text = text_part(email)
@@ -157,22 +148,22 @@ def test_the_review_email_names_the_signature_and_links_to_the_queue(session: Se
 
 def test_the_review_email_is_dropped_once_the_signature_was_decided(session: Session) -> None:
     letter = make_letter(session, moderation="all")
-    member(session, letter, notify="each")
+    make_member(session, letter, notify="each")
     signature = signed_and_confirmed(session, letter, 1)
     transition(signature, "approve", now=utcnow())
 
     with pytest.raises(Undeliverable, match="nothing left to review"):
-        rendered(session, outbox(session, "review_needed")[0])
+        rendered(session, outbox_messages(session, "review_needed")[0])
 
 
 def test_the_review_email_is_dropped_for_someone_removed_from_the_team(session: Session) -> None:
     letter = make_letter(session, moderation="all")
-    coordinator = member(session, letter, notify="each")
+    coordinator = make_member(session, letter, notify="each")
     signed_and_confirmed(session, letter, 1)
     session.execute(delete(Membership).where(Membership.coordinator_id == coordinator.id))
 
     with pytest.raises(Undeliverable, match="no longer on this letter's team"):
-        rendered(session, outbox(session, "review_needed")[0])
+        rendered(session, outbox_messages(session, "review_needed")[0])
 
 
 # --- The daily digest --------------------------------------------------------------------
@@ -217,7 +208,7 @@ def test_the_digest_counts_what_is_new_and_what_waits_per_letter(
     run = run_digests(session, now=NOW, hour=HOUR)
 
     assert run.sent == [(digest_reader.email, 1)]
-    [message] = outbox(session, "digest")
+    [message] = outbox_messages(session, "digest")
     email = rendered(session, message)
     text = text_part(email)
     assert "Newly published:     2" in text
@@ -241,7 +232,7 @@ def test_the_digest_is_sent_once_however_often_it_runs(
 
     assert len(first.sent) == 1
     assert second.checked == 0
-    assert len(outbox(session, "digest")) == 1
+    assert len(outbox_messages(session, "digest")) == 1
     assert session.get(Coordinator, digest_reader.id).last_digest_at == NOW
 
 
@@ -266,7 +257,7 @@ def test_a_worker_that_read_before_another_claimed_sends_nothing(
     outcome = digest_for(session, digest_reader, now=NOW, hour=HOUR)
 
     assert outcome.result == "taken"
-    assert outbox(session, "digest") == []
+    assert outbox_messages(session, "digest") == []
 
 
 def test_no_digest_when_nothing_is_new(session: Session, digest_reader: Coordinator) -> None:
@@ -277,7 +268,7 @@ def test_no_digest_when_nothing_is_new(session: Session, digest_reader: Coordina
     run = run_digests(session, now=NOW, hour=HOUR)
 
     assert run.nothing_new == [digest_reader.email]
-    assert outbox(session, "digest") == []
+    assert outbox_messages(session, "digest") == []
 
 
 def test_a_nothing_new_check_still_claims_the_slot(
@@ -307,13 +298,13 @@ def test_no_digest_before_the_hour_when_yesterdays_went_out(session: Session) ->
 @pytest.mark.parametrize("notify", ["each", "none"])
 def test_coordinators_not_on_the_digest_get_none(session: Session, notify: str) -> None:
     letter = make_letter(session)
-    member(session, letter, notify=notify)
+    make_member(session, letter, notify=notify)
     published(session, letter, at=NOW - timedelta(hours=1))
 
     run = run_digests(session, now=NOW, hour=HOUR, force=True)
 
     assert run.checked == 0
-    assert outbox(session, "digest") == []
+    assert outbox_messages(session, "digest") == []
 
 
 def test_a_first_digest_looks_back_one_day(session: Session) -> None:
@@ -325,7 +316,9 @@ def test_a_first_digest_looks_back_one_day(session: Session) -> None:
 
     run_digests(session, now=NOW, hour=HOUR)
 
-    assert "Newly published:     1" in text_part(rendered(session, outbox(session, "digest")[0]))
+    assert "Newly published:     1" in text_part(
+        rendered(session, outbox_messages(session, "digest")[0])
+    )
 
 
 def test_a_digest_waiting_in_the_outbox_is_dropped_if_its_reader_opted_out(
@@ -338,7 +331,7 @@ def test_a_digest_waiting_in_the_outbox_is_dropped_if_its_reader_opted_out(
     digest_reader.notify = "none"
 
     with pytest.raises(Undeliverable):
-        rendered(session, outbox(session, "digest")[0])
+        rendered(session, outbox_messages(session, "digest")[0])
 
 
 def test_the_schedule_runs_the_digests_once_per_daily_slot(
@@ -357,7 +350,7 @@ def test_the_schedule_runs_the_digests_once_per_daily_slot(
     assert first is not None and len(first.sent) == 1
     assert again is None
     assert tomorrow is not None and len(tomorrow.sent) == 1
-    assert len(outbox(session, "digest")) == 2
+    assert len(outbox_messages(session, "digest")) == 2
 
 
 class Recording:
@@ -416,7 +409,7 @@ def test_the_digest_command_runs_them_now_and_says_what_it_did(
     assert result.exit_code == 0, result.output
     assert "Digest queued for dana@coalition.example.org (1 letter)." in result.output
     assert "Digests: 1 queued, 0 with nothing new" in result.output
-    assert len(outbox(session, "digest")) == 1
+    assert len(outbox_messages(session, "digest")) == 1
 
 
 def test_the_digest_command_run_again_finds_nothing_new(runner: Any, session: Session) -> None:
@@ -431,7 +424,7 @@ def test_the_digest_command_run_again_finds_nothing_new(runner: Any, session: Se
 
     assert result.exit_code == 0, result.output
     assert "Nothing new for dana@coalition.example.org; no digest." in result.output
-    assert len(outbox(session, "digest")) == 1
+    assert len(outbox_messages(session, "digest")) == 1
 
 
 def test_the_digest_command_waits_for_the_hour_without_now(runner: Any, session: Session) -> None:

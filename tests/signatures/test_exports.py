@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 
@@ -13,10 +12,11 @@ from sqlalchemy import select
 from signatory.core.extensions import db
 from signatory.core.text import render_markdown
 from signatory.core.time import utcnow
-from signatory.models import AuditEvent, Letter, LetterVersion, Signature
+from signatory.models import Letter, LetterVersion, Signature
 from signatory.signatures import exports as export_service
-from tests.conftest import fetch_csrf, sign_in
-from tests.factories import make_coordinator, make_letter, make_member, make_signature
+from tests.conftest import add_signature, audit_trail, fetch_csrf, post_form, sign_in
+from tests.downloads import csv_records
+from tests.factories import make_letter, make_member, make_signature
 
 SLUG = "civic"
 EDITOR = "editor@coalition.example.org"
@@ -31,14 +31,8 @@ def world(app) -> dict[str, int]:
     """A letter with a signature in every status, an editor and a moderator."""
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG)
-        editor = make_coordinator(db.session, email=EDITOR, name="Ed Editor")
-        make_member(db.session, letter, role="editor", coordinator=editor)
-        make_member(
-            db.session,
-            letter,
-            role="moderator",
-            coordinator=make_coordinator(db.session, email=MODERATOR),
-        )
+        editor = make_member(db.session, letter, role="editor", email=EDITOR, name="Ed Editor")
+        make_member(db.session, letter, role="moderator", email=MODERATOR)
         for status in STATUSES:
             make_signature(
                 db.session,
@@ -53,47 +47,22 @@ def world(app) -> dict[str, int]:
 
 @pytest.fixture
 def editor(client, world):
-    sign_in(client, EDITOR)
-    return client
+    return sign_in(client, EDITOR)
 
 
 def download(client, fmt: str):
-    token = fetch_csrf(client, EXPORT)
-    response = client.post(f"{EXPORT}.{fmt}", data={"csrf_token": token})
+    response = post_form(client, f"{EXPORT}.{fmt}", form_page=EXPORT)
     assert response.status_code == 200, f"{fmt} export answered {response.status_code}"
     return response
 
 
 def csv_rows(client) -> list[dict[str, str]]:
-    text = download(client, "csv").get_data(as_text=True)
-    assert text.startswith("\ufeff"), "the CSV has no byte-order mark"
-    return list(csv.DictReader(io.StringIO(text[1:])))
+    return csv_records(download(client, "csv").get_data(as_text=True))
 
 
 def xlsx_rows(client) -> list[tuple]:
     workbook = load_workbook(io.BytesIO(download(client, "xlsx").get_data()))
     return list(workbook["Signatures"].iter_rows(values_only=True))
-
-
-def add(app, **values) -> int:
-    with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == SLUG))
-        signature_id = make_signature(db.session, letter, **values).id
-        db.session.commit()
-        return signature_id
-
-
-def exported_events(app) -> list[AuditEvent]:
-    with app.app_context():
-        rows = list(
-            db.session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.action == "letter.exported")
-                .order_by(AuditEvent.id)
-            )
-        )
-        db.session.expunge_all()
-        return rows
 
 
 # --- What the file holds ----------------------------------------------------------------------
@@ -113,14 +82,15 @@ def test_the_public_csv_still_has_no_emails(editor):
 
 
 def test_each_row_says_domain_match_free_mail_version_and_times(app, editor):
-    add(
+    add_signature(
         app,
+        SLUG,
         organization="Gmail Org",
         email="someone@gmail.com",
         domain_verified=False,
         confirmed_at=utcnow(),
     )
-    add(app, kind="individual", name="Ivy Individual", email="ivy@ivy.example.org")
+    add_signature(app, SLUG, kind="individual", name="Ivy Individual", email="ivy@ivy.example.org")
     rows = {row["Email"]: row for row in csv_rows(editor)}
 
     gmail = rows["someone@gmail.com"]
@@ -166,7 +136,9 @@ def test_each_row_carries_the_moderation_decision(app, editor, world):
 
 
 def test_the_csv_neutralises_formulas(app, editor):
-    add(app, organization=HOSTILE, name="+1 Caller", title="@admin", email="h@h.example.org")
+    add_signature(
+        app, SLUG, organization=HOSTILE, name="+1 Caller", title="@admin", email="h@h.example.org"
+    )
     row = next(row for row in csv_rows(editor) if row["Email"] == "h@h.example.org")
     assert row["Organization or affiliation"] == "'" + HOSTILE
     assert row["Signer name"] == "'+1 Caller"
@@ -174,7 +146,9 @@ def test_the_csv_neutralises_formulas(app, editor):
 
 
 def test_the_xlsx_holds_the_same_rows_with_no_formula(app, editor):
-    add(app, organization=HOSTILE, name="-minus", title="\tTabbed", email="h@h.example.org")
+    add_signature(
+        app, SLUG, organization=HOSTILE, name="-minus", title="\tTabbed", email="h@h.example.org"
+    )
     token = fetch_csrf(editor, EXPORT)
     response = editor.post(f"{EXPORT}.xlsx", data={"csrf_token": token})
     workbook = load_workbook(io.BytesIO(response.get_data()))
@@ -202,7 +176,7 @@ def test_the_xlsx_keeps_numbers_as_numbers(editor):
 
 
 def test_the_xlsx_drops_characters_a_workbook_cannot_hold(app, editor):
-    add(app, organization="Bell\x07 Org", email="bell@bell.example.org")
+    add_signature(app, SLUG, organization="Bell\x07 Org", email="bell@bell.example.org")
     row = next(row for row in xlsx_rows(editor) if row[10] == "bell@bell.example.org")
     assert row[3] == "Bell Org"
 
@@ -265,7 +239,7 @@ def test_exports_are_named_for_the_letter_and_never_cached(editor, fmt, content_
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_each_export_is_audited_with_its_format_and_row_count(app, editor, world, fmt):
     download(editor, fmt)
-    [event] = exported_events(app)
+    [event] = audit_trail(app, "letter.exported")
     assert event.detail == {"format": fmt, "rows": len(STATUSES)}
     assert event.actor_label == "coordinator" and event.actor_id == world["editor"]
     assert event.letter_id == world["letter"]
@@ -277,13 +251,13 @@ def test_a_moderator_may_not_export(app, client, world, fmt):
     token = fetch_csrf(client, "/manage/")
     assert client.get(EXPORT).status_code == 403
     assert client.post(f"{EXPORT}.{fmt}", data={"csrf_token": token}).status_code == 403
-    assert exported_events(app) == []
+    assert audit_trail(app, "letter.exported") == []
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_an_export_needs_the_csrf_token(app, editor, fmt):
     assert editor.post(f"{EXPORT}.{fmt}").status_code == 400
-    assert exported_events(app) == []
+    assert audit_trail(app, "letter.exported") == []
 
 
 def test_opening_a_download_address_leads_to_the_export_page(editor):

@@ -16,7 +16,7 @@ from signatory.signatures import moderation as moderation_service
 from signatory.signatures import queue
 from signatory.signatures.moderation import NotAwaitingReview, OrganizationPlaceTaken
 from signatory.signatures.similar import ACRONYM, SAME, SPELLING, NameIndex
-from tests.conftest import fetch_csrf, sign_in
+from tests.conftest import add_signature, audit_trail, post_form, sign_in
 from tests.factories import make_coordinator, make_letter, make_member, make_signature
 
 SLUG = "civic"
@@ -32,24 +32,14 @@ SIGNATURES = f"/manage/letters/{SLUG}/signatures"
 def letter_id(app) -> int:
     with app.app_context():
         letter = make_letter(db.session, slug=SLUG, moderation="all")
-        moderator = make_coordinator(db.session, email=MODERATOR, name="Mo Moderator")
-        make_member(db.session, letter, role="moderator", coordinator=moderator)
+        make_member(db.session, letter, role="moderator", email=MODERATOR, name="Mo Moderator")
         db.session.commit()
         return letter.id
 
 
 @pytest.fixture
 def moderator(client, letter_id):
-    sign_in(client, MODERATOR)
-    return client
-
-
-def add_signature(app, letter_id: int, **values) -> int:
-    with app.app_context():
-        letter = db.session.get(Letter, letter_id)
-        signature = make_signature(db.session, letter, **values)
-        db.session.commit()
-        return signature.id
+    return sign_in(client, MODERATOR)
 
 
 def load(app, signature_id: int) -> Signature:
@@ -59,23 +49,10 @@ def load(app, signature_id: int) -> Signature:
         return signature
 
 
-def events(app, action: str | None = None) -> list[AuditEvent]:
-    with app.app_context():
-        query = select(AuditEvent).order_by(AuditEvent.id)
-        if action is not None:
-            query = query.where(AuditEvent.action == action)
-        rows = list(db.session.scalars(query))
-        db.session.expunge_all()
-        return rows
-
-
-def post(client, path: str, **data):
-    token = fetch_csrf(client, "/manage/")
-    return client.post(path, data={"csrf_token": token, **data})
-
-
 def decide(client, ids: list[int], decision: str, reason: str = ""):
-    return post(client, QUEUE, signature=[str(i) for i in ids], decision=decision, reason=reason)
+    return post_form(
+        client, QUEUE, signature=[str(i) for i in ids], decision=decision, reason=reason
+    )
 
 
 def pending(session, letter: Letter, **values) -> Signature:
@@ -202,10 +179,10 @@ def test_the_queue_pages_with_a_cursor_and_no_row_twice(session):
 
 
 def test_the_queue_page_shows_what_a_moderator_needs(app, moderator, letter_id):
-    add_signature(app, letter_id, organization="Electronic Frontier Foundation")
+    add_signature(app, SLUG, organization="Electronic Frontier Foundation")
     add_signature(
         app,
-        letter_id,
+        SLUG,
         status="pending_review",
         organization="EFF",
         name="Eve Signer",
@@ -241,7 +218,7 @@ def test_a_damaged_queue_cursor_is_a_clear_400(moderator):
 
 
 def test_bulk_approve_publishes_every_ticked_signature_with_the_reason(app, moderator, letter_id):
-    ids = [add_signature(app, letter_id, status="pending_review") for _ in range(3)]
+    ids = [add_signature(app, SLUG, status="pending_review") for _ in range(3)]
 
     response = decide(moderator, ids[:2], "approve", reason="Known partners")
 
@@ -253,33 +230,33 @@ def test_bulk_approve_publishes_every_ticked_signature_with_the_reason(app, mode
     assert {s.moderation_reason for s in approved} == {"Known partners"}
     assert all(s.moderated_at is not None and s.moderated_by_id for s in approved)
     assert load(app, ids[2]).status == "pending_review"
-    audited = events(app, "signature.approved")
+    audited = audit_trail(app, "signature.approved")
     assert sorted(e.signature_id for e in audited) == ids[:2]
     assert all(e.actor_label == "coordinator" and e.actor_id for e in audited)
     assert audited[0].detail == {"reason": "Known partners"}
 
 
 def test_bulk_reject_rejects_every_ticked_signature(app, moderator, letter_id):
-    ids = [add_signature(app, letter_id, status="pending_review") for _ in range(2)]
+    ids = [add_signature(app, SLUG, status="pending_review") for _ in range(2)]
 
     response = decide(moderator, ids, "reject", reason="Not an organization")
 
     assert response.status_code == 303
     assert {load(app, i).status for i in ids} == {"rejected"}
-    assert len(events(app, "signature.rejected")) == 2
+    assert len(audit_trail(app, "signature.rejected")) == 2
     assert "Rejected 2 signatures" in moderator.get(QUEUE).get_data(as_text=True)
 
 
 def test_an_approval_without_a_reason_stores_none(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="pending_review")
+    signature_id = add_signature(app, SLUG, status="pending_review")
     decide(moderator, [signature_id], "approve")
     assert load(app, signature_id).moderation_reason is None
-    assert events(app, "signature.approved")[0].detail == {}
+    assert audit_trail(app, "signature.approved")[0].detail == {}
 
 
 def test_approved_signatures_appear_in_the_public_list_and_api_at_once(app, moderator, letter_id):
     signature_id = add_signature(
-        app, letter_id, status="pending_review", organization="Freshly Approved Network"
+        app, SLUG, status="pending_review", organization="Freshly Approved Network"
     )
     assert "Freshly Approved Network" not in moderator.get(f"/letters/{SLUG}/signatories").get_data(
         as_text=True
@@ -309,14 +286,14 @@ def keep_stored_key(session, signature_id, *, organization):
 def test_an_approval_that_would_list_an_organization_twice_is_refused_and_changes_nothing(
     app, moderator, letter_id
 ):
-    add_signature(app, letter_id, organization="EFF")
+    add_signature(app, SLUG, organization="EFF")
     # A key written by an older normaliser lets a second "EFF" sit in the queue; approving
     # it must still not put the organization on the list twice.
-    stale = add_signature(app, letter_id, status="pending_review", organization="Old spelling")
+    stale = add_signature(app, SLUG, status="pending_review", organization="Old spelling")
     with app.app_context():
         keep_stored_key(db.session, stale, organization="E.F.F.")
         db.session.commit()
-    other = add_signature(app, letter_id, status="pending_review")
+    other = add_signature(app, SLUG, status="pending_review")
 
     response = decide(moderator, [stale, other], "approve")
 
@@ -325,14 +302,14 @@ def test_an_approval_that_would_list_an_organization_twice_is_refused_and_change
     assert "already signed this letter" in page and "Nothing was changed" in page
     assert load(app, stale).status == "pending_review"
     assert load(app, other).status == "pending_review"
-    assert events(app, "signature.approved") == []
+    assert audit_trail(app, "signature.approved") == []
     # The ticks survive, so the moderator only has to untick the culprit.
     assert f'value="{other}" id="select-{other}" checked' in page
 
 
 def test_deciding_a_signature_someone_already_decided_changes_nothing(app, moderator, letter_id):
-    decided = add_signature(app, letter_id, status="rejected")
-    waiting = add_signature(app, letter_id, status="pending_review")
+    decided = add_signature(app, SLUG, status="rejected")
+    waiting = add_signature(app, SLUG, status="pending_review")
 
     response = decide(moderator, [decided, waiting], "approve")
 
@@ -360,14 +337,14 @@ def test_deciding_with_nothing_ticked_says_what_to_do(moderator):
 
 
 def test_an_unknown_decision_is_refused(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="pending_review")
+    signature_id = add_signature(app, SLUG, status="pending_review")
     response = decide(moderator, [signature_id], "publish-everything")
     assert response.status_code == 400
     assert load(app, signature_id).status == "pending_review"
 
 
 def test_an_overlong_reason_is_refused_next_to_the_field(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="pending_review")
+    signature_id = add_signature(app, SLUG, status="pending_review")
     response = decide(moderator, [signature_id], "reject", reason="x" * 501)
     assert response.status_code == 400
     assert "Keep the reason under 500 characters" in response.get_data(as_text=True)
@@ -375,15 +352,15 @@ def test_an_overlong_reason_is_refused_next_to_the_field(app, moderator, letter_
 
 
 def test_a_decision_without_the_csrf_token_changes_nothing(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="pending_review")
+    signature_id = add_signature(app, SLUG, status="pending_review")
     response = moderator.post(QUEUE, data={"signature": [str(signature_id)], "decision": "approve"})
     assert response.status_code == 400
     assert load(app, signature_id).status == "pending_review"
 
 
 def test_a_decision_from_the_signature_page_returns_there(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="pending_review")
-    response = post(
+    signature_id = add_signature(app, SLUG, status="pending_review")
+    response = post_form(
         moderator,
         QUEUE,
         signature=str(signature_id),
@@ -417,15 +394,15 @@ def test_the_service_refuses_to_approve_twice(session):
 
 def test_the_signatures_page_lists_every_status_with_emails(app, moderator, letter_id):
     for status in ("published", "pending_review", "unconfirmed", "rejected", "withdrawn"):
-        add_signature(app, letter_id, status=status, email=f"{status}@example.org")
+        add_signature(app, SLUG, status=status, email=f"{status}@example.org")
     page = moderator.get(SIGNATURES).get_data(as_text=True)
     for status in ("published", "pending_review", "unconfirmed", "rejected", "withdrawn"):
         assert f"{status}@example.org" in page
 
 
 def test_the_signatures_page_filters_by_status(app, moderator, letter_id):
-    add_signature(app, letter_id, status="published", organization="Listed Org")
-    add_signature(app, letter_id, status="rejected", organization="Refused Org")
+    add_signature(app, SLUG, status="published", organization="Listed Org")
+    add_signature(app, SLUG, status="rejected", organization="Refused Org")
     page = moderator.get(f"{SIGNATURES}?status=rejected").get_data(as_text=True)
     assert "Refused Org" in page and "Listed Org" not in page
 
@@ -433,9 +410,9 @@ def test_the_signatures_page_filters_by_status(app, moderator, letter_id):
 def test_the_search_ignores_case_accents_and_punctuation_in_organizations(
     app, moderator, letter_id
 ):
-    add_signature(app, letter_id, organization="Café Coopérative", email="a@cafe.example.org")
-    add_signature(app, letter_id, organization="E.F.F.", email="b@eff.example.org")
-    add_signature(app, letter_id, organization="Unrelated", email="c@other.example.org")
+    add_signature(app, SLUG, organization="Café Coopérative", email="a@cafe.example.org")
+    add_signature(app, SLUG, organization="E.F.F.", email="b@eff.example.org")
+    add_signature(app, SLUG, organization="Unrelated", email="c@other.example.org")
 
     assert "Café Coopérative" in moderator.get(f"{SIGNATURES}?q=CAFE+cooperative").get_data(
         as_text=True
@@ -445,15 +422,15 @@ def test_the_search_ignores_case_accents_and_punctuation_in_organizations(
 
 
 def test_the_search_finds_names_and_emails(app, moderator, letter_id):
-    add_signature(app, letter_id, name="Grace Hopper", email="grace@navy.example.org")
-    add_signature(app, letter_id, name="Someone Else", email="else@example.org")
+    add_signature(app, SLUG, name="Grace Hopper", email="grace@navy.example.org")
+    add_signature(app, SLUG, name="Someone Else", email="else@example.org")
     assert "Grace Hopper" in moderator.get(f"{SIGNATURES}?q=hopper").get_data(as_text=True)
     by_email = moderator.get(f"{SIGNATURES}?q=navy.example").get_data(as_text=True)
     assert "Grace Hopper" in by_email and "Someone Else" not in by_email
 
 
 def test_search_wildcards_are_taken_literally(app, moderator, letter_id):
-    add_signature(app, letter_id, name="Plain Name")
+    add_signature(app, SLUG, name="Plain Name")
     assert "Plain Name" not in moderator.get(f"{SIGNATURES}?q=%25").get_data(as_text=True)
 
 
@@ -465,7 +442,7 @@ def test_an_unknown_status_filter_is_a_clear_400(moderator):
 def test_the_signatures_page_paginates(app, moderator, letter_id):
     app.config["MANAGE_PAGE_SIZE"] = 2
     for n in range(3):
-        add_signature(app, letter_id, organization=f"Paged Org {n}")
+        add_signature(app, SLUG, organization=f"Paged Org {n}")
 
     first = moderator.get(SIGNATURES).get_data(as_text=True)
     assert "Paged Org 2" in first and "Paged Org 1" in first and "Paged Org 0" not in first
@@ -481,11 +458,11 @@ def test_the_signatures_page_paginates(app, moderator, letter_id):
 
 
 def correct(client, signature_id: int, field: str, value: str):
-    return post(client, f"{SIGNATURES}/{signature_id}/correct", field=field, **{field: value})
+    return post_form(client, f"{SIGNATURES}/{signature_id}/correct", field=field, **{field: value})
 
 
 def test_a_correction_keeps_the_original_in_the_audit_trail(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, organization="Electonic Frontier Foundation")
+    signature_id = add_signature(app, SLUG, organization="Electonic Frontier Foundation")
 
     response = correct(moderator, signature_id, "organization", "Electronic Frontier Foundation")
 
@@ -493,7 +470,7 @@ def test_a_correction_keeps_the_original_in_the_audit_trail(app, moderator, lett
     signature = load(app, signature_id)
     assert signature.organization == "Electronic Frontier Foundation"
     assert signature.organization_key == "electronicfrontierfoundation"
-    [event] = events(app, "signature.corrected")
+    [event] = audit_trail(app, "signature.corrected")
     assert event.detail == {
         "field": "organization",
         "before": "Electonic Frontier Foundation",
@@ -506,10 +483,10 @@ def test_a_correction_keeps_the_original_in_the_audit_trail(app, moderator, lett
 
 
 def test_the_signer_name_can_be_corrected(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, name="Ada Lovelce")
+    signature_id = add_signature(app, SLUG, name="Ada Lovelce")
     correct(moderator, signature_id, "name", "Ada Lovelace")
     assert load(app, signature_id).name == "Ada Lovelace"
-    assert events(app, "signature.corrected")[0].detail["before"] == "Ada Lovelce"
+    assert audit_trail(app, "signature.corrected")[0].detail["before"] == "Ada Lovelce"
 
 
 @pytest.mark.parametrize(
@@ -522,17 +499,17 @@ def test_the_signer_name_can_be_corrected(app, moderator, letter_id):
     ],
 )
 def test_a_bad_correction_is_refused_next_to_the_field(app, moderator, letter_id, value, message):
-    signature_id = add_signature(app, letter_id, organization="Original Name")
+    signature_id = add_signature(app, SLUG, organization="Original Name")
     response = correct(moderator, signature_id, "organization", value)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert load(app, signature_id).organization == "Original Name"
-    assert events(app, "signature.corrected") == []
+    assert audit_trail(app, "signature.corrected") == []
 
 
 def test_a_correction_to_a_name_already_on_the_list_is_refused(app, moderator, letter_id):
-    add_signature(app, letter_id, organization="Access Now")
-    signature_id = add_signature(app, letter_id, organization="Acess Now")
+    add_signature(app, SLUG, organization="Access Now")
+    signature_id = add_signature(app, SLUG, organization="Acess Now")
 
     response = correct(moderator, signature_id, "organization", "ACCESS NOW")
 
@@ -542,8 +519,10 @@ def test_a_correction_to_a_name_already_on_the_list_is_refused(app, moderator, l
 
 
 def test_only_names_can_be_corrected(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id)
-    response = post(moderator, f"{SIGNATURES}/{signature_id}/correct", field="email", email="x@y.z")
+    signature_id = add_signature(app, SLUG)
+    response = post_form(
+        moderator, f"{SIGNATURES}/{signature_id}/correct", field="email", email="x@y.z"
+    )
     assert response.status_code == 400
 
 
@@ -553,9 +532,9 @@ def test_only_names_can_be_corrected(app, moderator, letter_id):
 def test_unpublishing_takes_a_signature_off_the_public_list_and_back_to_the_queue(
     app, moderator, letter_id
 ):
-    signature_id = add_signature(app, letter_id, organization="Second Thoughts Org")
+    signature_id = add_signature(app, SLUG, organization="Second Thoughts Org")
 
-    response = post(
+    response = post_form(
         moderator, f"{SIGNATURES}/{signature_id}/unpublish", reason="Signer not authorised"
     )
 
@@ -570,13 +549,13 @@ def test_unpublishing_takes_a_signature_off_the_public_list_and_back_to_the_queu
         as_text=True
     )
     assert "Second Thoughts Org" in moderator.get(QUEUE).get_data(as_text=True)
-    [event] = events(app, "signature.unpublished")
+    [event] = audit_trail(app, "signature.unpublished")
     assert event.detail == {"reason": "Signer not authorised"}
 
 
 def test_unpublishing_a_signature_that_is_not_published_is_refused(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="withdrawn")
-    response = post(moderator, f"{SIGNATURES}/{signature_id}/unpublish")
+    signature_id = add_signature(app, SLUG, status="withdrawn")
+    response = post_form(moderator, f"{SIGNATURES}/{signature_id}/unpublish")
     assert response.status_code == 409
     assert "nothing to unpublish" in response.get_data(as_text=True)
     assert load(app, signature_id).status == "withdrawn"
@@ -587,11 +566,11 @@ def test_a_signature_of_another_letter_is_not_found(app, moderator, letter_id):
         foreign = make_signature(db.session, make_letter(db.session)).id
         db.session.commit()
     assert moderator.get(f"{SIGNATURES}/{foreign}").status_code == 404
-    assert post(moderator, f"{SIGNATURES}/{foreign}/unpublish").status_code == 404
+    assert post_form(moderator, f"{SIGNATURES}/{foreign}/unpublish").status_code == 404
 
 
 def test_the_signature_page_shows_its_history(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, organization="Histori Org")
+    signature_id = add_signature(app, SLUG, organization="Histori Org")
     correct(moderator, signature_id, "organization", "History Org")
     page = moderator.get(f"{SIGNATURES}/{signature_id}").get_data(as_text=True)
     assert "signature.corrected" in page and "Mo Moderator" in page
@@ -602,25 +581,25 @@ def test_the_signature_page_shows_its_history(app, moderator, letter_id):
 
 
 def test_every_moderation_action_writes_an_audit_event(app, moderator, letter_id):
-    waiting = [add_signature(app, letter_id, status="pending_review") for _ in range(2)]
-    published = add_signature(app, letter_id)
+    waiting = [add_signature(app, SLUG, status="pending_review") for _ in range(2)]
+    published = add_signature(app, SLUG)
     actions = [
         lambda: decide(moderator, [waiting[0]], "approve"),
         lambda: decide(moderator, [waiting[1]], "reject"),
         lambda: correct(moderator, published, "name", "Corrected Name"),
-        lambda: post(moderator, f"{SIGNATURES}/{published}/unpublish"),
+        lambda: post_form(moderator, f"{SIGNATURES}/{published}/unpublish"),
     ]
     for act in actions:
-        before = len(events(app))
+        before = len(audit_trail(app))
         assert act().status_code == 303
-        assert len(events(app)) == before + 1
+        assert len(audit_trail(app)) == before + 1
 
 
 def test_a_refused_action_writes_no_audit_event(app, moderator, letter_id):
-    signature_id = add_signature(app, letter_id, status="rejected")
-    before = len(events(app))
+    signature_id = add_signature(app, SLUG, status="rejected")
+    before = len(audit_trail(app))
     decide(moderator, [signature_id], "approve")
-    assert len(events(app)) == before
+    assert len(audit_trail(app)) == before
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
 
@@ -650,7 +629,7 @@ def test_a_signatures_page_names_the_coordinator_who_decided_it(app, moderator, 
         db.session.commit()
         decider_id = decider.id
     signature = add_signature(
-        app, letter_id, status="rejected", moderated_by_id=decider_id, moderated_at=utcnow()
+        app, SLUG, status="rejected", moderated_by_id=decider_id, moderated_at=utcnow()
     )
 
     response = moderator.get(f"{SIGNATURES}/{signature}")
@@ -662,4 +641,4 @@ def test_a_signatures_page_names_the_coordinator_who_decided_it(app, moderator, 
 def test_ids_beyond_any_database_integer_name_nothing(app, moderator, letter_id):
     huge = "9" * 25
     assert moderator.get(f"{SIGNATURES}/{huge}").status_code == 404
-    assert post(moderator, QUEUE, signature=huge, decision="approve").status_code == 409
+    assert post_form(moderator, QUEUE, signature=huge, decision="approve").status_code == 409

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from signatory.core.extensions import db
-from signatory.models import Letter, OutboxMessage, Signature
-from tests.conftest import csrf_token_from, fetch_csrf
-from tests.factories import make_letter, make_signature
+from signatory.models import Signature
+from tests.conftest import csrf_token_from, fetch_csrf, queued_mail
+from tests.factories import find_letter, make_letter, make_signature
 
 ORG_FORM = {
     "kind": "organization",
@@ -40,11 +40,6 @@ def signatures(app) -> list[Signature]:
         rows = db.session.scalars(select(Signature).order_by(Signature.id)).all()
         db.session.expunge_all()
         return list(rows)
-
-
-def outbox_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(OutboxMessage))
 
 
 def token_for(app, purpose: str, signature: Signature) -> str:
@@ -81,7 +76,7 @@ def test_signing_twice_gives_the_same_answer_and_one_signature(client, app, lett
         second.headers["Location"],
     )
     assert len(signatures(app)) == 1
-    assert outbox_count(app) == 2
+    assert len(queued_mail(app)) == 2
 
 
 def test_a_website_without_a_scheme_is_taken_as_https(client, app, letter):
@@ -109,7 +104,7 @@ def test_missing_csrf_token_is_refused_and_saves_nothing(client, app, letter):
     assert response.status_code == 400
     assert "Reload the page" in response.get_data(as_text=True)
     assert signatures(app) == []
-    assert outbox_count(app) == 0
+    assert len(queued_mail(app)) == 0
 
 
 @pytest.mark.parametrize(
@@ -143,7 +138,7 @@ def test_invalid_input_is_answered_next_to_the_field_and_saves_nothing(
     assert message in page
     assert "field-error" in page
     assert signatures(app) == []
-    assert outbox_count(app) == 0
+    assert len(queued_mail(app)) == 0
 
 
 def test_the_form_keeps_what_was_typed_when_it_has_errors(client, letter):
@@ -194,7 +189,7 @@ def test_a_closed_letter_says_so_and_refuses_signatures(client, app):
         db.session.commit()
     token = fetch_csrf(client, "/letters/old")
     with app.app_context():
-        _letter(app, "old").status = "closed"
+        find_letter(db.session, "old").status = "closed"
         db.session.commit()
     page = client.get("/letters/old").get_data(as_text=True)
     assert "Signing is closed" in page
@@ -252,13 +247,13 @@ def test_a_reused_confirm_link_says_it_was_used(client, app, letter):
     url = f"/confirm/{token_for(app, 'confirm', signature)}"
     csrf = fetch_csrf(client, url)
     client.post(url, data={"csrf_token": csrf})
-    sent = outbox_count(app)
+    sent = len(queued_mail(app))
     again = client.post(url, data={"csrf_token": csrf})
     assert again.status_code == 409
     assert "already been used" in again.get_data(as_text=True)
     assert "on the public list" in again.get_data(as_text=True)
     assert client.get(url).status_code == 409
-    assert outbox_count(app) == sent
+    assert len(queued_mail(app)) == sent
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJpZCI6MX0.abc.def", "a" * 3000])
@@ -283,16 +278,14 @@ def test_a_tampered_link_gets_a_clear_page_and_changes_nothing(client, app, lett
 
 def test_a_withdraw_link_used_to_confirm_says_it_is_for_something_else(client, app, letter):
     with app.app_context():
-        signature = make_signature(db.session, db.session.merge(_letter(app)), status="published")
+        signature = make_signature(
+            db.session, db.session.merge(find_letter(db.session, letter)), status="published"
+        )
         db.session.commit()
         token = token_for(app, "withdraw", signature)
     response = client.get(f"/confirm/{token}")
     assert response.status_code == 400
     assert "for something else" in response.get_data(as_text=True)
-
-
-def _letter(app, slug="civic-space"):
-    return db.session.scalar(select(Letter).where(Letter.slug == slug))
 
 
 def test_an_expired_link_offers_a_new_one_sent_to_the_address_on_record(app, client, letter):
@@ -304,18 +297,21 @@ def test_an_expired_link_offers_a_new_one_sent_to_the_address_on_record(app, cli
     assert page.status_code == 410
     html = page.get_data(as_text=True)
     assert "This link has expired" in html and "Email me a new link" in html
-    before = outbox_count(app)
+    before = len(queued_mail(app))
     response = client.post(f"/confirm/{token}/resend", data={"csrf_token": csrf_token_from(html)})
     assert response.status_code == 200
     assert "new link" in response.get_data(as_text=True)
-    assert outbox_count(app) == before + 1
+    assert len(queued_mail(app)) == before + 1
     assert signatures(app)[0].status == "unconfirmed"
 
 
 def test_withdrawing_takes_the_signature_off_the_letter_page(client, app, letter):
     with app.app_context():
         signature = make_signature(
-            db.session, _letter(app), organization="Leaving Org", status="published"
+            db.session,
+            find_letter(db.session, letter),
+            organization="Leaving Org",
+            status="published",
         )
         db.session.commit()
         url = f"/withdraw/{token_for(app, 'withdraw', signature)}"

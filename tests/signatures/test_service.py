@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
-from signatory.models import AuditEvent, OutboxMessage, Signature
+from signatory.models import AuditEvent, Signature
 from signatory.signatures import service
 from signatory.signatures.service import (
     DomainMismatch,
@@ -19,7 +19,7 @@ from signatory.signatures.service import (
     OrganizationAlreadySigned,
     SignatureData,
 )
-from tests.factories import make_letter, make_signature
+from tests.factories import make_letter, make_signature, outbox_messages
 
 
 def org_data(**overrides) -> SignatureData:
@@ -42,10 +42,6 @@ def count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def outbox(session) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
 def confirm_payload(signature: Signature) -> TokenPayload:
     return TokenPayload(signature.id, signature.confirm_nonce)
 
@@ -61,7 +57,7 @@ def test_signing_records_an_unconfirmed_signature_and_queues_the_confirmation(se
     signature = outcome.signature
     assert signature.status == "unconfirmed"
     assert signature.version_id == letter.current_version.id
-    assert [(m.template, m.to_addr, m.context) for m in outbox(session)] == [
+    assert [(m.template, m.to_addr, m.context) for m in outbox_messages(session)] == [
         ("confirm_request", "jim@openrights.example.org", {"signature_id": signature.id})
     ]
     assert count(session, AuditEvent, AuditEvent.action == "signature.created") == 1
@@ -97,7 +93,7 @@ def test_signing_again_with_the_same_email_creates_nothing_and_resends(session):
     assert not again.created
     assert again.signature.id == first.signature.id
     assert count(session, Signature) == 1
-    assert [m.template for m in outbox(session)] == ["confirm_request", "confirm_request"]
+    assert [m.template for m in outbox_messages(session)] == ["confirm_request", "confirm_request"]
 
 
 def test_signing_again_after_confirming_sends_the_withdraw_link(session):
@@ -106,7 +102,7 @@ def test_signing_again_after_confirming_sends_the_withdraw_link(session):
     service.confirm(session, confirm_payload(signature), now=utcnow())
     again = service.sign(session, letter, org_data(), now=utcnow())
     assert not again.created
-    assert outbox(session)[-1].template == "withdraw_link"
+    assert outbox_messages(session)[-1].template == "withdraw_link"
     assert count(session, Signature) == 1
 
 
@@ -126,7 +122,7 @@ def test_signing_a_letter_that_is_not_open_is_refused(session, status):
     with pytest.raises(LetterNotOpen):
         service.sign(session, letter, org_data(), now=utcnow())
     assert count(session, Signature) == 0
-    assert outbox(session) == []
+    assert outbox_messages(session) == []
 
 
 def test_signing_after_the_deadline_is_refused(session):
@@ -162,7 +158,7 @@ def test_confirming_publishes_rotates_the_nonce_and_queues_a_receipt(session):
     service.confirm(session, payload, now=utcnow())
     assert signature.status == "published"
     assert signature.confirm_nonce != payload.nonce
-    assert outbox(session)[-1].template == "signature_confirmed"
+    assert outbox_messages(session)[-1].template == "signature_confirmed"
 
 
 def test_confirming_on_a_moderated_letter_waits_for_review(session):
@@ -177,12 +173,12 @@ def test_a_reused_confirm_link_changes_nothing(session):
     signature = service.sign(session, letter, org_data(), now=utcnow()).signature
     payload = confirm_payload(signature)
     service.confirm(session, payload, now=utcnow())
-    sent = len(outbox(session))
+    sent = len(outbox_messages(session))
     with pytest.raises(InvalidToken) as raised:
         service.confirm(session, payload, now=utcnow())
     assert raised.value.reason == "used"
     assert signature.status == "published"
-    assert len(outbox(session)) == sent
+    assert len(outbox_messages(session)) == sent
 
 
 def test_a_link_with_a_wrong_nonce_is_refused(session):
@@ -245,7 +241,7 @@ def test_withdrawing_takes_the_signature_off_and_queues_a_receipt(session):
     signature = make_signature(session, letter, status="published")
     service.withdraw(session, withdraw_payload(signature), now=utcnow())
     assert signature.status == "withdrawn"
-    assert outbox(session)[-1].template == "withdrawal_receipt"
+    assert outbox_messages(session)[-1].template == "withdrawal_receipt"
     assert count(session, AuditEvent, AuditEvent.action == "signature.withdrawn") == 1
 
 
@@ -269,8 +265,8 @@ def test_an_expired_confirm_link_can_be_replaced_by_a_fresh_one(session):
     letter = make_letter(session)
     signature = service.sign(session, letter, org_data(), now=utcnow()).signature
     service.resend_after_expiry(session, "confirm", confirm_payload(signature), now=utcnow())
-    assert [m.template for m in outbox(session)] == ["confirm_request", "confirm_request"]
-    assert outbox(session)[-1].to_addr == signature.email
+    assert [m.template for m in outbox_messages(session)] == ["confirm_request", "confirm_request"]
+    assert outbox_messages(session)[-1].to_addr == signature.email
 
 
 def test_purge_deletes_only_stale_unconfirmed_signatures(session):

@@ -13,7 +13,7 @@ from signatory.core.extensions import db
 from signatory.models import ROLE_RANK, MembershipRole
 from signatory.team.access import PUBLIC, SIGNED_IN
 from tests.conftest import fetch_csrf, sign_in
-from tests.factories import make_coordinator, make_letter, make_member
+from tests.factories import make_coordinator, make_letter, make_member, make_team
 
 ROLES = [MembershipRole.MODERATOR, MembershipRole.EDITOR, MembershipRole.OWNER]
 
@@ -59,7 +59,7 @@ def world(app):
     with app.app_context():
         mine = make_letter(db.session, slug="mine")
         other = make_letter(db.session, slug="theirs")
-        members = {role: make_member(db.session, mine, role=role).email for role in ROLES}
+        members = make_team(db.session, mine, roles=ROLES)
         make_member(db.session, other, role="owner")
         stranger = make_coordinator(db.session).email
         db.session.commit()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
 from signatory.core.extensions import db
-from signatory.models import AuditEvent, Coordinator
-from tests.conftest import fetch_csrf, sign_in
+from signatory.models import Coordinator
+from tests.conftest import audit_trail, fetch_csrf, post_form, sign_in
 from tests.factories import PASSWORD, make_coordinator
 
 EMAIL = "robin@coalition.example.org"
@@ -26,8 +25,7 @@ def account(app) -> int:
 
 @pytest.fixture
 def signed_in(client, account):
-    sign_in(client, EMAIL)
-    return client
+    return sign_in(client, EMAIL)
 
 
 def coordinator(app, account) -> Coordinator:
@@ -37,26 +35,19 @@ def coordinator(app, account) -> Coordinator:
         return row
 
 
-def audit_events(app, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        db.session.expunge_all()
-        return list(rows)
-
-
 def save_profile(client, **form):
-    data = {"csrf_token": fetch_csrf(client, "/manage/account"), **form}
-    return client.post("/manage/account/profile", data=data)
+    return post_form(client, "/manage/account/profile", form_page="/manage/account", **form)
 
 
 def change_password(client, current=PASSWORD, new=NEW_PASSWORD, again=None):
-    data = {
-        "csrf_token": fetch_csrf(client, "/manage/account"),
-        "current_password": current,
-        "password": new,
-        "password_again": again or new,
-    }
-    return client.post("/manage/account/password", data=data)
+    return post_form(
+        client,
+        "/manage/account/password",
+        form_page="/manage/account",
+        current_password=current,
+        password=new,
+        password_again=again or new,
+    )
 
 
 def can_sign_in(app, password: str) -> bool:
@@ -86,7 +77,7 @@ def test_changing_the_name_and_notifications_is_saved_and_audited(app, signed_in
     assert response.status_code == 303
     row = coordinator(app, account)
     assert (row.name, row.notify) == ("Robin E. Example", "each")
-    [event] = audit_events(app, "coordinator.updated")
+    [event] = audit_trail(app, "coordinator.updated")
     assert event.actor_id == account
     assert event.detail == {
         "name": ["Robin Example", "Robin E. Example"],
@@ -102,7 +93,7 @@ def test_choosing_no_notifications_is_kept(app, signed_in, account):
 def test_saving_unchanged_details_writes_no_audit_event(app, signed_in):
     response = save_profile(signed_in, name="Robin Example", notify="digest")
     assert response.status_code == 303
-    assert audit_events(app, "coordinator.updated") == []
+    assert audit_trail(app, "coordinator.updated") == []
 
 
 def test_an_unknown_notification_choice_is_refused(app, signed_in, account):
@@ -123,7 +114,7 @@ def test_changing_the_password_needs_the_current_one(app, signed_in):
     assert response.status_code == 400
     assert "not your current password" in response.get_data(as_text=True)
     assert can_sign_in(app, PASSWORD)
-    assert audit_events(app, "coordinator.password_changed") == []
+    assert audit_trail(app, "coordinator.password_changed") == []
 
 
 def test_a_new_password_must_be_typed_twice_the_same(app, signed_in):
@@ -142,7 +133,7 @@ def test_a_too_short_new_password_is_refused(app, signed_in):
 def test_changing_the_password_is_audited_and_the_new_one_works(app, signed_in, account):
     response = change_password(signed_in)
     assert response.status_code == 303
-    assert [e.actor_id for e in audit_events(app, "coordinator.password_changed")] == [account]
+    assert [e.actor_id for e in audit_trail(app, "coordinator.password_changed")] == [account]
     assert can_sign_in(app, NEW_PASSWORD)
     assert not can_sign_in(app, PASSWORD)
 

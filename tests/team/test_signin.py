@@ -12,11 +12,19 @@ from sqlalchemy import func, select
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import Tokens
-from signatory.mail.worker import render_message
-from signatory.models import AuditEvent, Coordinator, OutboxMessage, SignInAttempt
+from signatory.models import Coordinator, SignInAttempt
 from signatory.team import accounts
 from signatory.team.access import SEEN_AT, SIGNED_IN_AT
-from tests.conftest import SECRET, fetch_csrf, html_part, sign_in, text_part
+from tests.conftest import (
+    SECRET,
+    audit_trail,
+    fetch_csrf,
+    html_part,
+    queued_mail,
+    render_queued,
+    sign_in,
+    text_part,
+)
 from tests.factories import PASSWORD, make_coordinator
 
 EMAIL = "casey@coalition.example.org"
@@ -57,31 +65,10 @@ def seed_failures(app, *, count: int, email=None, address=None, minutes_ago: int
         db.session.commit()
 
 
-def audit_actions(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-
-
-def reset_messages(app) -> list[int]:
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                select(OutboxMessage.id).where(OutboxMessage.template == "password_reset")
-            )
-        )
-
-
-def render(app, message_id: int):
-    with app.app_context():
-        email = render_message(db.session, db.session.get(OutboxMessage, message_id), now=utcnow())
-        db.session.rollback()
-        return email
-
-
 def reset_link(app) -> str:
     """Ask for a reset through the form's service and return the emailed link's path."""
-    [message_id] = reset_messages(app)
-    text = text_part(render(app, message_id))
+    [message] = queued_mail(app, "password_reset")
+    text = text_part(render_queued(app, message.id))
     match = re.search(r"http://signatory\.test(/manage/reset/\S+)", text)
     assert match, "no reset link in the email"
     return match.group(1)
@@ -190,7 +177,7 @@ def test_sign_in_starts_a_new_session(client, account):
 
 def test_sign_in_is_audited(app, client, account):
     post_login(client)
-    assert "coordinator.signed_in" in audit_actions(app)
+    assert "coordinator.signed_in" in [event.action for event in audit_trail(app)]
 
 
 def test_sign_in_only_follows_next_within_this_site(app, client, account):
@@ -210,7 +197,7 @@ def test_signing_out_ends_the_session_and_is_audited(app, client, account):
     assert response.status_code == 303
     assert response.headers["Location"] == "/manage/login"
     assert not is_signed_in(client)
-    assert audit_actions(app)[-1] == "coordinator.signed_out"
+    assert audit_trail(app)[-1].action == "coordinator.signed_out"
 
 
 def test_signing_out_needs_the_csrf_token(client, account):
@@ -266,26 +253,26 @@ def test_forgot_password_answers_the_same_whether_or_not_the_account_exists(app,
     assert known.get_data(as_text=True).replace(EMAIL, "X") == unknown.get_data(
         as_text=True
     ).replace("nobody@coalition.example.org", "X")
-    assert len(reset_messages(app)) == 1
+    assert len(queued_mail(app, "password_reset")) == 1
 
 
 def test_forgot_password_with_a_malformed_address_sends_nothing_and_says_the_same(app, client):
     response = ask_for_reset(client, "not an address")
     assert response.status_code == 200
     assert "Check your email" in response.get_data(as_text=True)
-    assert reset_messages(app) == []
+    assert queued_mail(app, "password_reset") == []
 
 
 def test_reset_emails_are_capped_per_account(app, client, account):
     for _ in range(accounts.MAX_RESET_MAILS + 2):
         assert ask_for_reset(client).status_code == 200
-    assert len(reset_messages(app)) == accounts.MAX_RESET_MAILS
+    assert len(queued_mail(app, "password_reset")) == accounts.MAX_RESET_MAILS
 
 
 def test_the_reset_email_has_an_absolute_single_use_link_in_text_and_html(app, client, account):
     ask_for_reset(client)
-    [message_id] = reset_messages(app)
-    email = render(app, message_id)
+    [message] = queued_mail(app, "password_reset")
+    email = render_queued(app, message.id)
     assert email["To"] == EMAIL
     assert "new password" in email["Subject"]
     link = re.search(r"http://signatory\.test/manage/reset/\S+", text_part(email)).group(0)
@@ -305,7 +292,7 @@ def test_a_reset_link_sets_the_new_password_and_signs_in(app, client, account):
 
     assert response.status_code == 303
     assert is_signed_in(client)
-    assert "coordinator.password_reset" in audit_actions(app)
+    assert "coordinator.password_reset" in [event.action for event in audit_trail(app)]
     other = app.test_client()
     assert post_login(other, password=PASSWORD).status_code == 400
     assert post_login(other, password=NEW_PASSWORD).status_code == 303
@@ -401,6 +388,6 @@ def test_posting_to_a_used_reset_link_changes_nothing(app, client, account):
 
 def test_a_failed_sign_in_is_recorded_not_audited(app, client, account):
     post_login(client, password="not the password at all")
-    assert audit_actions(app) == []
+    assert audit_trail(app) == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SignInAttempt)) == 1

@@ -11,11 +11,20 @@ from sqlalchemy import select
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload, Tokens
-from signatory.mail.worker import render_message
-from signatory.models import AuditEvent, Coordinator, Invitation, Letter, Membership, OutboxMessage
+from signatory.models import Coordinator, Invitation, Membership
 from signatory.team import membership as team_service
-from tests.conftest import SECRET, fetch_csrf, html_part, sign_in, text_part
-from tests.factories import PASSWORD, make_coordinator, make_letter, make_member
+from tests.conftest import (
+    SECRET,
+    audit_trail,
+    fetch_csrf,
+    html_part,
+    post_form,
+    queued_mail,
+    render_queued,
+    sign_in,
+    text_part,
+)
+from tests.factories import PASSWORD, find_letter, make_coordinator, make_letter, make_member
 
 OWNER = "owner@coalition.example.org"
 INVITED = "newcomer@partner.example.org"
@@ -26,23 +35,20 @@ NEW_PASSWORD = "the newcomer's own passphrase"
 def letter(app) -> str:
     with app.app_context():
         letter = make_letter(db.session, slug="civic-space", title="Protect civic space")
-        owner = make_coordinator(db.session, email=OWNER, name="Olive Owner")
-        make_member(db.session, letter, role="owner", coordinator=owner)
+        make_member(db.session, letter, role="owner", email=OWNER, name="Olive Owner")
         db.session.commit()
         return letter.slug
 
 
 @pytest.fixture
 def owner(client, letter):
-    sign_in(client, OWNER)
-    return client
+    return sign_in(client, OWNER)
 
 
 def member_of(app, role: str, email: str, slug: str = "civic-space") -> int:
     """Put ``email`` (made if new) on the letter ``slug`` (made if new) with ``role``."""
     with app.app_context():
-        letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
-        letter = letter or make_letter(db.session, slug=slug)
+        letter = find_letter(db.session, slug) or make_letter(db.session, slug=slug)
         coordinator = db.session.scalar(select(Coordinator).where(Coordinator.email == email))
         coordinator = coordinator or make_coordinator(db.session, email=email)
         make_member(db.session, letter, role=role, coordinator=coordinator)
@@ -54,38 +60,15 @@ def member_of(app, role: str, email: str, slug: str = "civic-space") -> int:
         )
 
 
-def post(client, path: str, **data):
-    token = fetch_csrf(client, "/manage/")
-    return client.post(path, data={"csrf_token": token, **data})
-
-
 def invite(client, email=INVITED, role="moderator", slug="civic-space"):
-    return post(client, f"/manage/letters/{slug}/team/invite", email=email, role=role)
-
-
-def invitation_messages(app) -> list[OutboxMessage]:
-    with app.app_context():
-        rows = db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.template == "invitation")
-            .order_by(OutboxMessage.id)
-        ).all()
-        db.session.expunge_all()
-        return list(rows)
-
-
-def render(app, message_id: int):
-    with app.app_context():
-        email = render_message(db.session, db.session.get(OutboxMessage, message_id), now=utcnow())
-        db.session.rollback()
-        return email
+    return post_form(client, f"/manage/letters/{slug}/team/invite", email=email, role=role)
 
 
 def invite_link(app, message_id: int | None = None) -> str:
     """The path of the link in the (latest) invitation email, rendered as the worker would."""
-    message_id = message_id or invitation_messages(app)[-1].id
+    message_id = message_id or queued_mail(app, "invitation")[-1].id
     match = re.search(
-        r"http://signatory\.test(/manage/invite/\S+)", text_part(render(app, message_id))
+        r"http://signatory\.test(/manage/invite/\S+)", text_part(render_queued(app, message_id))
     )
     assert match, "no invitation link in the email"
     return match.group(1)
@@ -101,13 +84,6 @@ def membership(app, email: str, slug: str = "civic-space") -> Membership | None:
         if row is not None:
             db.session.expunge(row)
         return row
-
-
-def audit(app, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        db.session.expunge_all()
-        return list(rows)
 
 
 def accept_as_newcomer(app, path: str, name="Nico Newcomer", password=NEW_PASSWORD):
@@ -151,12 +127,7 @@ def test_a_moderator_sees_the_team_but_not_the_owners_forms(app, client, letter)
 def test_a_stranger_gets_404_on_the_team_page(app, client, letter):
     with app.app_context():
         other = make_letter(db.session, slug="elsewhere")
-        make_member(
-            db.session,
-            other,
-            role="owner",
-            coordinator=make_coordinator(db.session, email="x@elsewhere.example.org"),
-        )
+        make_member(db.session, other, role="owner", email="x@elsewhere.example.org")
         db.session.commit()
     sign_in(client, "x@elsewhere.example.org")
     assert client.get("/manage/letters/civic-space/team").status_code == 404
@@ -166,7 +137,7 @@ def test_an_editor_cannot_invite(app, client, letter):
     member_of(app, "editor", "ed@coalition.example.org")
     sign_in(client, "ed@coalition.example.org")
     assert invite(client).status_code == 403
-    assert invitation_messages(app) == []
+    assert queued_mail(app, "invitation") == []
 
 
 # -- inviting ----------------------------------------------------------------------------
@@ -178,16 +149,16 @@ def test_inviting_records_the_invitation_queues_the_email_and_audits(app, owner)
     with app.app_context():
         [invitation] = db.session.scalars(select(Invitation)).all()
         assert (invitation.email, invitation.role) == (INVITED, "editor")
-    [message] = invitation_messages(app)
+    [message] = queued_mail(app, "invitation")
     assert message.to_addr == INVITED
-    [event] = audit(app, "team.invited")
+    [event] = audit_trail(app, "team.invited")
     assert event.detail["email"] == INVITED and event.detail["role"] == "editor"
     assert INVITED in owner.get("/manage/letters/civic-space/team").get_data(as_text=True)
 
 
 def test_the_invitation_email_names_the_letter_and_the_inviter(app, owner):
     invite(owner)
-    email = render(app, invitation_messages(app)[0].id)
+    email = render_queued(app, queued_mail(app, "invitation")[0].id)
     assert email["To"] == INVITED
     assert "Olive Owner" in email["Subject"] and "Protect civic space" in email["Subject"]
     text = text_part(email)
@@ -212,19 +183,19 @@ def test_inviting_someone_already_on_the_team_says_so(app, owner):
     response = invite(owner, email="mod@coalition.example.org", role="editor")
     assert response.status_code == 409
     assert "already on this letter" in response.get_data(as_text=True)
-    assert invitation_messages(app) == []
+    assert queued_mail(app, "invitation") == []
 
 
 def test_an_invalid_address_is_refused_next_to_the_field(app, owner):
     response = invite(owner, email="not an address")
     assert response.status_code == 400
     assert "not a valid email address" in response.get_data(as_text=True)
-    assert invitation_messages(app) == []
+    assert queued_mail(app, "invitation") == []
 
 
 def test_an_unknown_role_is_refused(app, owner):
     assert invite(owner, role="admin").status_code == 400
-    assert invitation_messages(app) == []
+    assert queued_mail(app, "invitation") == []
 
 
 def test_inviting_a_pending_address_again_replaces_the_old_invitation(app, owner):
@@ -237,7 +208,7 @@ def test_inviting_a_pending_address_again_replaces_the_old_invitation(app, owner
     response = app.test_client().get(old_link)
     assert response.status_code == 410
     assert "withdrawn" in response.get_data(as_text=True)
-    [replaced] = audit(app, "team.invitation_revoked")
+    [replaced] = audit_trail(app, "team.invitation_revoked")
     assert replaced.detail["replaced"] is True
 
 
@@ -246,9 +217,11 @@ def test_an_owner_revokes_a_pending_invitation(app, owner):
     link = invite_link(app)
     with app.app_context():
         invitation_id = db.session.scalar(select(Invitation.id))
-    response = post(owner, f"/manage/letters/civic-space/team/invitations/{invitation_id}/revoke")
+    response = post_form(
+        owner, f"/manage/letters/civic-space/team/invitations/{invitation_id}/revoke"
+    )
     assert response.status_code == 303
-    assert len(audit(app, "team.invitation_revoked")) == 1
+    assert len(audit_trail(app, "team.invitation_revoked")) == 1
     assert app.test_client().get(link).status_code == 410
     page = owner.get("/manage/letters/civic-space/team").get_data(as_text=True)
     assert "No invitations are waiting." in page
@@ -262,7 +235,7 @@ def test_an_invitation_of_another_letter_cannot_be_revoked_from_this_one(app, ow
         db.session.commit()
         foreign_id = foreign.id
     path = f"/manage/letters/civic-space/team/invitations/{foreign_id}/revoke"
-    assert post(owner, path).status_code == 404
+    assert post_form(owner, path).status_code == 404
     with app.app_context():
         assert db.session.get(Invitation, foreign_id).revoked_at is None
 
@@ -293,8 +266,8 @@ def test_accepting_as_a_new_account_creates_it_and_joins_with_the_role(app, owne
         newcomer = db.session.scalar(select(Coordinator).where(Coordinator.email == INVITED))
         assert newcomer.name == "Nico Newcomer"
         newcomer_id = newcomer.id
-    [created] = audit(app, "coordinator.created")
-    [event] = audit(app, "team.joined")
+    [created] = audit_trail(app, "coordinator.created")
+    [event] = audit_trail(app, "team.joined")
     assert created.actor_id == event.actor_id == newcomer_id
     assert created.actor_label == "coordinator"
 
@@ -420,25 +393,25 @@ def test_a_reset_link_is_not_an_invitation(app, owner):
 
 def test_an_owner_changes_a_members_role(app, owner):
     member_id = member_of(app, "moderator", "mod@coalition.example.org")
-    response = post(owner, f"/manage/letters/civic-space/team/{member_id}/role", role="editor")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{member_id}/role", role="editor")
     assert response.status_code == 303
     assert membership(app, "mod@coalition.example.org").role == "editor"
-    [event] = audit(app, "team.role_changed")
+    [event] = audit_trail(app, "team.role_changed")
     assert (event.detail["from"], event.detail["to"]) == ("moderator", "editor")
 
 
 def test_the_last_owner_cannot_be_demoted(app, owner):
     mine = membership(app, OWNER).id
-    response = post(owner, f"/manage/letters/civic-space/team/{mine}/role", role="editor")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{mine}/role", role="editor")
     assert response.status_code == 409
     assert "at least one owner" in response.get_data(as_text=True)
     assert membership(app, OWNER).role == "owner"
-    assert audit(app, "team.role_changed") == []
+    assert audit_trail(app, "team.role_changed") == []
 
 
 def test_the_last_owner_cannot_be_removed(app, owner):
     mine = membership(app, OWNER).id
-    response = post(owner, f"/manage/letters/civic-space/team/{mine}/remove")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{mine}/remove")
     assert response.status_code == 409
     assert "at least one owner" in response.get_data(as_text=True)
     assert membership(app, OWNER) is not None
@@ -447,7 +420,7 @@ def test_the_last_owner_cannot_be_removed(app, owner):
 def test_an_owner_can_step_down_while_another_owner_remains(app, owner):
     member_of(app, "owner", "second@coalition.example.org")
     mine = membership(app, OWNER).id
-    response = post(owner, f"/manage/letters/civic-space/team/{mine}/role", role="moderator")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{mine}/role", role="moderator")
     assert response.status_code == 303
     assert membership(app, OWNER).role == "moderator"
 
@@ -457,18 +430,18 @@ def test_a_removed_member_gets_404_on_the_letter(app, owner, letter):
     removed = app.test_client()
     sign_in(removed, "ed@coalition.example.org")
     assert removed.get("/manage/letters/civic-space/").status_code == 200
-    response = post(owner, f"/manage/letters/civic-space/team/{member_id}/remove")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{member_id}/remove")
     assert response.status_code == 303
     assert membership(app, "ed@coalition.example.org") is None
     assert removed.get("/manage/letters/civic-space/").status_code == 404
-    [event] = audit(app, "team.removed")
+    [event] = audit_trail(app, "team.removed")
     assert event.detail["email"] == "ed@coalition.example.org"
 
 
 def test_a_member_of_another_letter_cannot_be_changed_from_this_one(app, owner, letter):
     foreign = member_of(app, "editor", "ed@elsewhere.example.org", slug="elsewhere")
-    role = post(owner, f"/manage/letters/civic-space/team/{foreign}/role", role="moderator")
-    remove = post(owner, f"/manage/letters/civic-space/team/{foreign}/remove")
+    role = post_form(owner, f"/manage/letters/civic-space/team/{foreign}/role", role="moderator")
+    remove = post_form(owner, f"/manage/letters/civic-space/team/{foreign}/remove")
     assert role.status_code == remove.status_code == 404
     assert membership(app, "ed@elsewhere.example.org", slug="elsewhere").role == "editor"
 
@@ -476,7 +449,7 @@ def test_a_member_of_another_letter_cannot_be_changed_from_this_one(app, owner, 
 def test_a_moderator_cannot_change_roles(app, client, letter):
     member_id = member_of(app, "moderator", "mod@coalition.example.org")
     sign_in(client, "mod@coalition.example.org")
-    response = post(client, f"/manage/letters/civic-space/team/{member_id}/role", role="owner")
+    response = post_form(client, f"/manage/letters/civic-space/team/{member_id}/role", role="owner")
     assert response.status_code == 403
     assert membership(app, "mod@coalition.example.org").role == "moderator"
 
@@ -484,7 +457,7 @@ def test_a_moderator_cannot_change_roles(app, client, letter):
 def test_an_owner_can_leave_the_team_while_another_owner_remains(app, owner):
     member_of(app, "owner", "second@coalition.example.org")
     mine = membership(app, OWNER).id
-    response = post(owner, f"/manage/letters/civic-space/team/{mine}/remove")
+    response = post_form(owner, f"/manage/letters/civic-space/team/{mine}/remove")
     assert response.status_code == 303
     assert response.headers["Location"] == "/manage/"
     assert owner.get("/manage/letters/civic-space/team").status_code == 404
