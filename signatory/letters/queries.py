@@ -72,10 +72,9 @@ def published_counts(session: DbSession, letter: Letter, *, country: str | None 
     )
 
 
-@dataclass(frozen=True)
-class LetterSummary:
-    letter: Letter
-    role: str
+class StatusCounts:
+    """Signatures by status (``counts``), read by name in pages."""
+
     counts: dict[str, int]
 
     @property
@@ -89,6 +88,13 @@ class LetterSummary:
     @property
     def unconfirmed(self) -> int:
         return self.counts.get(SignatureStatus.UNCONFIRMED, 0)
+
+
+@dataclass(frozen=True)
+class LetterSummary(StatusCounts):
+    letter: Letter
+    role: str
+    counts: dict[str, int]
 
 
 def status_counts(session: DbSession, letter: Letter) -> dict[str, int]:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 
 from signatory.core.database import DbSession
 from signatory.letters import diff
+from signatory.letters.queries import StatusCounts
 from signatory.letters.service import SUBSTANTIVE, LetterError
-from signatory.models import STANDING_STATUSES, Letter, LetterVersion, Signature, SignatureStatus
+from signatory.models import STANDING_STATUSES, Letter, LetterVersion, Signature
 
 
 class VersionNotFound(LetterError):
@@ -21,20 +22,12 @@ class VersionNotFound(LetterError):
 
 
 @dataclass(frozen=True)
-class VersionSummary:
+class VersionSummary(StatusCounts):
     version: LetterVersion
     # Signatures signed against this version, by status.
     counts: dict[str, int]
     # Live signatures signed against an earlier version: whom a notice of this one reaches.
     earlier_signatories: int
-
-    @property
-    def published(self) -> int:
-        return self.counts.get(SignatureStatus.PUBLISHED, 0)
-
-    @property
-    def pending_review(self) -> int:
-        return self.counts.get(SignatureStatus.PENDING_REVIEW, 0)
 
     @property
     def can_notify(self) -> bool:
