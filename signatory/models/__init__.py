@@ -14,6 +14,7 @@ from signatory.models.letter import (
     LetterVersion,
     Moderation,
 )
+from signatory.models.membership import ROLE_RANK, Invitation, Membership, MembershipRole
 from signatory.models.outbox import OutboxMessage, OutboxStatus
 from signatory.models.signature import (
     HELD_STATUSES,
@@ -30,15 +31,7 @@ from signatory.models.status import (
     needs_review,
     transition,
 )
-from signatory.models.team import (
-    ROLE_RANK,
-    Coordinator,
-    Invitation,
-    Membership,
-    MembershipRole,
-    NotifyPreference,
-    SignInAttempt,
-)
+from signatory.models.team import Coordinator, NotifyPreference, SignInAttempt
 
 __all__ = [
     "HELD_STATUSES",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
-from signatory.models.letter import Letter
+
+if TYPE_CHECKING:
+    from signatory.models.letter import Letter
 
 
 class Delivery(Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     Boolean,
@@ -33,7 +33,9 @@ from signatory.core.text import comparison_key, name_sort_key, search_text
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX, in_list, new_nonce
 from signatory.models.letter import Letter, LetterVersion
-from signatory.models.team import Coordinator
+
+if TYPE_CHECKING:
+    from signatory.models.team import Coordinator
 
 # The longest organization, signer name or title a signature holds (its columns' length).
 NAME_MAX = 200

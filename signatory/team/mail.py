@@ -10,7 +10,7 @@ from sqlalchemy import select
 from signatory.core.database import DbSession
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
 from signatory.models import Coordinator
-from signatory.models.team import load_invitation
+from signatory.models.membership import load_invitation
 
 ROLE_DESCRIPTIONS = {
     "owner": lazy_gettext(

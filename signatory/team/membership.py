@@ -31,7 +31,7 @@ from signatory.models import (
     audit,
     new_nonce,
 )
-from signatory.models.team import load_invitation
+from signatory.models.membership import load_invitation
 from signatory.team import accounts
 from signatory.team.accounts import normalise_coordinator_email
 

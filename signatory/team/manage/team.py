@@ -23,7 +23,7 @@ from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
 from signatory.models import Coordinator, Invitation, Letter, Membership, MembershipRole
-from signatory.models.team import load_invitation
+from signatory.models.membership import load_invitation
 from signatory.team import accounts
 from signatory.team import membership as team_service
 from signatory.team.access import (
