@@ -34,6 +34,7 @@ from signatory.models import (
     Moderation,
     Signature,
     audit,
+    change_letter_status,
 )
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -123,12 +124,11 @@ def create_letter(
         slug=slug,
         title=title,
         recipient=recipient,
-        status=LetterStatus.OPEN if open_now else LetterStatus.DRAFT,
+        status=LetterStatus.DRAFT,
         moderation=moderation,
         allow_individuals=allow_individuals,
         require_domain_match=require_domain_match,
         created_at=now,
-        opened_at=now if open_now else None,
     )
     session.add(letter)
     session.add(
@@ -151,6 +151,9 @@ def create_letter(
             session.flush()
     except IntegrityError:
         raise InvalidArgument(f"a letter with slug {slug!r} already exists") from None
+    if open_now:
+        # Every letter starts as a draft; opening it is the status machine's, as always.
+        change_letter_status(session, letter, "open", now=now)
     audit.record(
         session,
         "letter.created",
