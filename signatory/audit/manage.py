@@ -1,8 +1,7 @@
 """A letter's audit trail in the workspace: the page (filterable, paginated) and its CSV.
 
-The CSV
-is asked for with a POST, like the coordinator exports (see ``exports``): downloading it
-is itself recorded.
+The CSV is asked for with a POST, like the coordinators' exports
+(``signatures.manage.exports``): downloading it is itself recorded.
 """
 
 from __future__ import annotations

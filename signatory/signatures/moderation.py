@@ -1,9 +1,10 @@
-"""Moderation: the review queue, decisions, corrections of display typos, and unpublishing.
+"""Moderation: decisions on the review queue, corrections of display typos, unpublishing.
 
-Every status change goes through ``models.transition``; every action writes an AuditEvent
-in the caller's transaction. Functions here flush but never commit, and raise a
-``ModerationError`` (whose text is written for the moderator) for anything they refuse,
-having changed nothing.
+The queue and the list of signatures are read by ``queue``, similar organization names
+found by ``similar``. Every status change goes through ``models.status.transition``;
+every action writes an AuditEvent in the caller's transaction. Functions here flush but
+never commit, and raise a ``ModerationError`` (whose text is written for the moderator)
+for anything they refuse, having changed nothing.
 """
 
 from __future__ import annotations
