@@ -145,6 +145,17 @@ def test_letters_open_and_close_change_the_status(runner, app, body_file):
     assert missing.exit_code != 0 and "no letter with slug" in missing.output
 
 
+def test_closing_a_draft_is_refused_and_leaves_it_a_draft(runner, app, body_file):
+    create_letter(runner, body_file)
+
+    result = runner.invoke(args=["letters", "close", "dear-chair"])
+
+    assert result.exit_code != 0
+    assert "cannot change a draft letter to closed" in result.output
+    listed = runner.invoke(args=["letters", "list"]).output
+    assert "dear-chair\tdraft" in listed
+
+
 def test_demo_loads_a_letter_with_published_signatories_once(runner, app):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output

@@ -136,10 +136,11 @@ def close_letter_command(slug: str) -> None:
 
 def _change_status(slug: str, status: str) -> None:
     letter = _letter_or_fail(slug)
-    # "letters open" opens a draft or reopens a closed letter, whichever it is.
-    event = "close" if status == LetterStatus.CLOSED else "reopen"
-    if letter.status == LetterStatus.DRAFT:
-        event = "open"
+    if status == LetterStatus.CLOSED:
+        event = "close"
+    else:
+        # "letters open" opens a draft or reopens a closed letter, whichever it is.
+        event = "open" if letter.status == LetterStatus.DRAFT else "reopen"
     try:
         set_letter_status(db.session, letter, event, now=utcnow())
     except DeadlinePassed as exc:
