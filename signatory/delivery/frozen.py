@@ -14,9 +14,9 @@ import io
 from dataclasses import dataclass
 
 from signatory.core.database import DbSession
-from signatory.core.spreadsheets import BOM, FORMULA_TRIGGERS
+from signatory.core.spreadsheets import BOM, FORMULA_TRIGGERS, safe_filename
 from signatory.core.text import folded
-from signatory.lists.writers import HEADER, SECTION_LABELS, csv_filename, iter_csv
+from signatory.lists.writers import HEADER, SECTION_LABELS, iter_csv
 from signatory.models import Delivery, Letter, SignatureKind
 
 
@@ -147,5 +147,4 @@ def delivered_sections(csv_bytes: bytes) -> list[DeliveredSection]:
 
 def delivered_filename(letter: Letter, delivery: Delivery) -> str:
     """``<slug>-delivered-<YYYY-MM-DD>.csv``, safe inside a quoted header value."""
-    safe_slug = csv_filename(letter).removesuffix("-signatories.csv")
-    return f"{safe_slug}-delivered-{delivery.delivered_at:%Y-%m-%d}.csv"
+    return f"{safe_filename(letter.slug)}-delivered-{delivery.delivered_at:%Y-%m-%d}.csv"

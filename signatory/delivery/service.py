@@ -29,6 +29,7 @@ from signatory.models import (
     audit,
     change_letter_status,
 )
+from signatory.models.status import LETTER_EVENTS
 
 DELIVERED_TO_MAX = 300
 METHOD_MAX = 200
@@ -37,7 +38,8 @@ NOTE_MAX = 2000
 # coordinator's machine should not make "now" look like the future.
 CLOCK_SLACK = timedelta(minutes=5)
 
-DELIVERABLE = (LetterStatus.OPEN, LetterStatus.CLOSED)
+# What a letter may be delivered from: the status machine's rule, read from it.
+DELIVERABLE = LETTER_EVENTS["deliver"][0]
 
 
 class AlreadyDelivered(DomainError):
