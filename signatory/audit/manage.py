@@ -69,7 +69,6 @@ def audit(letter: Letter, membership: Membership) -> str:
     return render_template(
         "audit/manage/trail.html",
         letter=letter,
-        membership=membership,
         page=page,
         audit_filter=audit_filter,
         options=filter_options(db.session, letter),

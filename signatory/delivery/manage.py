@@ -17,7 +17,7 @@ from signatory.team.access import current_coordinator, letter_route
 routes = Routes("manage")
 
 
-def _render_record(letter: Letter, membership: Membership, status: int = 200) -> tuple[str, int]:
+def _render_record(letter: Letter, status: int = 200) -> tuple[str, int]:
     delivery = service.delivery_of(db.session, letter)
     assert delivery is not None
     creator = (
@@ -27,7 +27,6 @@ def _render_record(letter: Letter, membership: Membership, status: int = 200) ->
         render_template(
             "delivery/manage/record.html",
             letter=letter,
-            membership=membership,
             delivery=delivery,
             delivered_by=creator.name if creator else None,
             filename=frozen.delivered_filename(letter, delivery),
@@ -46,8 +45,8 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
                 gettext("This letter was already delivered; its delivered list cannot change."),
                 "error",
             )
-            return _render_record(letter, membership, 409)
-        return _render_record(letter, membership)
+            return _render_record(letter, 409)
+        return _render_record(letter)
 
     now = utcnow()
     deliverable = letter.status in service.DELIVERABLE
@@ -59,7 +58,6 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
     )
     page = {
         "letter": letter,
-        "membership": membership,
         "form": form,
         "deliverable": deliverable,
         "suggestions": METHOD_SUGGESTIONS,

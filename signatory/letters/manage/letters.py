@@ -43,7 +43,6 @@ def _based_on(form: TextForm) -> int | None:
 
 def _render_edit(
     letter: Letter,
-    membership: Membership,
     *,
     text_form: TextForm | None = None,
     settings_form: SettingsForm | None = None,
@@ -54,7 +53,6 @@ def _render_edit(
     page = render_template(
         "letters/manage/edit.html",
         letter=letter,
-        membership=membership,
         text_form=text_form or _text_form(letter),
         settings_form=settings_form or _settings_form(letter),
         # Without a preview asked for, the preview pane shows the current version.
@@ -88,7 +86,6 @@ def overview(letter: Letter, membership: Membership) -> str:
     return render_template(
         "letters/manage/overview.html",
         letter=letter,
-        membership=membership,
         counts=queries.status_counts(db.session, letter),
         accepting=letter.accepts_signatures(utcnow()),
     )
@@ -137,16 +134,16 @@ def new_letter() -> Response | str | tuple[str, int]:
 def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
     """The text with its preview, the settings and the status; POST saves the text."""
     if request.method == "GET":
-        return _render_edit(letter, membership)
+        return _render_edit(letter)
     form = TextForm()
     if request.form.get("action") == "preview":
         return _render_edit(
-            letter, membership, text_form=form, preview_html=render_markdown(form.body.data or "")
+            letter, text_form=form, preview_html=render_markdown(form.body.data or "")
         )
     if letter.status == LetterStatus.DELIVERED:
         abort(409, description=gettext("This letter was delivered; its text can no longer change."))
     if not form.validate():
-        return _render_edit(letter, membership, text_form=form, status=400)
+        return _render_edit(letter, text_form=form, status=400)
     try:
         change = service.change_text(
             db.session,
@@ -162,7 +159,7 @@ def edit(letter: Letter, membership: Membership) -> Response | tuple[str, int]:
         db.session.rollback()
         show_field_error(form, error, "body")
         status = 409 if isinstance(error, service.TextChangedMeanwhile) else 400
-        return _render_edit(letter, membership, text_form=form, status=status)
+        return _render_edit(letter, text_form=form, status=status)
     db.session.commit()
     if change is None:
         flash(gettext("The text is unchanged; nothing was saved."), "ok")
@@ -208,7 +205,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
         )
     form = SettingsForm()
     if not form.validate():
-        return _render_edit(letter, membership, settings_form=form, status=400)
+        return _render_edit(letter, settings_form=form, status=400)
     try:
         changes = settings_service.update_settings(
             db.session,
@@ -227,7 +224,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
     except service.LetterError as error:
         db.session.rollback()
         show_field_error(form, error, "title")
-        return _render_edit(letter, membership, settings_form=form, status=400)
+        return _render_edit(letter, settings_form=form, status=400)
     db.session.commit()
     flash(gettext("Settings saved.") if changes else gettext("The settings are unchanged."), "ok")
     return redirect(url_for("manage.edit", slug=letter.slug), code=303)

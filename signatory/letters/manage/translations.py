@@ -60,7 +60,6 @@ def translations(letter: Letter, membership: Membership) -> str:
     return render_template(
         "letters/manage/translations/index.html",
         letter=letter,
-        membership=membership,
         overview=texts.overview(db.session, letter, display_language=_shown_in()),
         may_edit=membership.allows("editor") and letter.status != LetterStatus.DELIVERED,
         language_form=LanguageForm(formdata=None, data={"language": version.language}),
@@ -72,7 +71,6 @@ def translations(letter: Letter, membership: Membership) -> str:
 
 def _render_new(
     letter: Letter,
-    membership: Membership,
     form: NewTranslationForm,
     *,
     preview_html: str | None = None,
@@ -81,7 +79,6 @@ def _render_new(
     page = render_template(
         "letters/manage/translations/new.html",
         letter=letter,
-        membership=membership,
         version=letter.current_version,
         form=form,
         suggestions=texts.suggestions(_shown_in()),
@@ -97,12 +94,12 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
     _refuse_if_delivered(letter)
     form = NewTranslationForm()
     if request.method == "GET":
-        return _render_new(letter, membership, form)
+        return _render_new(letter, form)
     if request.form.get("action") == "preview":
         preview = render_markdown(form.body.data or "")
-        return _render_new(letter, membership, form, preview_html=preview)
+        return _render_new(letter, form, preview_html=preview)
     if not form.validate():
-        return _render_new(letter, membership, form, status=400)
+        return _render_new(letter, form, status=400)
     try:
         translation = service.add_translation(
             db.session,
@@ -116,7 +113,7 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
     except texts.TranslationError as error:
         db.session.rollback()
         show_field_error(form, error, "language")
-        return _render_new(letter, membership, form, status=400)
+        return _render_new(letter, form, status=400)
     # Read before the commit expires them.
     language, number = translation.language, letter.current_version.number
     db.session.commit()
@@ -151,7 +148,6 @@ def _render_translation(
     page = render_template(
         "letters/manage/translations/edit.html",
         letter=letter,
-        membership=membership,
         version=version,
         translation=translation,
         name=_name(translation.language),

@@ -40,7 +40,6 @@ def versions(letter: Letter, membership: Membership) -> str:
     return render_template(
         "letters/manage/versions.html",
         letter=letter,
-        membership=membership,
         summaries=versions_service.version_summaries(db.session, letter),
         comparison=comparison,
         may_notify=membership.allows("editor"),

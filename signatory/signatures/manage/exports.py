@@ -49,7 +49,6 @@ def exports(letter: Letter, membership: Membership) -> str:
     return render_template(
         "signatures/manage/exports.html",
         letter=letter,
-        membership=membership,
         counts=service.status_counts(db.session, letter),
         csv_name=export_service.filename(letter, export_service.CSV, now=now),
         xlsx_name=export_service.filename(letter, export_service.XLSX, now=now),

@@ -67,7 +67,6 @@ def _signature_or_404(letter: Letter, signature_id: int) -> Signature:
 
 def _render_queue(
     letter: Letter,
-    membership: Membership,
     form: DecisionForm,
     *,
     after: str = "",
@@ -80,7 +79,6 @@ def _render_queue(
     page_html = render_template(
         "signatures/manage/queue.html",
         letter=letter,
-        membership=membership,
         form=form,
         page=page,
         after=after,
@@ -98,7 +96,7 @@ def _render_queue(
 def moderation(letter: Letter, membership: Membership) -> Rendered:
     """Signatures awaiting review, newest first, with what a moderator needs to decide."""
     after = request.args.get("after", "")
-    return _render_queue(letter, membership, DecisionForm(after=after), after=after)
+    return _render_queue(letter, DecisionForm(after=after), after=after)
 
 
 @routes.post("/letters/<slug>/moderation")
@@ -112,7 +110,7 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
             error = gettext("The selection was not understood. Reload the page and tick again.")
         else:
             error = gettext("Please correct the reason and send again.")
-        return _render_queue(letter, membership, form, after=after, error=error, status=400)
+        return _render_queue(letter, form, after=after, error=error, status=400)
     ids = form.signature.data or []
     try:
         decided = moderation_service.decide(
@@ -133,7 +131,7 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
             400 if isinstance(error, NothingSelected | InvalidReason | InvalidDecision) else 409
         )
         return _render_queue(
-            letter, membership, form, after=after, selected=ids, error=str(error), status=status
+            letter, form, after=after, selected=ids, error=str(error), status=status
         )
     db.session.commit()
     approved = form.decision.data == moderation_service.APPROVE
@@ -196,7 +194,6 @@ def signatures(letter: Letter, membership: Membership) -> str:
     return render_template(
         "signatures/manage/signatures.html",
         letter=letter,
-        membership=membership,
         page=page,
         status=status,
         search=search,
@@ -211,7 +208,6 @@ def signatures(letter: Letter, membership: Membership) -> str:
 
 def _render_signature(
     letter: Letter,
-    membership: Membership,
     signature: Signature,
     *,
     forms: dict[str, FlaskForm] | None = None,
@@ -223,7 +219,6 @@ def _render_signature(
     page_html = render_template(
         "signatures/manage/signature.html",
         letter=letter,
-        membership=membership,
         signature=signature,
         email_domain=domain,
         free_mail=is_free_mail(domain),
@@ -244,7 +239,7 @@ def _render_signature(
 @letter_route("moderator")
 def signature(letter: Letter, membership: Membership, signature_id: int) -> Rendered:
     """One signature in full, its history, and what a moderator can do with it."""
-    return _render_signature(letter, membership, _signature_or_404(letter, signature_id))
+    return _render_signature(letter, _signature_or_404(letter, signature_id))
 
 
 @routes.post("/letters/<slug>/signatures/<int:signature_id>/correct")
@@ -260,9 +255,7 @@ def correct_signature(
         abort(400, description=gettext("Choose the organization or the signer's name to correct."))
     form = form_class()
     if not form.validate_on_submit():
-        return _render_signature(
-            letter, membership, signature, forms={field_name: form}, status=400
-        )
+        return _render_signature(letter, signature, forms={field_name: form}, status=400)
     try:
         moderation_service.correct(
             db.session,
@@ -276,9 +269,7 @@ def correct_signature(
         db.session.rollback()
         form[field_name].errors = [str(error)]
         status = 400 if isinstance(error, InvalidCorrection) else 409
-        return _render_signature(
-            letter, membership, signature, forms={field_name: form}, status=status
-        )
+        return _render_signature(letter, signature, forms={field_name: form}, status=status)
     db.session.commit()
     flash(
         gettext("Corrected the organization. The previous spelling is kept in the audit trail.")
@@ -302,9 +293,7 @@ def unpublish_signature(
     signature = _signature_or_404(letter, signature_id)
     form = UnpublishForm()
     if not form.validate_on_submit():
-        return _render_signature(
-            letter, membership, signature, forms={"unpublish": form}, status=400
-        )
+        return _render_signature(letter, signature, forms={"unpublish": form}, status=400)
     try:
         moderation_service.unpublish(
             db.session,
@@ -316,7 +305,7 @@ def unpublish_signature(
     except ModerationError as error:
         db.session.rollback()
         return _render_signature(
-            letter, membership, signature, forms={"unpublish": form}, error=str(error), status=409
+            letter, signature, forms={"unpublish": form}, error=str(error), status=409
         )
     db.session.commit()
     flash(

@@ -69,7 +69,6 @@ def _team_page(
     page = render_template(
         "team/manage/team.html",
         letter=letter,
-        membership=membership,
         members=team_service.members(db.session, letter),
         pending=team_service.pending_invitations(db.session, letter, lifetime=lifetime, now=now),
         invite_form=invite_form or InviteForm(formdata=None),
