@@ -36,6 +36,11 @@ def _refuse_if_delivered(letter: Letter) -> None:
         abort(409, description="This letter was delivered; its texts can no longer change.")
 
 
+def _may_edit(letter: Letter, membership: Membership) -> bool:
+    """Whether the page offers changes: to an editor, while the letter is not delivered."""
+    return membership.allows("editor") and letter.status != LetterStatus.DELIVERED
+
+
 def _shown_in() -> str:
     """The language the workspace speaks, to name languages in it ("French", "francés")."""
     return interface_language() or "en"
@@ -61,7 +66,7 @@ def translations(letter: Letter, membership: Membership) -> str:
         "letters/manage/translations/index.html",
         letter=letter,
         overview=texts.overview(db.session, letter, display_language=_shown_in()),
-        may_edit=membership.allows("editor") and letter.status != LetterStatus.DELIVERED,
+        may_edit=_may_edit(letter, membership),
         language_form=LanguageForm(formdata=None, data={"language": version.language}),
     )
 
@@ -153,7 +158,7 @@ def _render_translation(
         name=_name(translation.language),
         authoritative=translation.language == version.authoritative_language,
         needs_review=texts.needs_review(translation),
-        may_edit=membership.allows("editor") and letter.status != LetterStatus.DELIVERED,
+        may_edit=_may_edit(letter, membership),
         form=form
         or TitleAndTextForm(formdata=None, obj=translation, body=translation.body_markdown),
         preview_html=preview_html,

@@ -42,5 +42,4 @@ def versions(letter: Letter, membership: Membership) -> str:
         letter=letter,
         summaries=versions_service.version_summaries(db.session, letter),
         comparison=comparison,
-        may_notify=membership.allows("editor"),
     )

@@ -72,7 +72,6 @@ def _team_page(
         members=team_service.members(db.session, letter),
         pending=team_service.pending_invitations(db.session, letter, lifetime=lifetime, now=now),
         invite_form=invite_form or InviteForm(formdata=None),
-        can_manage=membership.allows(MembershipRole.OWNER),
         roles=ROLE_CHOICES,
         error=error,
     )
