@@ -156,8 +156,8 @@ def check_email(slug: str) -> str:
 
 def _letter_of(payload: TokenPayload) -> Letter | None:
     """The letter of the signature a link names (the link's signature was read already)."""
-    signature = db.session.get(Signature, payload.row_id)
-    return db.session.get(Letter, signature.letter_id) if signature is not None else None
+    signature = load_signature(db.session, payload.row_id)
+    return signature.letter if signature is not None else None
 
 
 def _link_problem(purpose: str, token: str, error: InvalidToken) -> Response:
