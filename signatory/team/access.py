@@ -191,10 +191,6 @@ class Permissions:
         return self.membership is not None and self.membership.allows(role)
 
     @property
-    def moderate(self) -> bool:
-        return self._has(MembershipRole.MODERATOR)
-
-    @property
     def edit(self) -> bool:
         return self._has(MembershipRole.EDITOR)
 
