@@ -136,7 +136,7 @@ def show_field_error(form: FlaskForm, error: Any, default: str) -> None:
     field.errors = [*field.errors, error.message]
 
 
-# --- Downloads ------------------------------------------------------------------------------
+# --- Private pages and downloads ------------------------------------------------------
 
 
 def private_page(response: Any) -> Response:
