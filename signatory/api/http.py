@@ -36,7 +36,7 @@ class BadParameter(Exception):
         self.message = message
 
 
-def _bad_parameter(error: BadParameter) -> tuple[Response | str, int]:
+def _bad_parameter(error: BadParameter) -> Response:
     return error_response(400, f"invalid_{error.name}", error.message)
 
 

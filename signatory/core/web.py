@@ -53,11 +53,54 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response | str, int]:
+# Fields never written back into a page, even one that offers to send a form again.
+_NEVER_REPEATED = ("password", "new_password", "current_password", "confirm_password")
+
+
+def resendable_fields() -> list[tuple[str, str]]:
+    """The fields of the form being answered, to offer "send it again" on a 429 or 503.
+
+    Only for a POST of an ordinary form; passwords are left out (the person types theirs
+    again), and so is anything too long to be a form field of ours.
+    """
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return []
+    return [
+        (name, value)
+        for name, values in request.form.lists()
+        if name not in _NEVER_REPEATED
+        for value in values
+        if len(value) <= 10_000
+    ]
+
+
+def error_response(
+    status: int, code: str, message: str, *, retry_after: int | None = None
+) -> Response:
+    """The error answer: JSON under /api/, else the error page.
+
+    ``retry_after`` (seconds) becomes the ``Retry-After`` header. On a 429 or 503 to a form,
+    the page keeps what was sent, with a button to send it again (``resendable_fields``).
+    """
     message = str(message)  # a lazy translation becomes text in the request's language
     if wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), status
-    return render_template("errors/error.html", status=status, message=message), status
+        response = make_response(jsonify({"error": {"code": code, "message": message}}), status)
+    else:
+        resend = resendable_fields() if status in (429, 503) else []
+        page = render_template(
+            "errors/error.html",
+            status=status,
+            message=message,
+            resend=resend,
+            resend_to=request.path,
+            retry_after=retry_after,
+        )
+        response = make_response(page, status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(retry_after)))
+    # An error is about one request: no cache may serve it to anyone else, or again.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -76,7 +119,7 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
-def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+def _csrf_error(error: CSRFError) -> Response:
     return error_response(
         400,
         "csrf_failed",
@@ -87,7 +130,7 @@ def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
     )
 
 
-def _unexpected(error: Exception) -> Response | tuple[Response | str, int]:
+def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unhandled error on %s %s", request.method, request.path)
