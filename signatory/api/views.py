@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import Response, abort, jsonify, render_template, request
 
 from signatory.api import openapi
 from signatory.api.http import BadParameter
@@ -21,6 +21,7 @@ from signatory.core.access import Routes
 from signatory.core.extensions import db
 from signatory.core.i18n import ORGANIZATION_TYPES
 from signatory.core.time import utcnow
+from signatory.core.web import absolute_url
 from signatory.delivery.service import PublicDelivery, latest_delivery
 from signatory.letters.queries import Counts, letter_by_slug, listed_letters, published_counts
 from signatory.letters.texts import public_translations
@@ -114,7 +115,7 @@ def _letter_json(letter: Letter) -> dict[str, Any]:
         "status": letter.status,
         "deadline": _timestamp(letter.deadline),
         "accepts_signatures": letter.accepts_signatures(utcnow()),
-        "url": url_for("public.letter", slug=letter.slug, _external=True),
+        "url": absolute_url("public.letter", slug=letter.slug),
     }
 
 
@@ -167,9 +168,7 @@ def _delivery_json(letter: Letter, delivery: PublicDelivery) -> dict[str, Any]:
         "organizations": delivery.organizations,
         "individuals": delivery.individuals,
         "sha256": delivery.sha256,
-        # The public route serving the frozen file lives beside the letter's page.
-        "download_url": url_for("public.letter", slug=letter.slug, _external=True)
-        + "/delivered.csv",
+        "download_url": absolute_url("public.delivered_csv", slug=letter.slug),
     }
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
@@ -25,13 +25,33 @@ def configure_engines(app: Flask) -> None:
     with app.app_context():
         from signatory.core.extensions import db
 
+        busy_ms = round(float(app.config["DATABASE_BUSY_TIMEOUT"]) * 1000)
         for engine in db.engines.values():
+            event.listen(engine, "commit", _note_commit)
             if engine.dialect.name == "sqlite":
-                _configure_sqlite(engine)
+                _configure_sqlite(engine, busy_ms=busy_ms)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+# Set in ``g`` when the request sends a COMMIT: after that, a failure can no longer be
+# said to have saved nothing (the commit may have landed before the connection broke).
+_COMMIT_SENT = "database_commit_sent"
+
+
+def _note_commit(_connection: Any) -> None:
+    if has_request_context():
+        setattr(g, _COMMIT_SENT, True)
+
+
+def commit_sent() -> bool:
+    """Whether this request has sent a COMMIT to the database (succeeded or not)."""
+    return bool(g.get(_COMMIT_SENT))
+
+
+def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
     """WAL and a busy timeout, so the web server and the mail worker can share the file.
+
+    A writer waits up to ``DATABASE_BUSY_TIMEOUT`` for another's lock; past it SQLite
+    raises "database is locked", which the web layer answers with a 503 (``core.web``).
 
     pysqlite's own transaction handling breaks SAVEPOINT; taking over BEGIN (as the
     SQLAlchemy documentation recommends) makes nested transactions work, which the
@@ -43,7 +63,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -58,3 +78,35 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# What SQLite says when another writer holds the lock past the busy timeout, or when the
+# file cannot be reached; its other OperationalErrors ("no such table") are our bugs.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "unable to open database",
+    "disk i/o error",
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is busy or out of reach for now, not a bug.
+
+    True for a pool that had no connection to give (``sqlalchemy.exc.TimeoutError``), a
+    lost or refused connection, and SQLite's lock and file errors. A server database's
+    ``OperationalError`` is always about the server (a refused connection, a lock or
+    statement timeout, a serialisation failure); SQL mistakes are ``ProgrammingError``.
+    """
+    if isinstance(error, (exc.TimeoutError, exc.DisconnectionError)):
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    if type(original).__module__.startswith("sqlite3"):
+        text = str(original).lower()
+        return any(sign in text for sign in _SQLITE_UNAVAILABLE)
+    return True

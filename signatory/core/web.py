@@ -1,5 +1,5 @@
 """What every side of the site shares: error pages, security headers, template helpers,
-the forms every workspace page uses, and private, streamed downloads."""
+absolute links, the forms every workspace page uses, and private, streamed downloads."""
 
 from __future__ import annotations
 
@@ -7,13 +7,23 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 
-from signatory.core.database import DbSession
+from signatory.core.database import SAFE_METHODS, DbSession, commit_sent, database_unavailable
 from signatory.core.extensions import db
 from signatory.core.i18n import (
     local_countries,
@@ -31,17 +41,53 @@ _MESSAGES = {
     400: lazy_gettext(
         "The request could not be understood. Go back, check the form and try again."
     ),
+    401: lazy_gettext("Sign in to open this page."),
     403: lazy_gettext("You do not have access to this page."),
     404: lazy_gettext(
         "There is nothing at this address. Check the link, or start from the list of letters."
     ),
     405: lazy_gettext("This address does not accept that kind of request."),
-    413: lazy_gettext("What you sent is too large. Shorten the text and try again."),
-    429: lazy_gettext("Too many requests. Wait a minute and try again."),
-    500: lazy_gettext(
-        "Something went wrong on our side. Nothing you sent was lost; please try again."
+    408: lazy_gettext("Sending took too long, so nothing was received. Try again."),
+    409: lazy_gettext(
+        "This could not be done because something changed meanwhile. Reload the page."
     ),
+    410: lazy_gettext("What was at this address is gone."),
+    413: lazy_gettext("What you sent is too large. Shorten the text and try again."),
+    414: lazy_gettext(
+        "This address is too long. Check the link, or start from the list of letters."
+    ),
+    415: lazy_gettext(
+        "This address takes a form sent from its page. Open the page and send the form there."
+    ),
+    429: lazy_gettext("Too many requests. Wait a minute and try again."),
+    431: lazy_gettext(
+        "Your browser sent too much with this request. Clear this site's cookies and try again."
+    ),
+    # An unexpected error ends the request before its one commit, so it saved nothing, but
+    # it may have come after it: say only what is known.
+    500: lazy_gettext(
+        "Something went wrong on our side and this request did not finish. If you were "
+        "sending a form, check whether it was saved before you send it again."
+    ),
+    503: lazy_gettext("The site is busy for a moment. Wait a few seconds and try again."),
 }
+# Any other status gets the message of its class.
+_CLASS_MESSAGES = {
+    4: lazy_gettext("This request could not be completed. Go back and try again."),
+    5: _MESSAGES[500],
+}
+# The database was busy or out of reach: the request's transaction was rolled back whole.
+_BUSY_WRITE = lazy_gettext(
+    "The site is too busy to save anything right now, so nothing you sent was saved. "
+    "Wait a few seconds, then send it again."
+)
+# ...unless the connection broke after a COMMIT was sent: then nobody here can know.
+_BUSY_IN_DOUBT = lazy_gettext(
+    "The site lost its database while saving, so what you sent may or may not have been "
+    "saved. Wait a few seconds and check before you send it again."
+)
+# How long (seconds) a client is asked to wait after a 503 for a busy database.
+BUSY_RETRY_AFTER = 5
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -51,6 +97,22 @@ CONTENT_SECURITY_POLICY = (
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def message_for(status: int) -> str:
+    """What the error page says for ``status``, in the reader's language."""
+    message = _MESSAGES.get(status) or _CLASS_MESSAGES.get(status // 100, _MESSAGES[500])
+    return str(message)
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """``endpoint``'s URL under the configured ``BASE_URL``, never the request's ``Host``.
+
+    Every absolute link a page, an email, a feed or the API hands out is built here: the
+    ``Host`` header is the client's to choose, and a link built from it could be cached
+    and served to others pointing anywhere.
+    """
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 # Fields never written back into a page, even one that offers to send a form again.
@@ -92,7 +154,8 @@ def error_response(
             status=status,
             message=message,
             resend=resend,
-            resend_to=request.path,
+            # Sent again to the same address, query included (a sign-in's ``next``).
+            resend_to=request.full_path.rstrip("?"),
             retry_after=retry_after,
         )
         response = make_response(page, status)
@@ -109,9 +172,7 @@ def _http_error(error: HTTPException) -> Response:
     # Our own aborts carry a specific description; Werkzeug's defaults are replaced.
     default = type(error).description
     message = error.description if error.description != default else None
-    response = make_response(
-        error_response(status, code, message or _MESSAGES.get(status, error.name))
-    )
+    response = make_response(error_response(status, code, message or message_for(status)))
     # Keep what the error says about the request, e.g. Allow on a 405.
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -130,11 +191,61 @@ def _csrf_error(error: CSRFError) -> Response:
     )
 
 
+def _roll_back() -> None:
+    """Undo whatever the failed request wrote, so nothing of it is ever committed."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the request's end discards it
+        log.warning("rolling back after an error failed", exc_info=True)
+
+
+def _database_busy(error: Exception) -> Response:
+    """503 with Retry-After: the database stayed locked past the busy timeout, or is down.
+
+    The request's transaction is rolled back, so nothing of it was saved (unless a COMMIT
+    had been sent, when the page says it cannot know); a form's fields come back on the
+    page to send again (``error_response``).
+    """
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    _roll_back()
+    # The page must not need the database: a coordinator who could not be loaded is shown
+    # the page signed out rather than tried again (Flask-Login keeps the user in g).
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None and "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+    if commit_sent():
+        message = _BUSY_IN_DOUBT
+    elif request.method in SAFE_METHODS:
+        message = _MESSAGES[503]
+    else:
+        message = _BUSY_WRITE
+    return error_response(503, "database_unavailable", message, retry_after=BUSY_RETRY_AFTER)
+
+
 def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if database_unavailable(error):
+        return _database_busy(error)
     log.exception("unhandled error on %s %s", request.method, request.path)
+    _roll_back()
     return error_response(500, "internal_error", _MESSAGES[500])
+
+
+# What a page's form may be sent as; the API takes no request bodies at all.
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def _forms_only() -> None:
+    """A body that is not a form (JSON, XML...) sent to a page is refused as 415.
+
+    Before the CSRF check (which would read it as a form without its token), so the answer
+    names the real problem.
+    """
+    if request.method in SAFE_METHODS or wants_json():
+        return
+    if request.mimetype and request.mimetype not in _FORM_TYPES:
+        raise UnsupportedMediaType()
 
 
 def _security_headers(response: Response) -> Response:
@@ -147,9 +258,28 @@ def _security_headers(response: Response) -> Response:
     if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
         headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "interest-cohort=()")
+    # Over HTTPS (directly, or as a trusted proxy's X-Forwarded-Proto says), browsers are
+    # told to use nothing else, on every subdomain too, for a year.
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if _is_private(response):
+        headers["Cache-Control"] = "no-store"
     return response
+
+
+def _is_private(response: Response) -> bool:
+    """A workspace answer, or a page carrying a form bound to this session.
+
+    Such a page may hold a coordinator's data, or a CSRF token that a shared cache would
+    hand to the next visitor (whose session it does not match), or the browser would show
+    again from its history after sign-out. Flask-WTF keeps the token it generated for this
+    request in ``g``; lists, feeds, the widget and the API render none and keep their
+    caching.
+    """
+    if request.blueprint == "manage":
+        return True
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return response.mimetype == "text/html" and g.get(field) is not None
 
 
 def init_app(app: Flask) -> None:
@@ -158,6 +288,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(Exception, _unexpected)
     app.after_request(_security_headers)
+    # First of all before-request hooks: ahead of the CSRF check and the rate limits.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forms_only)
     app.jinja_env.globals.update(
         organization_types=organization_types,
         country_choices=local_countries,

@@ -1,19 +1,16 @@
 """What a shared link shows (Open Graph and Twitter card tags) and what an embed copies.
 
-Absolute URLs come from ``BASE_URL``, not the request's host: a widget pasted into
-another site must point at the service's real address.
+Absolute URLs come from ``BASE_URL`` (``core.web.absolute_url``), not the request's host: a
+widget pasted into another site must point at the service's real address.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import current_app, url_for
 from flask_babel import gettext
 from markupsafe import escape
 
 from signatory.core.i18n import count_text, lang_args
-from signatory.core.web import CONTENT_SECURITY_POLICY
+from signatory.core.web import CONTENT_SECURITY_POLICY, absolute_url
 from signatory.lists.queries import Counts
 from signatory.models import Letter
 
@@ -21,11 +18,6 @@ from signatory.models import Letter
 WIDGET_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
 # Organizations the widget names.
 WIDGET_ORGANIZATIONS = 5
-
-
-def absolute_url(endpoint: str, **values: Any) -> str:
-    """``endpoint``'s URL under the configured ``BASE_URL``."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def _count_phrase(counts: Counts) -> str:

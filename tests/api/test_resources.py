@@ -115,7 +115,7 @@ def test_letters_lists_public_letters_with_counts_and_never_drafts(
             "status": "open",
             "deadline": None,
             "accepts_signatures": True,
-            "url": "http://localhost/letters/civic",
+            "url": "http://signatory.test/letters/civic",
             "counts": {"organizations": 1, "individuals": 1, "total": 2},
         }
     ]
@@ -160,7 +160,7 @@ def test_letter_answers_its_details_version_and_counts(
         "status": "open",
         "deadline": None,
         "accepts_signatures": True,
-        "url": "http://localhost/letters/civic",
+        "url": "http://signatory.test/letters/civic",
     }
     assert body["version"]["number"] == 1
     assert "<strong>protect</strong>" in body["version"]["body_html"]
@@ -248,7 +248,7 @@ def test_delivered_letter_answers_its_latest_delivery_record(
         "organizations": 12,
         "individuals": 30,
         "sha256": "ab" * 32,
-        "download_url": "http://localhost/letters/civic/delivered.csv",
+        "download_url": "http://signatory.test/letters/civic/delivered.csv",
     }
 
 
