@@ -4,7 +4,8 @@
   ``Cache-Control``, and a matching ``If-None-Match`` gets ``304`` with no body, so a
   shared cache in front can serve many readers from one answer;
 - any origin may read it (CORS for ``GET``, preflights answered), on ``/api/`` only;
-- each client address gets ``API_RATE_LIMIT`` requests, with the ``X-RateLimit-*``
+- each client address (``ratelimits.clients.limit_key``: IPv6 by /64) gets
+  ``API_RATE_LIMIT`` requests, counted on the shared store, with the ``X-RateLimit-*``
   headers on every answer and a JSON ``429`` past the limit;
 - every error, including 404 and 405, answers ``{"error": {"code", "message"}}``: the
   app's handlers in ``core.web`` do that for any path under ``/api/``, and a parameter the
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from signatory.api.openapi import RATE_LIMIT_HEADERS
 from signatory.core.extensions import limiter
 from signatory.core.web import error_response
+from signatory.ratelimits.budgets import address_key
 
 # Headers a script on another origin may read besides the CORS-safelisted ones.
 _EXPOSED = ", ".join(("ETag", "Retry-After", *RATE_LIMIT_HEADERS))
@@ -95,7 +97,11 @@ def install(api: Blueprint) -> None:
     # and a client polling the letter draw from the same allowance. (Flask-Limiter keeps
     # it by blueprint name, and the same limit declared again for another app is one.)
     limiter.shared_limit(
-        _rate_limit, scope="api", exempt_when=_not_counted, error_message=_limit_message
+        _rate_limit,
+        scope="api",
+        key_func=address_key,
+        exempt_when=_not_counted,
+        error_message=_limit_message,
     )(api)
     api.after_request(_conditional)
     # App-wide: an unknown path or a wrong method under /api/ is answered before any

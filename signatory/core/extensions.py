@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -35,7 +36,28 @@ else:
     Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
-# No default limits: each blueprint that wants one declares it (the API's is in
-# api/views.py), so pages nobody limited are never throttled. Storage comes from
-# RATELIMIT_STORAGE_URI; behind a proxy, PROXY_FIX makes remote_addr the client's.
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# Every limit counts in a moving window: "10 per hour" is at most 10 in any 60 minutes,
+# with no double allowance at a window's edge. The memory, Redis and SQLite file stores
+# (signatory/ratelimits/storage.py) all support it.
+RATELIMIT_STRATEGY = "moving-window"
+
+
+class _Limiter(Limiter):
+    def init_app(self, app: Flask) -> None:
+        # One limiter object serves every app a process builds (the tests build many): a
+        # storage an earlier app found down says nothing about this app's.
+        self._storage_dead = False
+        super().init_app(app)
+
+
+# No default limits: the API's is in api/http.py; the pages' budgets are
+# signatory/ratelimits/budgets.py, on the same storage (RATELIMIT_STORAGE_URI). Behind a
+# proxy, PROXY_FIX makes remote_addr the client's. When the storage is down the API keeps
+# answering, counting in each process's memory (and logging a warning) until it is back.
+limiter = _Limiter(
+    key_func=get_remote_address,
+    headers_enabled=True,
+    strategy=RATELIMIT_STRATEGY,
+    in_memory_fallback_enabled=True,
+    swallow_errors=True,
+)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,10 +18,13 @@ from werkzeug.wrappers import Response
 from signatory.core.access import Routes
 from signatory.core.errors import InvalidArgument, InvalidToken
 from signatory.core.extensions import db
+from signatory.core.i18n import safe_next
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload, current_tokens
 from signatory.core.web import private_page
 from signatory.models import audit
+from signatory.ratelimits import budgets
+from signatory.ratelimits.budgets import RateLimited, limited
 from signatory.team import accounts
 from signatory.team.access import public_route, signed_in, start_session
 from signatory.team.forms import ForgotForm, LoginForm, ResetForm
@@ -34,24 +36,38 @@ LINK_STATUS = {"expired": 410, "gone": 410, "revoked": 410, "used": 409, "accept
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to somewhere else."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("manage.dashboard")
+    """Only a path on this site, else the workspace home: never an open redirect.
+
+    ``safe_next`` refuses what a browser could read as another host: two or more leading
+    slashes, backslashes (read as slashes), control characters (tabs and newlines are
+    dropped by browsers), a scheme (``javascript:``, ``http:evil.example``) or a host.
+    """
+    return safe_next(target) or url_for("manage.dashboard")
+
+
+def _login_limited(refusal: RateLimited) -> Response:
+    """The sign-in form again, its email kept, saying why and how long to wait (a 429)."""
+    form = LoginForm()
+    form.email.errors = [refusal.message]
+    return make_response(render_template("team/manage/login.html", form=form))
 
 
 @routes.route("/login", methods=["GET", "POST"])
 @public_route
+@limited(budgets.LOGIN, methods=("POST",), answer=_login_limited)
 def login() -> Response | str | tuple[str, int]:
-    """Email and password; the same answer for an unknown address and a wrong password."""
+    """Email and password; the same answer for an unknown address and a wrong password.
+
+    A flood of POSTs is cut off per address and per account by the rate limits; failed
+    passwords are also counted in the database (``accounts.authenticate``).
+    """
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("team/manage/login.html", form=form), status
+    budgets.spend(budgets.LOGIN_ACCOUNT, form.email.data.strip().lower())
     address = request.remote_addr or "unknown"
     now = utcnow()
     result = accounts.authenticate(
@@ -101,6 +117,7 @@ def logout() -> Response:
 
 @routes.route("/forgot", methods=["GET", "POST"])
 @public_route
+@limited(budgets.FORGOT, methods=("POST",))
 def forgot_password() -> str | tuple[str, int]:
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotForm()
