@@ -31,6 +31,7 @@ from signatory.letters.service import (
 )
 from signatory.letters.texts import TranslationError, parse_language
 from signatory.models import Moderation
+from signatory.models.letter import DisposableEmail
 
 MODERATION_CHOICES = [
     SelectChoice(
@@ -41,6 +42,18 @@ MODERATION_CHOICES = [
         _l("Organizations whose email domain does not match their website are reviewed first"),
     ),
     SelectChoice(Moderation.ALL.value, _l("Every signature is reviewed before it is published")),
+]
+
+
+DISPOSABLE_EMAIL_CHOICES = [
+    SelectChoice(
+        DisposableEmail.REFUSE.value,
+        _l("Refused: the signer is asked for an address they will keep"),
+    ),
+    SelectChoice(
+        DisposableEmail.REVIEW.value,
+        _l("Accepted, and reviewed by a moderator before they are published"),
+    ),
 ]
 
 
@@ -138,6 +151,12 @@ class SettingsForm(FlaskForm):
     )
     require_domain_match = BooleanField(
         _l("Organizations must sign from an email address at their website's domain")
+    )
+    disposable_email = RadioField(
+        _l("Disposable email addresses (mailinator.com and the like)"),
+        choices=DISPOSABLE_EMAIL_CHOICES,
+        # Checked by the service; a form sent without it leaves the setting as it was.
+        validate_choice=False,
     )
 
 

@@ -32,6 +32,7 @@ from signatory.models import (
     audit,
     change_letter_status,
 )
+from signatory.models.letter import DisposableEmail
 
 # --- Settings -----------------------------------------------------------------
 
@@ -44,6 +45,8 @@ class LetterSettings:
     allow_individuals: bool
     moderation: str
     require_domain_match: bool
+    # What signing with a disposable-mail address does (``models.letter.DisposableEmail``).
+    disposable_email: str = DisposableEmail.REFUSE
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,6 +81,11 @@ def update_settings(
         )
     if settings.moderation not in set(Moderation):
         raise LetterError(gettext("Choose one of the moderation options."), field="moderation")
+    if settings.disposable_email not in set(DisposableEmail):
+        raise LetterError(
+            gettext("Choose what happens to disposable email addresses."),
+            field="disposable_email",
+        )
     deadline = settings.deadline
     if deadline is not None and deadline.tzinfo is None:
         raise ValueError("the deadline must be timezone-aware (UTC)")
@@ -104,6 +112,7 @@ def update_settings(
         "allow_individuals": settings.allow_individuals,
         "moderation": settings.moderation,
         "require_domain_match": settings.require_domain_match,
+        "disposable_email": settings.disposable_email,
     }
     changes: dict[str, dict[str, Any]] = {}
     for name, value in wanted.items():

@@ -34,6 +34,13 @@ class Moderation(StrEnum):
     ALL = "all"
 
 
+class DisposableEmail(StrEnum):
+    """What a letter does with an address at a disposable-mail provider."""
+
+    REFUSE = "refuse"
+    REVIEW = "review"
+
+
 class Letter(Model):
     __tablename__ = "letter"
 
@@ -46,6 +53,9 @@ class Letter(Model):
     allow_individuals: Mapped[bool] = mapped_column(Boolean, default=True)
     moderation: Mapped[str] = mapped_column(String(16), default=Moderation.NONE)
     require_domain_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    disposable_email: Mapped[str] = mapped_column(
+        String(16), default=DisposableEmail.REFUSE, server_default=DisposableEmail.REFUSE.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,13 +5,16 @@ The sign form's field names are a contract (docs/architecture.md); limits and me
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, TimestampSigner
 from wtforms import (
     HiddenField,
     RadioField,
@@ -30,7 +33,7 @@ from signatory.core.i18n import (
     local_countries,
     organization_types,
 )
-from signatory.core.text import has_control_characters
+from signatory.core.text import contains_url, has_control_characters, invisible_characters
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
 from signatory.signatures.moderation import REASON_MAX
@@ -48,8 +51,77 @@ def _choices(prompt: Any, options: dict[str, str]) -> list[SelectChoice]:
 
 
 def _one_line(form: FlaskForm, field: Any) -> None:
+    # Invisible format characters first, named, since the bidi controls are among them.
+    hidden = invisible_characters(field.data or "")
+    if hidden:
+        # Refused rather than stripped: what is published must be what the signer typed.
+        raise ValidationError(
+            gettext(
+                "This contains invisible characters (%(characters)s), usually carried along "
+                "by copying and pasting. Type it again, or delete them.",
+                characters=", ".join(hidden),
+            )
+        )
     if field.data and has_control_characters(field.data):
         raise ValidationError(gettext("Use letters, numbers and punctuation only, on one line."))
+
+
+def _no_url(form: FlaskForm, field: Any) -> None:
+    if field.data and contains_url(field.data):
+        raise ValidationError(
+            gettext(
+                "Enter a name here, not a web address; the organization's website has a "
+                "field of its own."
+            )
+        )
+
+
+def _length(limit: int) -> Length:
+    # The limit in the message: a 10,000-character paste is told how long it may be.
+    return Length(max=limit, message=_l("Keep it under %(max)s characters.", max=f"{limit:,}"))
+
+
+# --- The sign form's two traps for scripts ----------------------------------------------
+#
+# A honeypot: a text field people never see (off-screen, hidden from assistive technology,
+# out of the tab order, with a name no browser autofills) that a form-filling script fills.
+# A fill time: a signed timestamp of when the form was drawn; a form sent back sooner than
+# SIGN_MIN_SECONDS is a script's. Either sends the form back, input kept, with a neutral
+# message, so a person who was merely quick sends it again. The timestamp has no maximum
+# age: a form left open for a day is a person's, and its CSRF token decides whether the
+# session still holds (WTF_CSRF_TIME_LIMIT). SIGN_MIN_SECONDS = 0 turns the fill time off.
+
+_FILL_TIME_SALT = "signatory.sign-form-started"
+
+
+def fill_time_token(secret_key: str, *, now: float | None = None) -> str:
+    """The signed "form drawn at" value; ``now`` (a Unix time) is for tests."""
+    stamp = time.time() if now is None else now
+
+    class _At(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(stamp)
+
+    return _At(secret_key, salt=_FILL_TIME_SALT).sign("sign").decode()
+
+
+def seconds_since_drawn(secret_key: str, token: str, *, now: float | None = None) -> float | None:
+    """How long ago the form carrying ``token`` was drawn; None if missing or tampered."""
+    try:
+        _, drawn = TimestampSigner(secret_key, salt=_FILL_TIME_SALT).unsign(
+            token, return_timestamp=True
+        )
+    except (BadSignature, UnicodeError, ValueError):
+        return None
+    return (time.time() if now is None else now) - drawn.timestamp()
+
+
+class FillTimeField(HiddenField):
+    """A hidden field that always draws a fresh timestamp: each showing of the form starts
+    its own clock, so a form sent back (too quick, or with a mistake) counts anew."""
+
+    def _value(self) -> str:
+        return fill_time_token(current_app.config["SECRET_KEY"])
 
 
 class SignForm(FlaskForm):
@@ -69,37 +141,40 @@ class SignForm(FlaskForm):
         filters=[_strip],
         # No Optional(): it would stop the chain before validate_organization, which
         # requires the field for organizations.
-        validators=[Length(max=NAME_MAX), _one_line],
+        validators=[_length(NAME_MAX), _one_line, _no_url],
     )
     country = SelectField(_l("Country"), validators=[InputRequired(_l("Choose a country."))])
     organization_type = SelectField(_l("Type of organization"))
     website = StringField(
         _l("Organization website"),
         filters=[_strip],
-        validators=[Length(max=WEBSITE_MAX), _one_line],
+        validators=[_length(WEBSITE_MAX), _one_line],
     )
     name = StringField(
         _l("Your name"),
         filters=[_strip],
         validators=[
             InputRequired(_l("Enter your name.")),
-            Length(max=NAME_MAX),
+            _length(NAME_MAX),
             _one_line,
+            _no_url,
         ],
     )
     title = StringField(
         _l("Your title or role"),
         filters=[_strip],
-        validators=[Optional(), Length(max=NAME_MAX), _one_line],
+        validators=[Optional(), _length(NAME_MAX), _one_line, _no_url],
     )
     email = StringField(
         _l("Work email"),
         filters=[_strip],
         validators=[
             InputRequired(_l("Enter your email address.")),
-            Length(max=EMAIL_MAX),
+            _length(EMAIL_MAX),
         ],
     )
+    started = FillTimeField()
+    reference_code = StringField(_l("Leave this field empty"))
 
     def __init__(
         self, *args: Any, allow_individuals: bool = True, check_deliverability: bool = False,
@@ -109,12 +184,28 @@ class SignForm(FlaskForm):
         self.allow_individuals = allow_individuals
         self.check_deliverability = check_deliverability
         self.email_domain = ""
+        self.held_back = False
         self.country.choices = _choices(gettext("Choose a country"), local_countries())
         self.organization_type.choices = _choices(gettext("Choose a type"), organization_types())
         if not allow_individuals:
             self.kind.choices = [
                 c for c in self.kind.choices if c.value == SignatureKind.ORGANIZATION
             ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' checks, then the traps (``held_back`` when one was sprung)."""
+        valid = super().validate(extra_validators)
+        self.held_back = self._looks_automated()
+        return valid and not self.held_back
+
+    def _looks_automated(self) -> bool:
+        if self.reference_code.data:
+            return True
+        minimum = current_app.config["SIGN_MIN_SECONDS"]
+        if not minimum:
+            return False
+        elapsed = seconds_since_drawn(current_app.config["SECRET_KEY"], self.started.data or "")
+        return elapsed is None or elapsed < minimum
 
     @property
     def is_organization(self) -> bool:
@@ -150,9 +241,12 @@ class SignForm(FlaskForm):
         value = field.data
         if "://" not in value:
             value = f"https://{value}"
-        parts = urlsplit(value)
+        try:
+            scheme = urlsplit(value).scheme
+        except ValueError:  # "https://[": an unclosed IPv6 bracket
+            scheme = ""
         host = host_of_website(value)
-        if parts.scheme not in {"http", "https"} or not host or "." not in host:
+        if scheme not in {"http", "https"} or not host or "." not in host:
             raise ValidationError(gettext("Enter a web address starting with http:// or https://."))
         field.data = value
 
@@ -206,8 +300,9 @@ def _name_validators() -> list[Any]:
     return [
         # Checked after the spaces are stripped: "   " is empty too.
         DataRequired(_l("Enter the corrected name; it cannot be empty.")),
-        Length(max=NAME_MAX, message=_l("Keep it under %(max)s characters.", max=NAME_MAX)),
+        _length(NAME_MAX),
         _one_line,
+        _no_url,
     ]
 
 

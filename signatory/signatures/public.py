@@ -6,7 +6,7 @@ so mail scanners that open links cannot confirm or withdraw on the signer's beha
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -26,10 +26,15 @@ from signatory.lists.queries import latest_public
 from signatory.lists.share import share_context
 from signatory.models import Letter, Signature
 from signatory.models.signature import load_signature
+from signatory.ratelimits import budgets
+from signatory.ratelimits.budgets import RateLimited, limited
+from signatory.ratelimits.clients import address_prefix, client_address
 from signatory.signatures import service
 from signatory.signatures.forms import SignForm
 from signatory.signatures.service import (
+    DisposableEmailRefused,
     DomainMismatch,
+    EmailCaps,
     IndividualsNotAllowed,
     LetterNotOpen,
     OrganizationAlreadySigned,
@@ -90,7 +95,23 @@ def letter(slug: str) -> tuple[str, int]:
 # --- Signing and the emailed links ---------------------------------------------------------
 
 
+def _sign_limited(refusal: RateLimited) -> Response:
+    """The letter page again, with what was typed and why it was not taken (a 429)."""
+    letter = public_letter_or_404(str((request.view_args or {})["slug"]))
+    form = SignForm(
+        allow_individuals=letter.allow_individuals,
+        check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+    )
+    flash(
+        f"{refusal.message} "
+        + gettext("Nothing was saved; what you typed is still in the form below."),
+        "error",
+    )
+    return make_response(render_letter_page(letter, form, status=429))
+
+
 @routes.post("/letters/<slug>/sign")
+@limited(budgets.SIGN, answer=_sign_limited)
 def sign(slug: str) -> Response | tuple[str, int]:
     """Take a signature; on success send the signer to check their inbox."""
     letter = public_letter_or_404(slug)
@@ -103,6 +124,8 @@ def sign(slug: str) -> Response | tuple[str, int]:
         return render_letter_page(letter, form, status=409)
     if not form.validate():
         return render_letter_page(letter, form, status=400)
+    # Only a valid form spends its domain's budget: typos never use up an organization's.
+    budgets.spend_for_email(form.email.data)
     data = service.SignatureData(
         kind=form.kind.data,
         name=form.name.data,
@@ -114,9 +137,12 @@ def sign(slug: str) -> Response | tuple[str, int]:
         organization_type=form.organization_type.data or None,
         website=form.website.data or None,
         language=interface_language(),
+        client_prefix=address_prefix(client_address()),
     )
     try:
-        service.sign(db.session, letter, data, now=now)
+        service.sign(
+            db.session, letter, data, now=now, caps=EmailCaps.from_config(current_app.config)
+        )
     except LetterNotOpen:
         db.session.rollback()
         return render_letter_page(letter, form, status=409)
@@ -130,6 +156,16 @@ def sign(slug: str) -> Response | tuple[str, int]:
             gettext(
                 "This letter asks organizations to sign from an address at their own "
                 "website's domain. Use your work email, or check the website address."
+            )
+        ]
+        return render_letter_page(letter, form, status=400)
+    except DisposableEmailRefused:
+        db.session.rollback()
+        form.email.errors = [
+            gettext(
+                "Addresses at %(domain)s are disposable and cannot sign this letter. "
+                "Use an address you will keep, such as your work email.",
+                domain=data.email_domain,
             )
         ]
         return render_letter_page(letter, form, status=400)
@@ -191,18 +227,21 @@ def _link_page(purpose: str, token: str) -> Response:
 
 
 @routes.get("/confirm/<token>")
+@limited(budgets.LINKS)
 def confirm_page(token: str) -> Response:
     """Show what is about to be confirmed, with a button."""
     return _link_page("confirm", token)
 
 
 @routes.get("/withdraw/<token>")
+@limited(budgets.LINKS)
 def withdraw_page(token: str) -> Response:
     """Show what is about to be withdrawn, with a button."""
     return _link_page("withdraw", token)
 
 
 @routes.post("/confirm/<token>")
+@limited(budgets.LINKS)
 def confirm(token: str) -> Response:
     """Confirm the signature: it is published, or waits for the coordinators' review."""
     try:
@@ -226,6 +265,7 @@ def confirm(token: str) -> Response:
 
 
 @routes.post("/withdraw/<token>")
+@limited(budgets.LINKS)
 def withdraw(token: str) -> Response:
     """Withdraw the signature: it leaves the public list at once."""
     try:
@@ -239,6 +279,7 @@ def withdraw(token: str) -> Response:
 
 
 @routes.post("/<any(confirm, withdraw):purpose>/<token>/resend")
+@limited(budgets.LINKS, budgets.SIGN)
 def resend(purpose: str, token: str) -> Response:
     """Send a fresh link in place of an expired one, to the address already on record."""
     try:
@@ -251,7 +292,13 @@ def resend(purpose: str, token: str) -> Response:
         # Not expired: nothing to replace; the link itself still works.
         return redirect(url_for(f"signing.{purpose}_page", token=token), code=303)
     try:
-        signature = service.resend_after_expiry(db.session, purpose, payload, now=utcnow())
+        signature = service.resend_after_expiry(
+            db.session,
+            purpose,
+            payload,
+            now=utcnow(),
+            caps=EmailCaps.from_config(current_app.config),
+        )
     except InvalidToken as error:
         db.session.rollback()
         return _link_problem(purpose, token, error)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
+from signatory.core.text import mixes_scripts_confusably
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
 from signatory.models import (
@@ -28,8 +30,16 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.signature import email_key, load_signature, organization_key
+from signatory.models.letter import DisposableEmail
+from signatory.models.mail_caps import EmailCaps, cap_reached
+from signatory.models.signature import (
+    ReviewReason,
+    email_key,
+    load_signature,
+    organization_key,
+)
 from signatory.notifications.service import notify_review_needed
+from signatory.signatures.similar import lookalike_on_letter
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,20 @@ class OrganizationAlreadySigned(DomainError):
     """Another live signature already holds this organization's place on the letter."""
 
 
+class DisposableEmailRefused(DomainError):
+    """The address is at a disposable-mail provider and the letter refuses those."""
+
+
+def is_disposable_domain(domain: str) -> bool:
+    """Whether ``domain`` or a domain it is under is a known disposable-mail provider.
+
+    The list is the ``disposable-email-domains`` package's (a community-kept list, released
+    to PyPI as it changes; upgrading the package updates it). ``x.mailinator.com`` counts.
+    """
+    labels = domain.lower().rstrip(".").split(".")
+    return any(".".join(labels[i:]) in DISPOSABLE_DOMAINS for i in range(len(labels) - 1))
+
+
 @dataclass(frozen=True)
 class SignatureData:
     """What a signer submitted, already validated and normalised by the form."""
@@ -65,12 +89,16 @@ class SignatureData:
     website: str | None = None
     # The interface language the signer used ("fr"), if known; kept, never published.
     language: str | None = None
+    # The client's address prefix (``ratelimits.clients.address_prefix``), never published.
+    client_prefix: str | None = None
 
 
 @dataclass(frozen=True)
 class SignOutcome:
     signature: Signature
     created: bool
+    # False when a daily cap held the email back (the signer is shown the same page).
+    emailed: bool = True
 
 
 def _live_signature_for_email(session: DbSession, letter: Letter, key: str) -> Signature | None:
@@ -98,13 +126,39 @@ def organization_is_published(session: DbSession, letter: Letter, organization: 
     )
 
 
-def sign(session: DbSession, letter: Letter, data: SignatureData, *, now: datetime) -> SignOutcome:
+def review_reasons(
+    session: DbSession, letter: Letter, data: SignatureData, *, disposable: bool
+) -> list[ReviewReason]:
+    """Why this signature must wait for a moderator whatever the letter's moderation."""
+    reasons = []
+    if disposable:
+        reasons.append(ReviewReason.DISPOSABLE_EMAIL)
+    if data.organization:
+        if data.kind == SignatureKind.ORGANIZATION and lookalike_on_letter(
+            session, letter, data.organization
+        ):
+            reasons.append(ReviewReason.LOOKALIKE_NAME)
+        if mixes_scripts_confusably(data.organization):
+            reasons.append(ReviewReason.MIXED_SCRIPTS)
+    return reasons
+
+
+def sign(
+    session: DbSession,
+    letter: Letter,
+    data: SignatureData,
+    *,
+    now: datetime,
+    caps: EmailCaps | None = None,
+) -> SignOutcome:
     """Record a signature awaiting confirmation and queue its confirmation email.
 
     Signing again with an email that already has a live signature on this letter creates
     nothing: it queues the links again. Callers show the same page either way, so the
-    answer never tells a stranger who has signed.
+    answer never tells a stranger who has signed; nor does it tell them that a daily cap
+    (``caps``) held the email back.
     """
+    caps = caps or EmailCaps()
     if not letter.accepts_signatures(now):
         raise LetterNotOpen(letter.slug)
     is_organization = data.kind == SignatureKind.ORGANIZATION
@@ -115,18 +169,22 @@ def sign(session: DbSession, letter: Letter, data: SignatureData, *, now: dateti
     )
     if is_organization and letter.require_domain_match and not domain_verified:
         raise DomainMismatch(data.email_domain)
+    disposable = is_disposable_domain(data.email_domain)
+    if disposable and letter.disposable_email != DisposableEmail.REVIEW:
+        raise DisposableEmailRefused(data.email_domain)
 
     key = email_key(data.email)
     existing = _live_signature_for_email(session, letter, key)
     if existing is not None:
-        _send_links_again(session, existing, now=now)
-        return SignOutcome(existing, created=False)
+        emailed = send_links_again(session, existing, now=now, caps=caps)
+        return SignOutcome(existing, created=False, emailed=emailed)
     if (
         is_organization
         and data.organization
         and organization_is_published(session, letter, data.organization)
     ):
         raise OrganizationAlreadySigned(data.organization)
+    reasons = review_reasons(session, letter, data, disposable=disposable)
 
     signature = Signature(
         letter=letter,
@@ -141,6 +199,8 @@ def sign(session: DbSession, letter: Letter, data: SignatureData, *, now: dateti
         email=data.email,
         domain_verified=domain_verified,
         language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
+        review_reason=",".join(reasons) or None,
+        client_prefix=data.client_prefix,
         status=SignatureStatus.UNCONFIRMED,
         created_at=now,
         status_changed_at=now,
@@ -155,18 +215,25 @@ def sign(session: DbSession, letter: Letter, data: SignatureData, *, now: dateti
         existing = _live_signature_for_email(session, letter, key)
         if existing is None:
             raise
-        _send_links_again(session, existing, now=now)
-        return SignOutcome(existing, created=False)
+        emailed = send_links_again(session, existing, now=now, caps=caps)
+        return SignOutcome(existing, created=False, emailed=emailed)
 
-    _email_signer(session, signature, "confirm_request", now=now)
-    _audit_signer(
-        session,
-        signature,
-        "signature.created",
-        now=now,
-        detail={"kind": signature.kind, "domain_verified": domain_verified},
-    )
-    return SignOutcome(signature, created=True)
+    detail: dict[str, Any] = {"kind": signature.kind, "domain_verified": domain_verified}
+    if reasons:
+        detail["review_reason"] = [str(reason) for reason in reasons]
+    _audit_signer(session, signature, "signature.created", now=now, detail=detail)
+    emailed = _email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
+    return SignOutcome(signature, created=True, emailed=emailed)
+
+
+def _email_within_caps(
+    session: DbSession, signature: Signature, template: str, *, now: datetime, caps: EmailCaps
+) -> bool:
+    """Queue ``template`` to the signer unless a daily cap is reached; whether it was queued."""
+    if cap_reached(session, signature, template, now=now, caps=caps):
+        return False
+    _email_signer(session, signature, template, now=now)
+    return True
 
 
 def _email_signer(
@@ -202,11 +269,17 @@ def _audit_signer(
     )
 
 
-def _send_links_again(session: DbSession, signature: Signature, *, now: datetime) -> None:
+def send_links_again(
+    session: DbSession, signature: Signature, *, now: datetime, caps: EmailCaps | None = None
+) -> bool:
+    """Queue the signer's link again (confirm, or withdraw once confirmed), within the caps.
+
+    Whether it was queued; callers answer the same either way.
+    """
     template = (
         "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
     )
-    _email_signer(session, signature, template, now=now)
+    return _email_within_caps(session, signature, template, now=now, caps=caps or EmailCaps())
 
 
 def signature_for_token(session: DbSession, purpose: str, payload: TokenPayload) -> Signature:
@@ -236,6 +309,7 @@ def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sign
         session, signature
     ):
         raise OrganizationAlreadySigned(signature.organization or "")
+    _flag_lookalike_taken_since(session, signature)
     signature.confirm_nonce = new_nonce()
     status = transition(signature, "confirm", now=now)
     try:
@@ -253,6 +327,21 @@ def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sign
         # Coordinators who asked for an email per signature hear of it in this transaction.
         notify_review_needed(session, signature, now=now)
     return signature
+
+
+def _flag_lookalike_taken_since(session: DbSession, signature: Signature) -> None:
+    # A lookalike may have taken its place on the letter since this signature was made.
+    reasons = (signature.review_reason or "").split(",")
+    if (
+        signature.kind != SignatureKind.ORGANIZATION
+        or not signature.organization
+        or ReviewReason.LOOKALIKE_NAME in reasons
+    ):
+        return
+    if lookalike_on_letter(session, signature.letter, signature.organization, besides=signature.id):
+        signature.review_reason = ",".join(
+            [r for r in reasons if r] + [ReviewReason.LOOKALIKE_NAME]
+        )
 
 
 def _organization_held_by_another(session: DbSession, signature: Signature) -> bool:
@@ -281,7 +370,12 @@ def withdraw(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sig
 
 
 def resend_after_expiry(
-    session: DbSession, purpose: str, payload: TokenPayload, *, now: datetime
+    session: DbSession,
+    purpose: str,
+    payload: TokenPayload,
+    *,
+    now: datetime,
+    caps: EmailCaps | None = None,
 ) -> Signature:
     """Queue a fresh link in place of an expired one, to the address on the signature.
 
@@ -291,7 +385,7 @@ def resend_after_expiry(
     signature = signature_for_token(session, purpose, payload)
     if purpose == "confirm" and not signature.letter.accepts_signatures(now):
         raise LetterNotOpen(signature.letter.slug)
-    _send_links_again(session, signature, now=now)
+    send_links_again(session, signature, now=now, caps=caps)
     return signature
 
 

@@ -1,9 +1,11 @@
 """Similar organization names: whether "E.F.F." is the EFF that already signed.
 
 A moderator's first question about a new organization is whether it is already on the
-list under another spelling. Names are compared three ways: the same after folding case,
-accents and punctuation; one is the other's acronym ("EFF" and "Electronic Frontier
-Foundation"); or a near-miss in spelling ("Electonic Frontier Foundation"). The letter's
+list under another spelling. Names are compared four ways: the same after folding case,
+accents and punctuation; the same to the eye though spelled with other characters
+("Аmnesty" with a Cyrillic "А": ``core.text.skeleton``); one is the other's acronym ("EFF"
+and "Electronic Frontier Foundation"); or a near-miss in spelling ("Electonic Frontier
+Foundation"). The letter's
 held names are read in one query and compared in Python, so the queue page costs one
 extra query however long it is.
 """
@@ -19,18 +21,20 @@ from difflib import SequenceMatcher
 from sqlalchemy import select
 
 from signatory.core.database import DbSession
-from signatory.core.text import comparison_key, folded
+from signatory.core.text import comparison_key, folded, skeleton
 from signatory.models import (
     HELD_STATUSES,
     Letter,
     Signature,
     SignatureKind,
 )
+from signatory.models.signature import organization_key
 
 SAME = "same name"
+LOOKALIKE = "lookalike characters"
 ACRONYM = "acronym"
 SPELLING = "similar spelling"
-_REASON_RANK = {SAME: 0, ACRONYM: 1, SPELLING: 2}
+_REASON_RANK = {SAME: 0, LOOKALIKE: 1, ACRONYM: 2, SPELLING: 3}
 
 SIMILAR_CAP = 5
 FUZZY_THRESHOLD = 0.85
@@ -102,6 +106,8 @@ class _Entry:
     # The key compared for near-misses (the name outside any parentheses), its trigrams.
     primary: str
     grams: frozenset[str]
+    # The whole name as it looks (``skeleton``).
+    look: str
 
 
 def _entry(signature_id: int, organization: str, status: str, key: str | None = None) -> _Entry:
@@ -118,6 +124,7 @@ def _entry(signature_id: int, organization: str, status: str, key: str | None = 
         acronyms=_acronyms(organization),
         primary=primary,
         grams=_trigrams(primary) if len(primary) >= FUZZY_MIN_LENGTH else frozenset(),
+        look=skeleton(organization),
     )
 
 
@@ -136,6 +143,7 @@ class NameIndex:
     # Trigram -> ids of the names containing it; ids rather than entries so that counting
     # shared trigrams is one Counter.update per trigram, which runs in C.
     by_gram: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_look: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
     by_id: dict[int, _Entry] = field(default_factory=dict)
 
     @classmethod
@@ -150,6 +158,8 @@ class NameIndex:
                 index.by_acronym[acronym].append(entry)
             for gram in entry.grams:
                 index.by_gram[gram].append(signature_id)
+            if entry.look:
+                index.by_look[entry.look].append(entry)
             index.by_id[signature_id] = entry
         return index
 
@@ -177,6 +187,8 @@ class NameIndex:
             # "EFF" typed on its own is the acronym of a longer name on the list ...
             for entry in self.by_acronym.get(key, ()):
                 note(entry, ACRONYM, 1.0)
+        for entry in self.by_look.get(me.look, ()) if me.look else ():
+            note(entry, LOOKALIKE, 1.0)
         # ... and the other way round.
         for acronym in me.acronyms:
             for entry in self.by_key.get(acronym, ()):
@@ -235,3 +247,30 @@ def name_index(session: DbSession, letter: Letter) -> NameIndex:
     ).all()
     # Rows without an organization were filtered out above.
     return NameIndex.build((row[0], row[1] or "", row[2], row[3]) for row in rows)
+
+
+def lookalike_on_letter(
+    session: DbSession, letter: Letter, organization: str, *, besides: int | None = None
+) -> bool:
+    """Whether a name held on ``letter`` looks like ``organization`` but is spelled otherwise.
+
+    "Аmnesty" (Cyrillic "А") against a held "Amnesty" is; "AMNESTY" is not a lookalike but
+    the same name, which the one-place-per-organization rule deals with. ``besides`` leaves
+    out a signature of the caller's own.
+    """
+    look = skeleton(organization)
+    if not look:
+        return False
+    key = organization_key(organization)
+    query = select(Signature.organization, Signature.organization_key).where(
+        Signature.letter_id == letter.id,
+        Signature.kind == SignatureKind.ORGANIZATION,
+        Signature.status.in_(HELD_STATUSES),
+        Signature.organization.is_not(None),
+    )
+    if besides is not None:
+        query = query.where(Signature.id != besides)
+    return any(
+        held_key != key and skeleton(held or "") == look
+        for held, held_key in session.execute(query)
+    )

@@ -101,6 +101,9 @@ def test_tab_reaches_every_control_of_the_sign_form_with_a_visible_focus(
             const keys = [];
             for (const el of form.querySelectorAll("input, select, textarea, button")) {{
                 if (el.type === "hidden" || el.disabled || !el.checkVisibility()) continue;
+                // The honeypot for scripts is no control of a person's: it must stay out
+                // of the tab order (checked below), and of the screen reader's tree.
+                if (el.closest('[aria-hidden="true"]')) continue;
                 if (!keys.includes(key(el))) keys.push(key(el));
             }}
             return keys;
@@ -132,6 +135,10 @@ def test_tab_reaches_every_control_of_the_sign_form_with_a_visible_focus(
         if focused["key"] == "button Sign the letter":
             break
     assert reached == controls, "Tab did not visit every control of the sign form in order"
+    assert "input reference_code" not in reached, "Tab reached the honeypot"
+    trap = form.locator("input[name=reference_code]")
+    assert trap.get_attribute("tabindex") == "-1"
+    assert trap.evaluate("el => el.closest('[aria-hidden=\"true\"]') !== null")
 
 
 def test_sending_the_form_by_keyboard_with_errors_moves_focus_to_the_summary(

@@ -494,7 +494,8 @@ def test_the_signer_name_can_be_corrected(app, moderator, letter_id):
     [
         ("   ", "cannot be empty"),
         ("x" * 201, "under 200 characters"),
-        ("Evil\u202eCorp", "on one line"),
+        ("Evil\u202eCorp", "invisible characters (U+202E RIGHT-TO-LEFT OVERRIDE)"),
+        ("www.evil.example", "not a web address"),
         ("Two\nlines", "on one line"),
     ],
 )

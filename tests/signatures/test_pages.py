@@ -126,7 +126,7 @@ def test_missing_csrf_token_is_refused_and_saves_nothing(client, app, letter):
         ({"email": ("a" * 250) + "@example.org"}, "254"),
         ({"name": "Evil\x00Name"}, "one line"),
         ({"organization": "Line\nBreak Org"}, "one line"),
-        ({"name": "\u202eevil"}, "one line"),
+        ({"name": "\u202eevil"}, "invisible characters (U+202E RIGHT-TO-LEFT OVERRIDE)"),
     ],
 )
 def test_invalid_input_is_answered_next_to_the_field_and_saves_nothing(

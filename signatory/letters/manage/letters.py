@@ -217,6 +217,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
                 allow_individuals=form.allow_individuals.data,
                 moderation=form.moderation.data,
                 require_domain_match=form.require_domain_match.data,
+                disposable_email=form.disposable_email.data or letter.disposable_email,
             ),
             actor=current_coordinator(),
             now=utcnow(),
