@@ -1,7 +1,9 @@
 """Where email goes: an SMTP server, a folder of ``.eml`` files, or standard output.
 
 Each backend has one method, ``send(message)``, which returns when the message has been
-handed over and raises when it has not; the worker records the outcome and retries.
+handed over and raises when it has not: ``PermanentDeliveryError`` when the server refused
+it for good (5xx), anything else when it may pass; the worker records the outcome and
+retries what may pass.
 ``backend_from_url`` picks the backend from ``SIGNATORY_MAIL_URL``.
 """
 
@@ -14,6 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -29,9 +32,34 @@ class MailURLError(ValueError):
     """``SIGNATORY_MAIL_URL`` cannot be used; the message says what is wrong and what works."""
 
 
-class PermanentDeliveryError(Exception):
-    """The message can never be delivered as addressed (e.g. the server refused the
-    recipient with a 5xx reply): retrying would only repeat the refusal."""
+class DeliveryError(Exception):
+    """The mail server refused the message: ``code`` and ``reply`` are its answer (the
+    code is None when the refusal came from our side of the exchange), ``stage`` the
+    command it answered (``MAIL FROM``, ``RCPT TO``, ``DATA``).
+
+    The message is one line, fit to keep: the code and the server's text, trimmed.
+    """
+
+    def __init__(self, reply: str, *, code: int | None = None, stage: str | None = None) -> None:
+        self.reply = reply
+        self.code = code
+        self.stage = stage
+        prefix = f"{code} " if code is not None else ""
+        after = f" (after {stage})" if stage else ""
+        super().__init__(f"{prefix}{reply}{after}")
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message can never be delivered as addressed (the server refused the sender,
+    the recipient or the content with a 5xx reply): retrying would only repeat it."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """The server refused the message for now (a 4xx reply): worth trying again later."""
+
+
+# Longest part of a server's reply worth keeping: the code and a sentence or two.
+MAX_REPLY_LENGTH = 300
 
 
 class MailBackend(Protocol):
@@ -58,7 +86,16 @@ class SMTPBackend:
     timeout: float = DEFAULT_SMTP_TIMEOUT
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        """Hand ``message`` to the server for its one recipient.
+
+        A reply refusing the sender, the recipient or the content raises
+        ``PermanentDeliveryError`` (5xx) or ``TemporaryDeliveryError`` (4xx); a connection,
+        TLS or login problem raises what smtplib or the socket raised, and is temporary:
+        it says nothing about this message.
+        """
+        recipient = _single_recipient(message)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
                 # Verifies the server's certificate against the system trust store, so a
                 # login is never sent to an impostor.
@@ -66,13 +103,24 @@ class SMTPBackend:
             if self.username:
                 smtp.login(self.username, self.password or "")
             try:
-                smtp.send_message(message)
+                # One recipient, so a refusal is always an exception: smtplib raises
+                # SMTPRecipientsRefused only when *every* recipient is refused, and
+                # would return the others silently.
+                smtp.send_message(message, to_addrs=[recipient])
             except smtplib.SMTPRecipientsRefused as exc:
-                refused = exc.recipients.items()
-                if refused and all(code >= 500 for _, (code, _) in refused):
-                    reply = "; ".join(f"{to}: {code} {_text(text)}" for to, (code, text) in refused)
-                    raise PermanentDeliveryError(f"recipient refused: {reply}") from exc
-                raise
+                code, text = next(iter(exc.recipients.values()), (-1, b"refused"))
+                raise refusal(code, text, stage="RCPT TO") from exc
+            except smtplib.SMTPSenderRefused as exc:
+                raise refusal(exc.smtp_code, exc.smtp_error, stage="MAIL FROM") from exc
+            except smtplib.SMTPDataError as exc:
+                # Also a server that took the recipient but refuses the content.
+                raise refusal(exc.smtp_code, exc.smtp_error, stage="DATA") from exc
+            except smtplib.SMTPNotSupportedError as exc:
+                # An internationalised address and a server without SMTPUTF8: this
+                # server will never take this message.
+                raise PermanentDeliveryError(_text(str(exc))) from exc
+        finally:
+            _quit(smtp)
 
     def describe(self) -> str:
         user = f"{self.username}@" if self.username else ""
@@ -192,5 +240,41 @@ def _redacted(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def _quit(smtp: smtplib.SMTP) -> None:
+    # Not smtplib's ``with``: its exit raises when QUIT is answered with anything but 221,
+    # which would turn a message the server has accepted into a failure (and a duplicate
+    # on the retry), or hide the refusal being raised. Whatever QUIT gets changes nothing.
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def refusal(code: int, reply: bytes | str, *, stage: str) -> DeliveryError:
+    """The error for a server's refusing ``code`` and ``reply`` at ``stage``: permanent
+    for a 5xx code, temporary otherwise (4xx, or smtplib's -1 for an unreadable reply)."""
+    kind = PermanentDeliveryError if 500 <= code <= 599 else TemporaryDeliveryError
+    return kind(_text(reply), code=code if code > 0 else None, stage=stage)
+
+
+def _single_recipient(message: EmailMessage) -> str:
+    # Every outbox row is one message to one address: a header naming several would
+    # make one refusal ambiguous (and smtplib hide it), so it is refused here.
+    fields = [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
+    addresses = [address for _, address in getaddresses(fields) if address]
+    if len(addresses) != 1:
+        raise PermanentDeliveryError(
+            f"a message goes to exactly one address; this one names {len(addresses)}"
+        )
+    return addresses[0]
+
+
 def _text(reply: bytes | str) -> str:
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    """A server's reply as one printable line, trimmed: it is stored and shown."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    # Multi-line replies become one line; control characters (an escape sequence from a
+    # hostile server) are dropped.
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > MAX_REPLY_LENGTH:
+        text = text[: MAX_REPLY_LENGTH - 1].rstrip() + "…"
+    return text or "no reason given"

@@ -9,11 +9,16 @@ server is being waited on:
 2. **render** it (links are minted now, so no live token ever sits in the table),
    store the subject, commit.
 3. **send** it, with no transaction open.
-4. **record** the outcome: sent, retry later with backoff, or failed for good.
+4. **record** the outcome, while the row is still this worker's: sent; tried again later
+   with backoff (a 4xx reply, a connection problem); or failed for good, at once for a
+   5xx reply to MAIL FROM, RCPT TO or DATA, or when ``MAIL_MAX_ATTEMPTS`` run out.
 
 A worker that dies between 1 and 4 leaves its row in ``sending``; after ``LEASE`` any
-worker takes it again. Delivery is therefore at least once: the Message-ID stays the same
-on every attempt, so a rare duplicate is recognisable as one.
+worker takes it again. Delivery is therefore **at least once**: a message is sent twice
+only when the server accepted it and the worker died (or lost the connection before the
+server's "250" arrived) before step 4 was committed; each such crash costs at most one
+extra copy, with the same Message-ID, so mail clients recognise it. Two live workers
+never send one message twice: the claim lets exactly one of them have it.
 
 Everything here runs inside an application context: templates, configuration and the
 token serializers come from the current app.
@@ -23,10 +28,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,15 +46,17 @@ from typing import Any, Final, Literal, Protocol
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from signatory.core.database import DbSession
 from signatory.core.i18n import language_of
 from signatory.core.time import utcnow
 from signatory.core.tokens import current_tokens
 from signatory.mail import registry
-from signatory.mail.backends import MailBackend, PermanentDeliveryError
+from signatory.mail.backends import DeliveryError, MailBackend, PermanentDeliveryError
 from signatory.mail.registry import MailEnv, Undeliverable
 from signatory.models import OutboxMessage, OutboxStatus
+from signatory.models.outbox import OutboxFailure
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,8 @@ LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=15)
 MAX_RETRY = timedelta(seconds=600)
 MAX_ERROR_LENGTH = 500
+# Pauses before writing an outcome again when the database is locked (seconds).
+RECORD_RETRY_PAUSES = (0.5, 2.0)
 
 
 @dataclass
@@ -223,24 +234,29 @@ def send_one(
     now: datetime,
     max_attempts: int,
 ) -> Outcome:
-    """Render, send and record one row this worker has claimed; say what happened."""
+    """Render, send and record one row this worker has claimed; say what happened.
+
+    A 5xx refusal fails the row at once (``permanent``); a 4xx refusal, a connection
+    problem or a rendering error is tried again with backoff (``temporary``) until
+    ``max_attempts`` run out (``exhausted``); a message about something gone or no
+    longer true fails at once (``obsolete``).
+    """
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None:  # deleted while we held it: nothing left to send or record
         session.commit()
         return FAILED
-    attempts = message.attempts
+    attempt = _Attempt(session, message_id, worker_id, message.to_addr, message.attempts, now)
     try:
         email = render_message(session, message, now=now)
     except Undeliverable as exc:
         session.rollback()
         log.info("outbox %s not sent: %s", message_id, exc)
-        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=str(exc))
-        return FAILED
+        return attempt.failed(OutboxFailure.OBSOLETE, str(exc))
     except Exception as exc:
         # A template bug or a database hiccup: worth retrying, perhaps after a fix.
         session.rollback()
         log.exception("outbox %s could not be rendered", message_id)
-        return _failed_attempt(session, message_id, worker_id, exc, attempts, max_attempts, now)
+        return attempt.temporary(exc, max_attempts)
     # Store the subject and end the transaction before waiting on the mail server: on
     # SQLite an open write transaction would hold up every other writer meanwhile.
     session.commit()
@@ -248,65 +264,106 @@ def send_one(
     try:
         backend.send(email)
     except PermanentDeliveryError as exc:
-        log.warning("outbox %s refused for good: %s", message_id, exc)
-        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=_short(exc))
-        return FAILED
+        log.warning("outbox %s refused for good: %s", message_id, attempt.scrub(str(exc)))
+        return attempt.failed(OutboxFailure.PERMANENT, str(exc), code=exc.code)
     except Exception as exc:
-        log.warning("outbox %s attempt %s failed: %s", message_id, attempts, _short(exc))
-        return _failed_attempt(session, message_id, worker_id, exc, attempts, max_attempts, now)
-    _record(session, message_id, worker_id, status=OutboxStatus.SENT, error=None, sent_at=now)
+        error = attempt.scrub(_short(exc))
+        log.warning("outbox %s attempt %s failed: %s", message_id, attempt.attempts, error)
+        return attempt.temporary(exc, max_attempts)
+    # The server has the message. Until the next commit, a crash here means it is sent
+    # again after the lease: the one duplicate that at-least-once delivery allows.
+    attempt.record(
+        status=OutboxStatus.SENT,
+        last_error=None,
+        smtp_code=None,
+        failure_kind=None,
+        sent_at=now,
+    )
     return SENT
 
 
-def _failed_attempt(
-    session: DbSession,
-    message_id: int,
-    worker_id: str,
-    exc: BaseException,
-    attempts: int,
-    max_attempts: int,
-    now: datetime,
-) -> Outcome:
-    error = _short(exc)
-    if attempts >= max_attempts:
-        error = f"gave up after {attempts} attempts: {error}"[:MAX_ERROR_LENGTH]
-        _record(session, message_id, worker_id, status=OutboxStatus.FAILED, error=error)
-        return FAILED
-    _record(
-        session,
-        message_id,
-        worker_id,
-        status=OutboxStatus.PENDING,
-        error=error,
-        next_attempt_at=now + retry_delay(attempts),
-    )
-    return RETRIED
+@dataclass
+class _Attempt:
+    """One claimed row's attempt, and the ways of recording how it ended."""
 
+    session: DbSession
+    message_id: int
+    worker_id: str
+    to_addr: str
+    attempts: int
+    now: datetime
 
-def _record(
-    session: DbSession,
-    message_id: int,
-    worker_id: str,
-    *,
-    status: str,
-    error: str | None,
-    **values: Any,
-) -> None:
-    # Only while the row is still ours: if we outlived the lease and another worker has
-    # taken it over, its outcome is the one that counts.
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.SENDING,
-            OutboxMessage.claimed_by == worker_id,
+    def failed(self, kind: OutboxFailure, error: str, *, code: int | None = None) -> Outcome:
+        self.record(
+            status=OutboxStatus.FAILED,
+            last_error=self.scrub(error),
+            smtp_code=code,
+            failure_kind=kind,
         )
-        .values(status=status, last_error=error, claimed_at=None, claimed_by=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        log.warning("outbox %s was taken over by another worker; outcome not recorded", message_id)
+        return FAILED
+
+    def temporary(self, exc: BaseException, max_attempts: int) -> Outcome:
+        """A failure that may pass: retried with backoff, or given up when attempts run out."""
+        error = str(exc) if isinstance(exc, DeliveryError) else _short(exc)
+        code = exc.code if isinstance(exc, DeliveryError) else None
+        if self.attempts >= max_attempts:
+            error = f"gave up after {self.attempts} attempts: {error}"
+            return self.failed(OutboxFailure.EXHAUSTED, error, code=code)
+        self.record(
+            status=OutboxStatus.PENDING,
+            last_error=self.scrub(error),
+            smtp_code=code,
+            failure_kind=OutboxFailure.TEMPORARY,
+            next_attempt_at=self.now + retry_delay(self.attempts),
+        )
+        return RETRIED
+
+    def scrub(self, error: str) -> str:
+        # Servers often repeat the address in their reply ("<ada@example.org>: no such
+        # user"). The row's address is erased by the privacy purge; its error must not
+        # keep a copy of it.
+        if self.to_addr:
+            error = re.sub(re.escape(self.to_addr), "[recipient]", error, flags=re.IGNORECASE)
+        return error[:MAX_ERROR_LENGTH]
+
+    def record(self, *, status: str, **values: Any) -> None:
+        """Write the outcome, only while the row is still ours.
+
+        If we outlived the lease and another worker has taken the row over, its outcome is
+        the one that counts. A database that is briefly locked is waited for a few times:
+        an outcome not written is a message sent again.
+        """
+        update_row = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == self.message_id,
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.claimed_by == self.worker_id,
+            )
+            .values(
+                status=status,
+                claimed_at=None,
+                claimed_by=None,
+                last_attempt_at=self.now,
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for pause in (*RECORD_RETRY_PAUSES, None):
+            try:
+                result = self.session.execute(update_row)
+                self.session.commit()
+                break
+            except OperationalError:
+                self.session.rollback()
+                if pause is None:
+                    raise
+                log.warning("outbox %s: database busy, recording again", self.message_id)
+                time.sleep(pause)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            log.warning(
+                "outbox %s was taken over by another worker; outcome not recorded", self.message_id
+            )
 
 
 def _short(exc: BaseException) -> str:
