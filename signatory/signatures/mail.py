@@ -1,5 +1,6 @@
-"""The signer's emails: confirm, receipt, withdraw link, withdrawal receipt, and the news
-of a substantive change to the text they signed."""
+"""The signer's emails: confirm, receipt, withdraw link, withdrawal receipt, a moderator's
+decision, the link to their manage-my-signature page, and the news of a substantive change
+to the text they signed. Every one but the confirmation request links that page."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ _STILL_TRUE: dict[str, tuple[str, ...]] = {
     "signature_confirmed": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
     "withdraw_link": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
     "withdrawal_receipt": (SignatureStatus.WITHDRAWN,),
+    # A moderator's decision, told to the signer (``moderation.decide``).
+    "signature_approved": (SignatureStatus.PUBLISHED,),
+    "signature_rejected": (SignatureStatus.REJECTED,),
+    # The link to the manage-my-signature page, asked for by the signer (``own``).
+    "manage_link": (
+        SignatureStatus.UNCONFIRMED,
+        SignatureStatus.PENDING_REVIEW,
+        SignatureStatus.PUBLISHED,
+        SignatureStatus.WITHDRAWN,
+        SignatureStatus.REJECTED,
+    ),
 }
 
 
@@ -45,6 +57,8 @@ def signature_context(
             f"signature {signature_id} is now {signature.status}; "
             f"a {name} email would be out of date"
         )
+    if signature.erased_at is not None:
+        raise Undeliverable(f"signature {signature_id} was erased; there is nobody to write to")
     letter = signature.letter
     return {
         "signature": signature,
@@ -56,12 +70,23 @@ def signature_context(
         "needs_review": needs_review(letter, signature),
         # The signer's interface language when they signed: the email is written in it.
         "locale": signature.language,
+        "manage_url": manage_url(signature, env),
     }
 
 
 def withdraw_url(signature: Signature, env: MailEnv) -> str:
     token = env.tokens.make("withdraw", signature.id, signature.withdraw_nonce)
     return env.url(f"/withdraw/{token}")
+
+
+def manage_url(signature: Signature, env: MailEnv) -> str:
+    """The signer's manage-my-signature page (``privacy``): what is held, withdraw, correct."""
+    token = env.tokens.make("manage", signature.id, signature.manage_nonce)
+    return env.url(f"{MANAGE_PATH}/{token}")
+
+
+# Where the manage-my-signature pages are (served by ``signatory.privacy.public``).
+MANAGE_PATH = "/my-signature"
 
 
 def _confirm_request(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
@@ -90,6 +115,29 @@ def _withdrawal_receipt(
     session: DbSession, context: dict[str, Any], env: MailEnv
 ) -> dict[str, Any]:
     return signature_context(session, "withdrawal_receipt", context, env)
+
+
+def _signature_approved(
+    session: DbSession, context: dict[str, Any], env: MailEnv
+) -> dict[str, Any]:
+    built = signature_context(session, "signature_approved", context, env)
+    built["withdraw_url"] = withdraw_url(built["signature"], env)
+    built["reason"] = built["signature"].moderation_reason
+    return built
+
+
+def _signature_rejected(
+    session: DbSession, context: dict[str, Any], env: MailEnv
+) -> dict[str, Any]:
+    built = signature_context(session, "signature_rejected", context, env)
+    built["reason"] = built["signature"].moderation_reason
+    return built
+
+
+def _manage_link(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
+    built = signature_context(session, "manage_link", context, env)
+    built["manage_days"] = max(1, env.config["MANAGE_TOKEN_MAX_AGE"] // 86400)
+    return built
 
 
 # Unchanged paragraphs kept around each change in the emailed comparison: enough to see
@@ -140,6 +188,7 @@ def _version_changed(session: DbSession, context: dict[str, Any], env: MailEnv) 
         "history_url": env.url(history),
         "compare_url": env.url(f"{history}/compare?from={signed.number}&to={version.number}"),
         "withdraw_url": withdraw_url(signature, env),
+        "manage_url": manage_url(signature, env),
         "base_url": env.base_url,
         # The signer's interface language when they signed: the email is written in it.
         "locale": signature.language,
@@ -153,4 +202,7 @@ EMAILS: dict[str, Builder] = {
     "withdraw_link": _withdraw_link,
     "withdrawal_receipt": _withdrawal_receipt,
     "version_changed": _version_changed,
+    "signature_approved": _signature_approved,
+    "signature_rejected": _signature_rejected,
+    "manage_link": _manage_link,
 }

@@ -20,6 +20,7 @@ from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.errors import DomainError
 from signatory.core.i18n import N_
 from signatory.core.text import has_control_characters
+from signatory.mail.outbox import enqueue
 from signatory.models import (
     HELD_STATUSES,
     Coordinator,
@@ -37,6 +38,8 @@ APPROVE = "approve"
 REJECT = "reject"
 # Each decision is also the name of its transition; the value is the audit action it writes.
 _DECISIONS = {APPROVE: "signature.approved", REJECT: "signature.rejected"}
+# The email that tells the signer of each decision (``signatures.mail``).
+_DECISION_EMAILS = {APPROVE: "signature_approved", REJECT: "signature_rejected"}
 
 REASON_MAX = 500
 # The largest row id a database integer holds; a larger one in a URL or form names nothing.
@@ -278,6 +281,17 @@ def decide(
         signature.moderated_at = now
         signature.moderation_reason = reason
         _record(session, _DECISIONS[decision], signature, actor, now, dict(detail))
+        # The signer hears of it, with the reason, in the language they signed in; one
+        # email per signature, also in a bulk decision. Sent only if still true then.
+        enqueue(
+            session,
+            template=_DECISION_EMAILS[decision],
+            to=signature.email,
+            context={"signature_id": signature.id},
+            letter_id=signature.letter_id,
+            signature_id=signature.id,
+            now=now,
+        )
     _flush_or_place_taken(session, label_of(signatures[0]) if len(signatures) == 1 else None)
     return signatures
 
@@ -369,4 +383,79 @@ def unpublish(
     detail: dict[str, object] = {"reason": reason} if reason else {}
     _record(session, "signature.unpublished", signature, actor, now, detail)
     session.flush()
+    return signature
+
+
+# --- Corrections the signer asked for (``own.request_correction``) --------------------------
+
+
+class NoCorrectionRequested(ModerationError):
+    def __init__(self) -> None:
+        super().__init__(
+            gettext(
+                "This signature has no correction waiting: perhaps another coordinator "
+                "decided it meanwhile. Nothing was changed."
+            )
+        )
+
+
+def decide_correction(
+    session: DbSession,
+    letter: Letter,
+    signature: Signature,
+    *,
+    approve: bool,
+    actor: Coordinator,
+    now: datetime,
+) -> Signature:
+    """Apply (``approve``) or decline the entry the signer asked for; audited either way.
+
+    Applying checks what a moderator's own correction does: the organization may not take
+    another's place on the list. The request is cleared in both cases.
+    """
+    if signature.correction_requested_at is None:
+        raise NoCorrectionRequested()
+    before = {
+        "organization": signature.organization,
+        "name": signature.name,
+        "title": signature.title,
+    }
+    after = {
+        "organization": signature.requested_organization,
+        "name": signature.requested_name or signature.name,
+        "title": signature.requested_title,
+    }
+    if approve:
+        if letter.status == "delivered" or signature.status not in HELD_STATUSES:
+            raise ModerationError(
+                gettext(
+                    "“%(label)s” is %(status)s, or its list was delivered: the correction "
+                    "can no longer be applied. Decline it instead.",
+                    label=label_of(signature),
+                    status=_status_words(signature.status),
+                )
+            )
+        key = organization_key(after["organization"]) or ""
+        if signature.kind == SignatureKind.ORGANIZATION and key != signature.organization_key:
+            holder = _holder_of(session, signature, key)
+            if holder is not None:
+                raise OrganizationPlaceTaken(after["organization"], holder)
+        signature.organization = after["organization"]
+        signature.name = after["name"] or signature.name
+        signature.title = after["title"]
+        changed = {field: value for field, value in after.items() if before[field] != value}
+        detail: dict[str, object] = {
+            "before": {field: before[field] for field in changed},
+            "after": changed,
+        }
+        action = "signature.correction_approved"
+    else:
+        detail = {}
+        action = "signature.correction_declined"
+    signature.correction_requested_at = None
+    signature.requested_organization = None
+    signature.requested_name = None
+    signature.requested_title = None
+    _record(session, action, signature, actor, now, detail)
+    _flush_or_place_taken(session, after["organization"])
     return signature

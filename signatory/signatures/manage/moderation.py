@@ -16,7 +16,7 @@ from signatory.letters import queries as service
 from signatory.lists.cursors import Cursor, InvalidCursor
 from signatory.models import Letter, Membership, Signature, SignatureStatus
 from signatory.signatures import moderation as moderation_service
-from signatory.signatures import queue
+from signatory.signatures import own, queue
 from signatory.signatures.forms import (
     CORRECTION_FORMS,
     CorrectNameForm,
@@ -87,6 +87,7 @@ def _render_queue(
         pending=counts.get(SignatureStatus.PENDING_REVIEW, 0),
         published=counts.get(SignatureStatus.PUBLISHED, 0),
         current_version=letter.current_version.number,
+        corrections=own.pending_corrections(db.session, letter),
     )
     return page_html, status
 
@@ -318,3 +319,40 @@ def unpublish_signature(
     return redirect(
         url_for("manage.signature", slug=letter.slug, signature_id=signature.id), code=303
     )
+
+
+# --- Corrections the signers asked for ----------------------------------------------------
+
+
+@routes.post("/letters/<slug>/signatures/<int:signature_id>/correction")
+@letter_route("moderator")
+def decide_correction(
+    letter: Letter, membership: Membership, signature_id: int
+) -> Response | Rendered:
+    """Apply or decline the correction a signer asked for from their own page."""
+    signature = _signature_or_404(letter, signature_id)
+    decision = request.form.get("decision", "")
+    if not FlaskForm().validate_on_submit() or decision not in ("approve", "decline"):
+        error = gettext("Choose Apply or Decline, then send again.")
+        return _render_queue(letter, DecisionForm(), error=error, status=400)
+    try:
+        moderation_service.decide_correction(
+            db.session,
+            letter,
+            signature,
+            approve=decision == "approve",
+            actor=current_coordinator(),
+            now=utcnow(),
+        )
+    except ModerationError as error:
+        db.session.rollback()
+        return _render_queue(letter, DecisionForm(), error=str(error), status=409)
+    db.session.commit()
+    label = moderation_service.label_of(signature)
+    flash(
+        gettext("Applied the correction to “%(label)s”.", label=label)
+        if decision == "approve"
+        else gettext("Declined the correction to “%(label)s”.", label=label),
+        "ok",
+    )
+    return redirect(url_for("manage.moderation", slug=letter.slug), code=303)

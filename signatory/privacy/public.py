@@ -1,0 +1,230 @@
+"""The privacy notice, and the signer's manage-my-signature pages.
+
+``/my-signature`` asks for the link ("send me my link"): it answers the same page whatever
+the database holds, and the link goes only to the address on record. The link opens
+``/my-signature/<token>``: a GET only shows; withdrawing and asking for a correction are
+POSTs, each of which retires the link used and moves the page to a fresh one. Every
+answer about a signature is a ``private_page`` (never cached, no referrer).
+
+The form's rate limits are the rate-limit module's to add (per client address and per
+address typed), like the sign form's.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.wrappers import Response
+
+from signatory.core.access import Routes
+from signatory.core.errors import InvalidToken
+from signatory.core.extensions import db
+from signatory.core.time import utcnow
+from signatory.core.tokens import current_tokens
+from signatory.core.web import private_page
+from signatory.letters.queries import listed_letters
+from signatory.models import Letter, Signature
+from signatory.models.signature import load_signature
+from signatory.privacy.forms import CorrectionForm, FindSignatureForm, WithdrawForm
+from signatory.signatures import own, queue
+from signatory.signatures.own import CorrectionRefused, RequestedEntry
+
+notice_routes = Routes("public")
+routes = Routes("signing")
+
+# Status codes for links that cannot be used, by reason (as the confirm and withdraw links).
+_LINK_STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}
+
+DAY = 86400
+
+
+def retention_figures() -> dict[str, int]:
+    """The periods the notice states, in days, read from the configuration."""
+    config = current_app.config
+    return {
+        "unconfirmed": config["UNCONFIRMED_PURGE_DAYS"],
+        "withdrawn": config["WITHDRAWN_RETENTION_DAYS"],
+        "outbox": config["OUTBOX_RETENTION_DAYS"],
+        "sign_in": config["SIGN_IN_ATTEMPT_RETENTION_DAYS"],
+        "client_prefix": config["CLIENT_PREFIX_RETENTION_DAYS"],
+        "delivered": config["DELIVERED_RETENTION_DAYS"],
+        "confirm_link": max(1, config["CONFIRM_TOKEN_MAX_AGE"] // DAY),
+        "manage_link": max(1, config["MANAGE_TOKEN_MAX_AGE"] // DAY),
+    }
+
+
+@notice_routes.get("/privacy")
+def privacy_notice() -> str:
+    """What is collected, why, for how long, who sees it, and how to withdraw or correct."""
+    return render_template("privacy/notice.html", days=retention_figures())
+
+
+# --- "Send me my link" --------------------------------------------------------------------
+
+
+def _find_form() -> tuple[FindSignatureForm, dict[str, Letter]]:
+    letters = {letter.slug: letter for letter in listed_letters(db.session)}
+    form = FindSignatureForm()
+    form.letter.choices = [("", gettext("Choose a letter"))] + [
+        (slug, letter.title) for slug, letter in letters.items()
+    ]
+    return form, letters
+
+
+@routes.get("/my-signature")
+def find_my_signature() -> Response:
+    """The form to ask for the link to one's signature: an address and a letter."""
+    form, _letters = _find_form()
+    if not form.is_submitted():
+        form.letter.data = request.args.get("letter", "")
+    return private_page(render_template("privacy/find.html", form=form))
+
+
+@routes.post("/my-signature")
+def send_my_link() -> Response:
+    """Email the link if the address signed the letter; the same answer either way."""
+    form, letters = _find_form()
+    if not form.validate_on_submit():
+        # What is wrong with what was typed, never whether anyone signed.
+        return private_page((render_template("privacy/find.html", form=form), 400))
+    letter = letters[form.letter.data or ""]
+    own.send_manage_link(db.session, letter, form.email.data or "", now=utcnow())
+    db.session.commit()
+    return private_page(
+        render_template("privacy/link_sent.html", letter=letter, email=form.email.data)
+    )
+
+
+# --- The manage page ----------------------------------------------------------------------
+
+
+def _link_problem(token: str, error: InvalidToken) -> Response:
+    signature = load_signature(db.session, error.signature_id) if error.signature_id else None
+    page = render_template(
+        "privacy/link_problem.html",
+        reason=error.reason,
+        letter=signature.letter if signature is not None else None,
+        actual=getattr(error, "actual", None),
+        manage_days=retention_figures()["manage_link"],
+    )
+    return private_page((page, _LINK_STATUS.get(error.reason, 400)))
+
+
+def _read(token: str) -> Signature:
+    return own.signature_for_manage(db.session, current_tokens().read("manage", token))
+
+
+def _render_manage(
+    signature: Signature,
+    token: str,
+    *,
+    correction_form: CorrectionForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    page = render_template(
+        "privacy/manage.html",
+        signature=signature,
+        letter=signature.letter,
+        token=token,
+        history=queue.signature_history(db.session, signature),
+        emails=own.emails_about(db.session, signature),
+        withdraw_form=WithdrawForm(),
+        correction_form=correction_form
+        or CorrectionForm(
+            organization=signature.requested_organization or signature.organization,
+            name=signature.requested_name or signature.name,
+            title=signature.requested_title or signature.title,
+        ),
+        may_correct=own.may_request_correction(signature),
+        may_withdraw=signature.status in ("published", "pending_review"),
+        error=error,
+    )
+    return private_page((page, status))
+
+
+def _moved_on(signature: Signature) -> Response:
+    """After a change: the page again, at the fresh link (the one used is retired)."""
+    token = current_tokens().make("manage", signature.id, signature.manage_nonce)
+    return private_page(redirect(url_for("signing.my_signature", token=token), code=303))
+
+
+@routes.get("/my-signature/<token>")
+def my_signature(token: str) -> Response:
+    """Everything held about the signature, with the buttons to withdraw or ask a correction."""
+    try:
+        signature = _read(token)
+    except InvalidToken as error:
+        return _link_problem(token, error)
+    return _render_manage(signature, token)
+
+
+@routes.post("/my-signature/<token>/withdraw")
+def withdraw_my_signature(token: str) -> Response:
+    """Withdraw the signature (the same service as the withdraw link); it leaves the list."""
+    form = WithdrawForm()
+    try:
+        signature = _read(token)
+    except InvalidToken as error:
+        return _link_problem(token, error)
+    if not form.validate_on_submit():
+        return _render_manage(
+            signature,
+            token,
+            error=gettext("The form had expired. Press the button again."),
+            status=400,
+        )
+    try:
+        own.withdraw_own(db.session, signature, now=utcnow())
+    except InvalidToken:
+        db.session.rollback()
+        signature = _read(token)
+        return _render_manage(
+            signature,
+            token,
+            error=gettext("This signature is not on the letter, so there is nothing to withdraw."),
+            status=409,
+        )
+    db.session.commit()
+    flash(gettext("Your signature is withdrawn: it is no longer on the public list."), "ok")
+    return _moved_on(signature)
+
+
+@routes.post("/my-signature/<token>/correction")
+def correct_my_signature(token: str) -> Response:
+    """Ask the coordinators to correct the entry; nothing on the list changes until they do."""
+    form = CorrectionForm()
+    try:
+        signature = _read(token)
+    except InvalidToken as error:
+        return _link_problem(token, error)
+    if not form.validate_on_submit():
+        return _render_manage(signature, token, correction_form=form, status=400)
+    entry = RequestedEntry(
+        organization=form.organization.data or None,
+        name=form.name.data or "",
+        title=form.title.data or None,
+    )
+    try:
+        own.request_correction(db.session, signature, entry, now=utcnow())
+    except CorrectionRefused as refused:
+        db.session.rollback()
+        signature = _read(token)
+        if refused.field:
+            form[refused.field].errors = [str(refused)]
+        return _render_manage(
+            signature,
+            token,
+            correction_form=form,
+            error=None if refused.field else str(refused),
+            status=400,
+        )
+    db.session.commit()
+    flash(
+        gettext(
+            "Your correction is sent to the letter's coordinators. Your entry stays as it "
+            "is until they apply it."
+        ),
+        "ok",
+    )
+    return _moved_on(signature)
