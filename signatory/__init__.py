@@ -30,13 +30,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from signatory.core.config import load_config
 
     load_config(app, test_config)
+    # The client's address is read through exactly PROXY_FIX proxies (a whole number, checked
+    # by load_config); with 0, X-Forwarded-* headers are ignored, whoever sends them.
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        hops = int(app.config["PROXY_FIX"])
+        hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from signatory import (
+        abuse,
         api,
         audit,
         core,
@@ -46,13 +49,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lists,
         mail,
         notifications,
+        privacy,
+        ratelimits,
         signatures,
         team,
     )
     from signatory.core import web
     from signatory.core.access import Sides
 
+    # ratelimits is imported above, before the limiter is bound in core.init_app: that
+    # registers the SQLite file store's scheme with limits.
     core.init_app(app, migrations=PROJECT_ROOT / "migrations")
+    ratelimits.init_app(app)
     # The sides several modules share (public pages, signer links, the workspace): each
     # module adds its routes, then they are registered.
     sides = Sides.create()
@@ -64,6 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     signatures.init_app(app, sides)
     delivery.init_app(sides)
     audit.init_app(sides)
+    abuse.init_app(app, sides)
+    privacy.init_app(app, sides)
     sides.register(app)
     api.init_app(app)
     demo.init_app(app)

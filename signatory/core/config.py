@@ -17,15 +17,48 @@ from flask import Flask
 from limits import parse_many
 
 DEVELOPMENT_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+RATELIMIT_FILE = "ratelimits.sqlite3"
+# Rates in Flask-Limiter notation, checked at start.
+RATE_LIMIT_SETTINGS = (
+    "API_RATE_LIMIT",
+    "SIGN_RATE_LIMIT",
+    "SIGN_DOMAIN_RATE_LIMIT",
+    "SIGN_PROVIDER_RATE_LIMIT",
+    "LINK_RATE_LIMIT",
+    "LOGIN_RATE_LIMIT",
+    "LOGIN_ACCOUNT_RATE_LIMIT",
+    "FORGOT_RATE_LIMIT",
+)
+# Rate-limit stores: the SQLite file (signatory/ratelimits/storage.py), memory, Redis.
+_RATELIMIT_SCHEMES = {"sqlite", "memory", "redis", "rediss", "redis+unix", "redis+sentinel",
+                      "redis+cluster"}  # fmt: skip
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "MAIL_FROM": "signatory@localhost",
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Where rate limits are counted: empty means a SQLite file of its own in the instance
+    # folder (shared by the workers of one machine); "redis://host:6379/0" across machines;
+    # "memory://" counts in each process alone.
+    "RATELIMIT_STORAGE_URI": "",
+    "RATELIMIT_ENABLED": True,
     # JSON API: requests per client address (Flask-Limiter notation, e.g. "120/minute;
     # 2000/hour"), and how long a shared cache may serve an answer before revalidating.
     "API_RATE_LIMIT": "120 per minute",
     "API_CACHE_MAX_AGE": 15,
+    # Pages' rate limits (Flask-Limiter notation; see signatory/ratelimits/budgets.py).
+    # Per client address (IPv6 by /64): sign POSTs and "send me a new link" POSTs.
+    "SIGN_RATE_LIMIT": "10 per minute; 50 per hour; 200 per day",
+    # Per email domain, for sign POSTs that passed the form's checks; the large public
+    # mail providers (gmail.com, outlook.com, ...) have their own, larger budget.
+    "SIGN_DOMAIN_RATE_LIMIT": "20 per hour; 100 per day",
+    "SIGN_PROVIDER_RATE_LIMIT": "300 per hour; 2000 per day",
+    # Per address: opening and pressing confirm and withdraw links, and asking to resend one.
+    "LINK_RATE_LIMIT": "20 per minute; 100 per hour",
+    # Coordinators' sign-in POSTs per address and per account (failed passwords are also
+    # throttled in the database, team/accounts.py), and "forgot password" POSTs per address.
+    "LOGIN_RATE_LIMIT": "10 per minute; 60 per hour",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute; 30 per hour",
+    "FORGOT_RATE_LIMIT": "5 per 10 minutes; 20 per day",
     # Token lifetimes, in seconds.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "WITHDRAW_TOKEN_MAX_AGE": 365 * 24 * 3600,
@@ -33,6 +66,18 @@ DEFAULTS: dict[str, Any] = {
     "RESET_TOKEN_MAX_AGE": 3600,
     # Unconfirmed signatures older than this are purged by ``flask signatures purge``.
     "UNCONFIRMED_PURGE_DAYS": 14,
+    # Privacy (``flask privacy purge``, also run by the mail worker), all in days: withdrawn
+    # and rejected signatures lose their personal data this long after leaving the list;
+    # sent or failed emails lose their recipient and context; coordinator sign-in attempts
+    # are deleted; signatures lose their client-address prefix; and every signature of a
+    # delivered letter loses its email and private fields this long after the delivery.
+    "WITHDRAWN_RETENTION_DAYS": 30,
+    "OUTBOX_RETENTION_DAYS": 30,
+    "SIGN_IN_ATTEMPT_RETENTION_DAYS": 30,
+    "CLIENT_PREFIX_RETENTION_DAYS": 30,
+    "DELIVERED_RETENTION_DAYS": 90,
+    # The signer's manage-my-signature link, in seconds.
+    "MANAGE_TOKEN_MAX_AGE": 30 * 24 * 3600,
     # Outbox: give up after this many attempts; the backoff is capped at 10 minutes.
     "MAIL_MAX_ATTEMPTS": 20,
     "MAIL_WORKER_INTERVAL": 2.0,
@@ -51,9 +96,30 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # SQLite: how long (seconds) a write waits for another writer's lock before the request
+    # is answered 503 with Retry-After (nothing saved).
+    "DATABASE_BUSY_TIMEOUT": 15,
+    # The sign form: a form sent sooner than this many seconds after it was shown is sent
+    # back unsaved (a person reads the letter first; a script posts at once).
+    "SIGN_MIN_SECONDS": 2,
+    # Emails a signature, and an address across all letters, may be sent per 24 hours
+    # (counted in the outbox); past the cap, signing again queues nothing.
+    "SIGNER_EMAILS_PER_SIGNATURE_PER_DAY": 5,
+    "SIGNER_EMAILS_PER_ADDRESS_PER_DAY": 10,
     # Behind a reverse proxy, how many of them to trust for X-Forwarded-* (0: none).
     "PROXY_FIX": 0,
 }
+
+
+# The retention periods, in days, that ``privacy.retention`` applies.
+RETENTION_KEYS = (
+    "UNCONFIRMED_PURGE_DAYS",
+    "WITHDRAWN_RETENTION_DAYS",
+    "OUTBOX_RETENTION_DAYS",
+    "SIGN_IN_ATTEMPT_RETENTION_DAYS",
+    "CLIENT_PREFIX_RETENTION_DAYS",
+    "DELIVERED_RETENTION_DAYS",
+)
 
 
 class ConfigError(RuntimeError):
@@ -82,6 +148,10 @@ def _fill_instance_defaults(app: Flask, test_config: dict[str, Any] | None) -> N
         config["SECRET_KEY"] = _instance_secret(instance / DEVELOPMENT_SECRET_FILE)
         config["USING_GENERATED_SECRET"] = True
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        # A file of its own, never the app's database: counting a request must not wait
+        # for the write lock a signature needs.
+        config["RATELIMIT_STORAGE_URI"] = f"sqlite:///{instance / RATELIMIT_FILE}"
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
     # Served over HTTPS, the session cookie (which carries the CSRF secret) never goes
     # over plain HTTP.
@@ -109,6 +179,44 @@ def _instance_secret(path: Path) -> str:
     return key
 
 
+def _validate_rate_limits(config: dict[str, Any]) -> None:
+    for key in RATE_LIMIT_SETTINGS:
+        try:
+            rates = parse_many(str(config[key]))
+        except ValueError:
+            rates = []
+        if not rates:
+            raise ConfigError(
+                f"SIGNATORY_{key} must be a rate such as '120 per minute' or "
+                f"'120/minute;2000/hour', got {config[key]!r}"
+            )
+    uri = str(config["RATELIMIT_STORAGE_URI"])
+    scheme = urlsplit(uri).scheme
+    if scheme not in _RATELIMIT_SCHEMES:
+        raise ConfigError(
+            "SIGNATORY_RATELIMIT_STORAGE_URI must be sqlite:///path, redis://host:port or "
+            f"memory://, got {uri!r}"
+        )
+    database = str(config["DATABASE_URL"])
+    if scheme == "sqlite" and database.startswith("sqlite:"):
+        limits_file = uri.split(":", 1)[1].lstrip("/")
+        if limits_file and limits_file == database.split(":", 1)[1].lstrip("/"):
+            raise ConfigError(
+                "SIGNATORY_RATELIMIT_STORAGE_URI must name a file of its own, not the "
+                "app's database"
+            )
+    # Flask-Limiter reads this flag; a string from the environment would be always true.
+    if not isinstance(config["RATELIMIT_ENABLED"], bool):
+        raise ConfigError("SIGNATORY_RATELIMIT_ENABLED must be true or false")
+    hops = config["PROXY_FIX"]
+    # bool is an int in Python; "true" from the environment is not a number of proxies.
+    if type(hops) is not int or hops < 0:
+        raise ConfigError(
+            "SIGNATORY_PROXY_FIX must be the whole number of reverse proxies in front "
+            f"(0 when none), got {hops!r}"
+        )
+
+
 def validate_config(config: dict[str, Any]) -> None:
     """Refuse settings that cannot work, and development defaults in production."""
     database = str(config["DATABASE_URL"])
@@ -131,17 +239,24 @@ def validate_config(config: dict[str, Any]) -> None:
         "WITHDRAW_TOKEN_MAX_AGE",
         "INVITE_TOKEN_MAX_AGE",
         "RESET_TOKEN_MAX_AGE",
+        "MANAGE_TOKEN_MAX_AGE",
         "MAIL_MAX_ATTEMPTS",
     ):
         if not isinstance(config[key], int) or config[key] <= 0:
             raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
-    try:
-        parse_many(str(config["API_RATE_LIMIT"]))
-    except ValueError:
-        raise ConfigError(
-            "SIGNATORY_API_RATE_LIMIT must be a rate such as '120 per minute' or "
-            f"'120/minute;2000/hour', got {config['API_RATE_LIMIT']!r}"
-        ) from None
+    for key in RETENTION_KEYS:
+        # bool is an int in Python; "true" parsed from the environment is not a period.
+        if type(config[key]) is not int or config[key] < 1:
+            raise ConfigError(f"SIGNATORY_{key} must be a whole number of days, 1 or more")
+    _validate_rate_limits(config)
+    busy = config["DATABASE_BUSY_TIMEOUT"]
+    if type(busy) not in (int, float) or busy < 0:
+        raise ConfigError("SIGNATORY_DATABASE_BUSY_TIMEOUT must be a number of seconds, 0 or more")
+    if type(config["SIGN_MIN_SECONDS"]) not in (int, float) or config["SIGN_MIN_SECONDS"] < 0:
+        raise ConfigError("SIGNATORY_SIGN_MIN_SECONDS must be a number of seconds, 0 or more")
+    for key in ("SIGNER_EMAILS_PER_SIGNATURE_PER_DAY", "SIGNER_EMAILS_PER_ADDRESS_PER_DAY"):
+        if type(config[key]) is not int or config[key] <= 0:
+            raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
     if not isinstance(config["API_CACHE_MAX_AGE"], int) or config["API_CACHE_MAX_AGE"] < 0:
         raise ConfigError("SIGNATORY_API_CACHE_MAX_AGE must be a whole number of seconds")
     digest_hour = config["DIGEST_HOUR_UTC"]

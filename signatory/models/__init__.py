@@ -5,6 +5,7 @@ table; inside this package, modules import each other directly.
 """
 
 from signatory.models.audit import AuditEvent
+from signatory.models.bulk import BulkAction, BulkKind
 from signatory.models.common import LANGUAGE_TAG_MAX, new_nonce
 from signatory.models.delivery import Delivery
 from signatory.models.letter import (
@@ -40,6 +41,8 @@ __all__ = [
     "ROLE_RANK",
     "STANDING_STATUSES",
     "AuditEvent",
+    "BulkAction",
+    "BulkKind",
     "Coordinator",
     "DeadlinePassed",
     "Delivery",

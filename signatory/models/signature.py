@@ -46,6 +46,17 @@ class SignatureKind(StrEnum):
     INDIVIDUAL = "individual"
 
 
+class ReviewReason(StrEnum):
+    """Why a signature goes to the moderation queue even on a letter without moderation."""
+
+    # The address is at a disposable-mail provider and the letter sends those to review.
+    DISPOSABLE_EMAIL = "disposable_email"
+    # The organization's name looks like (Unicode confusables) one already on the letter.
+    LOOKALIKE_NAME = "lookalike_name"
+    # A word of the organization's name mixes Latin, Cyrillic or Greek lookalike letters.
+    MIXED_SCRIPTS = "mixed_scripts"
+
+
 class SignatureStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"
     PENDING_REVIEW = "pending_review"
@@ -112,6 +123,15 @@ class Signature(Model):
             "id",
         ),
         Index("ix_signature_status_created", "status", "created_at"),
+        # A letter's signatures by signing time: the abuse reports' hour and day windows.
+        Index("ix_signature_letter_created", "letter_id", "created_at"),
+        # A letter's signatures from one address prefix (a bulk rule), and those under a hold.
+        Index("ix_signature_client_prefix", "letter_id", "client_prefix", "created_at"),
+        Index("ix_signature_hold", "hold_id"),
+        # Every signature of one address across letters: the daily cap on signer emails.
+        Index("ix_signature_email_key", "email_key"),
+        # The correction requests awaiting a moderator, per letter (``signatures.own``).
+        Index("ix_signature_correction", "letter_id", "correction_requested_at"),
         # The list sorted by name, whole or from one country: keyset on (sort_key, id).
         Index("ix_signature_name", "letter_id", "status", "kind", "sort_key", "id", "search_key"),
         Index(
@@ -181,6 +201,23 @@ class Signature(Model):
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The interface language the signer used (not public); None from before it was kept.
     language: Mapped[str | None] = mapped_column(String(LANGUAGE_TAG_MAX))
+    # Why this signature waits for a moderator whatever the letter's moderation (set when
+    # signing; ``ReviewReason`` values, comma-separated), or None. Never public.
+    review_reason: Mapped[str | None] = mapped_column(String(100))
+    # The signer's client address shortened to its /24 or /48 (``ratelimits.clients``),
+    # for the abuse reports; None from before it was kept. Never public.
+    client_prefix: Mapped[str | None] = mapped_column(String(64))
+    # The coordinators' bulk hold this signature is under (``abuse.bulk``), or None.
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_action.id", ondelete="SET NULL"))
+    # Privacy (migration 0008): the nonce of the signer's manage-my-signature link; when the
+    # personal data was erased (``privacy.retention``); and the correction of the entry
+    # the signer asked for, awaiting a moderator (all three None when there is none).
+    manage_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    correction_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_organization: Mapped[str | None] = mapped_column(String(200))
+    requested_name: Mapped[str | None] = mapped_column(String(200))
+    requested_title: Mapped[str | None] = mapped_column(String(200))
 
     letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
     version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql")
@@ -208,12 +245,39 @@ def load_signature(session: DbSession, signature_id: int) -> Signature | None:
 # events: whoever writes signatures that way fills the keys with the functions below.
 
 
-def email_key(email: str) -> str:
-    """The address compared for "one live signature per email": case and spacing ignored.
+# Providers that deliver ``name+anything@`` to ``name@`` (documented plus-addressing): the
+# tag is ignored in the key. Gmail also ignores dots in the local part, and googlemail.com
+# is the same provider as gmail.com. Only providers that document it: elsewhere
+# "a.b@" and "ab@" may be two people. This is the one list; nothing else normalises.
+PLUS_ADDRESSING_DOMAINS = frozenset({
+    "gmail.com",
+    "outlook.com", "hotmail.com", "live.com",
+    "fastmail.com", "fastmail.fm",
+    "proton.me", "protonmail.com", "protonmail.ch", "pm.me",
+    "icloud.com", "me.com", "mac.com",
+})  # fmt: skip
+DOTS_IGNORED_DOMAINS = frozenset({"gmail.com"})
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
 
-    Domains are case-insensitive and, in practice, so are local parts: one person, one key.
+
+def email_key(email: str) -> str:
+    """The address compared for "one live signature per email" and for the mail caps.
+
+    Case is ignored (domains are case-insensitive and, in practice, so are local parts),
+    and so are what the address's provider ignores: ``+tags`` at the providers in
+    ``PLUS_ADDRESSING_DOMAINS``, dots at Gmail's. ``Plus.Tag+2@googlemail.com`` is
+    ``plustag@gmail.com``. Only the key: the address stored and mailed to is as typed.
     """
-    return email.strip().lower()
+    address = email.strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    domain = DOMAIN_ALIASES.get(domain, domain)
+    if domain in PLUS_ADDRESSING_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in DOTS_IGNORED_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else address
 
 
 def organization_key(organization: str | None) -> str | None:

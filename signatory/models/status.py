@@ -8,6 +8,11 @@ A signature::
          +-- expires: purged, nothing public ever held it
     published / pending_review --withdraw--> withdrawn
     published --unpublish (a coordinator)--> pending_review
+    published --hold (a bulk hold of a flood)--> pending_review --release--> published
+    unconfirmed --reject (a bulk rejection of a flood)--> rejected
+
+A hold and its release keep the signature's publication time, so a released signature
+is back in its old place on the list; an approval after ``unpublish`` starts a new one.
 
 A letter::
 
@@ -55,15 +60,28 @@ class DeadlinePassed(IllegalTransition):
 _SIGNATURE_EVENTS: dict[str, tuple[SignatureStatus, ...]] = {
     "confirm": (SignatureStatus.UNCONFIRMED,),
     "approve": (SignatureStatus.PENDING_REVIEW,),
-    "reject": (SignatureStatus.PENDING_REVIEW,),
+    # Moderators reject what waits for review; a bulk rejection of a flood also rejects
+    # signatures never confirmed, so their links stop working.
+    "reject": (SignatureStatus.PENDING_REVIEW, SignatureStatus.UNCONFIRMED),
     "withdraw": (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW),
     # A coordinator takes a published signature off the list; it goes back to the queue.
     "unpublish": (SignatureStatus.PUBLISHED,),
+    # A bulk hold takes a published signature into the queue keeping its place on the list;
+    # releasing the hold puts it back there.
+    "hold": (SignatureStatus.PUBLISHED,),
+    "release": (SignatureStatus.PENDING_REVIEW,),
 }
 
 
 def needs_review(letter: Letter, signature: Signature) -> bool:
-    """Whether a confirmed ``signature`` waits for the coordinators before it is published."""
+    """Whether a confirmed ``signature`` waits for the coordinators before it is published.
+
+    A signature flagged when it was made (``review_reason``: a lookalike organization name,
+    a disposable address on a letter that reviews those) waits whatever the letter's policy,
+    and so does one under a coordinator's bulk hold (``hold_id``).
+    """
+    if signature.review_reason or signature.hold_id is not None:
+        return True
     if letter.moderation == Moderation.ALL:
         return True
     if letter.moderation == Moderation.MISMATCH:
@@ -90,10 +108,15 @@ def transition(signature: Signature, event: str, *, now: datetime) -> SignatureS
     elif event == "unpublish":
         signature.published_at = None
         target = SignatureStatus.PENDING_REVIEW
+    elif event == "hold":
+        target = SignatureStatus.PENDING_REVIEW
+    elif event == "release":
+        target = SignatureStatus.PUBLISHED
     else:
         signature.withdrawn_at = now
         target = SignatureStatus.WITHDRAWN
-    if target == SignatureStatus.PUBLISHED:
+    # Only a held signature comes back with its publication time, and keeps it.
+    if target == SignatureStatus.PUBLISHED and signature.published_at is None:
         signature.published_at = now
     signature.status = target
     signature.status_changed_at = now
