@@ -26,6 +26,7 @@ from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from signatory.core.database import DbSession
 from signatory.core.errors import DomainError
@@ -194,6 +195,22 @@ def _matching(session: DbSession, letter: Letter, rule: Rule, expected: int) -> 
     return found
 
 
+def _flush(session: DbSession) -> None:
+    # Each update is conditional on the status read (``Signature.__mapper_args__``): a
+    # signature confirmed, withdrawn or decided since the match was read stops the action.
+    try:
+        with session.begin_nested():
+            session.flush()
+    except StaleDataError:
+        raise BulkError(
+            gettext(
+                "Some of these signatures changed while the action ran (a confirmation, a "
+                "withdrawal or another coordinator's decision). Nothing was changed; count "
+                "the matches again."
+            )
+        ) from None
+
+
 def _by_status(signatures: Sequence[Signature]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for signature in signatures:
@@ -259,7 +276,7 @@ def hold(
         now,
         {"bulk_action": action.id, "rule": rule.as_detail(), "counts": counts},
     )
-    session.flush()
+    _flush(session)
     return action
 
 
@@ -303,7 +320,7 @@ def reject(
         now,
         {"bulk_action": action.id, "rule": rule.as_detail(), "counts": counts},
     )
-    session.flush()
+    _flush(session)
     return action
 
 

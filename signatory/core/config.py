@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": "10 per minute; 60 per hour",
     "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute; 30 per hour",
     "FORGOT_RATE_LIMIT": "5 per 10 minutes; 20 per day",
+    # Key rotation: the secret keys SECRET_KEY replaced, as a JSON list of strings
+    # ('["old key"]'). Emailed links and session cookies signed with one of them are still
+    # accepted; everything new is signed with SECRET_KEY. Remove a key to retire it.
+    "SECRET_KEY_FALLBACKS": (),
     # Token lifetimes, in seconds.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "WITHDRAW_TOKEN_MAX_AGE": 365 * 24 * 3600,
@@ -217,6 +221,29 @@ def _validate_rate_limits(config: dict[str, Any]) -> None:
         )
 
 
+def _validate_key_fallbacks(config: dict[str, Any]) -> None:
+    # A plain string would be read one character at a time as a list of one-letter keys
+    # (Flask's session does so), letting anyone sign a cookie: only a real list passes.
+    fallbacks = config["SECRET_KEY_FALLBACKS"]
+    if not isinstance(fallbacks, list | tuple) or not all(
+        isinstance(key, str) and key for key in fallbacks
+    ):
+        raise ConfigError(
+            "SIGNATORY_SECRET_KEY_FALLBACKS must be a JSON list of the old secret keys, "
+            "such as '[\"my old key\"]' (or [] for none); got "
+            # Never the value: it is a secret.
+            + (
+                "a list with an empty or non-text entry"
+                if isinstance(fallbacks, list | tuple)
+                else f"a {type(fallbacks).__name__}"
+            )
+        )
+    if config.get("ENV_PRODUCTION") and any(len(key) < 32 for key in fallbacks):
+        raise ConfigError(
+            "SIGNATORY_SECRET_KEY_FALLBACKS: each key must be at least 32 characters in production"
+        )
+
+
 def validate_config(config: dict[str, Any]) -> None:
     """Refuse settings that cannot work, and development defaults in production."""
     database = str(config["DATABASE_URL"])
@@ -249,6 +276,7 @@ def validate_config(config: dict[str, Any]) -> None:
         if type(config[key]) is not int or config[key] < 1:
             raise ConfigError(f"SIGNATORY_{key} must be a whole number of days, 1 or more")
     _validate_rate_limits(config)
+    _validate_key_fallbacks(config)
     busy = config["DATABASE_BUSY_TIMEOUT"]
     if type(busy) not in (int, float) or busy < 0:
         raise ConfigError("SIGNATORY_DATABASE_BUSY_TIMEOUT must be a number of seconds, 0 or more")

@@ -16,3 +16,11 @@ class InvalidToken(DomainError):
 
 class InvalidArgument(DomainError):
     pass
+
+
+class ChangedMeanwhile(DomainError):
+    """What a change was decided on was changed by another request first; nothing was saved.
+
+    Raised where the database refuses a conditional update (``StaleDataError``); views
+    answer 409 with a page that says so.
+    """

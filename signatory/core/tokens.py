@@ -3,13 +3,18 @@
 A token is *signed, not encrypted*: anyone holding it can read its payload (a row id
 and a nonce), but nobody without the secret key can make or alter one. The nonce is
 stored on the row; using a token checks it and rotates it, so each link works once.
+
+Key rotation: tokens are signed with ``SECRET_KEY`` and accepted when signed with it or
+with any key in ``SECRET_KEY_FALLBACKS`` (the keys it replaced), so links already in
+people's inboxes keep working after the secret is changed; a key taken out of the
+fallbacks stops working at once. Flask reads the same setting for its session cookie.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,21 +54,27 @@ class WrongPurpose(InvalidToken):
 
 
 class Tokens:
-    """Makes and reads tokens for every purpose with one secret key."""
+    """Makes and reads tokens for every purpose: signed with ``secret_key``, accepted when
+    signed with it or with one of ``fallbacks`` (older keys, kept while links made with
+    them may still be in use)."""
 
     def __init__(
         self,
         secret_key: str,
         max_ages: dict[str, int],
         clock: Callable[[], float] = time.time,
+        *,
+        fallbacks: Sequence[str] = (),
     ) -> None:
         class _Signer(TimestampSigner):
             def get_timestamp(self) -> int:
                 return int(clock())
 
         self._max_ages = max_ages
+        # itsdangerous signs with the last key and verifies with each, newest first.
+        keys = [key for key in fallbacks if key != secret_key] + [secret_key]
         self._serializers = {
-            purpose: URLSafeTimedSerializer(secret_key, salt=f"signatory.{purpose}", signer=_Signer)
+            purpose: URLSafeTimedSerializer(keys, salt=f"signatory.{purpose}", signer=_Signer)
             for purpose in PURPOSES
         }
 
@@ -79,9 +90,11 @@ class Tokens:
         if not _canonical(token):
             raise InvalidToken(INVALID)
         serializer = self._serializers[purpose]
-        max_age = None if allow_expired else self._max_ages.get(purpose)
+        lifetime = None if allow_expired else self._max_ages.get(purpose)
         try:
-            data = serializer.loads(token, max_age=max_age)
+            # A token lives ``lifetime`` seconds: it works up to one second before, and is
+            # expired from then on (itsdangerous refuses only an age *over* its max_age).
+            data = serializer.loads(token, max_age=None if lifetime is None else lifetime - 1)
         except SignatureExpired as exc:
             payload = _payload(serializer.load_payload(exc.payload) if exc.payload else None)
             raise InvalidToken(EXPIRED, signature_id=payload.row_id if payload else None) from None
@@ -128,11 +141,21 @@ def nonce_matches(stored: str, presented: str) -> bool:
     return hmac.compare_digest(stored.encode(), presented.encode())
 
 
-def init_app(app: Flask) -> None:
-    """Give ``app`` its token maker: its secret key, and each purpose's lifetime."""
+def fallback_keys(config: Mapping[str, Any]) -> list[str]:
+    """The retired secret keys still accepted (``SECRET_KEY_FALLBACKS``; checked at start)."""
+    return list(config.get("SECRET_KEY_FALLBACKS") or [])
+
+
+def init_app(app: Flask, *, clock: Callable[[], float] = time.time) -> None:
+    """Give ``app`` its token maker: its secret keys, and each purpose's lifetime.
+
+    ``clock`` (a Unix time) is for tests that check lifetimes without waiting.
+    """
     app.extensions[EXTENSION] = Tokens(
         app.config["SECRET_KEY"],
-        {
+        clock=clock,
+        fallbacks=fallback_keys(app.config),
+        max_ages={
             "confirm": app.config["CONFIRM_TOKEN_MAX_AGE"],
             "withdraw": app.config["WITHDRAW_TOKEN_MAX_AGE"],
             "invite": app.config["INVITE_TOKEN_MAX_AGE"],

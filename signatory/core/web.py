@@ -21,9 +21,11 @@ from flask import (
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 
 from signatory.core.database import SAFE_METHODS, DbSession, commit_sent, database_unavailable
+from signatory.core.errors import ChangedMeanwhile
 from signatory.core.extensions import db
 from signatory.core.i18n import (
     local_countries,
@@ -222,11 +224,22 @@ def _database_busy(error: Exception) -> Response:
     return error_response(503, "database_unavailable", message, retry_after=BUSY_RETRY_AFTER)
 
 
+_CHANGED_MEANWHILE = lazy_gettext(
+    "Someone else changed this while your request was on its way. Nothing you sent was "
+    "saved: reload the page to see it as it is now, then try again."
+)
+
+
 def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     if database_unavailable(error):
         return _database_busy(error)
+    if isinstance(error, StaleDataError | ChangedMeanwhile):
+        # A conditional update matched no row: another request changed what this one was
+        # decided on. Its transaction is rolled back whole.
+        _roll_back()
+        return error_response(409, "changed_meanwhile", _CHANGED_MEANWHILE)
     log.exception("unhandled error on %s %s", request.method, request.path)
     _roll_back()
     return error_response(500, "internal_error", _MESSAGES[500])

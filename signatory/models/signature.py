@@ -182,6 +182,12 @@ class Signature(Model):
     email_key: Mapped[str] = mapped_column(String(320))
     domain_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=SignatureStatus.UNCONFIRMED)
+    # Every UPDATE and DELETE of a signature is conditional on the status it was read with
+    # (``... WHERE id = ? AND status = ?``): a change decided on a status that another
+    # request has changed since matches no row and raises ``StaleDataError``, instead of
+    # overwriting it (a moderator's approval after the signer withdrew, two decisions at
+    # once, a bulk rejection after a confirmation). The status machine sets the new value.
+    __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
     confirm_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     withdraw_nonce: Mapped[str] = mapped_column(String(32), default=new_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

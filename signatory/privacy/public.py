@@ -6,8 +6,9 @@ the database holds, and the link goes only to the address on record. The link op
 POSTs, each of which retires the link used and moves the page to a fresh one. Every
 answer about a signature is a ``private_page`` (never cached, no referrer).
 
-The form's rate limits are the rate-limit module's to add (per client address and per
-address typed), like the sign form's.
+The form shares the link budgets of the client address (``ratelimits.budgets``) with the
+confirm and withdraw links, and the link it sends counts against the daily caps on a
+signer's emails (``models.mail_caps``), so it can neither probe nor flood.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from signatory.core.tokens import current_tokens
 from signatory.core.web import private_page
 from signatory.letters.queries import listed_letters
 from signatory.models import Letter, Signature
+from signatory.models.mail_caps import EmailCaps
 from signatory.models.signature import load_signature
 from signatory.privacy.forms import CorrectionForm, FindSignatureForm, WithdrawForm
+from signatory.ratelimits import budgets
+from signatory.ratelimits.budgets import limited
 from signatory.signatures import own, queue
 from signatory.signatures.own import CorrectionRefused, RequestedEntry
 
@@ -81,6 +85,7 @@ def find_my_signature() -> Response:
 
 
 @routes.post("/my-signature")
+@limited(budgets.LINKS, budgets.SIGN)
 def send_my_link() -> Response:
     """Email the link if the address signed the letter; the same answer either way."""
     form, letters = _find_form()
@@ -88,7 +93,13 @@ def send_my_link() -> Response:
         # What is wrong with what was typed, never whether anyone signed.
         return private_page((render_template("privacy/find.html", form=form), 400))
     letter = letters[form.letter.data or ""]
-    own.send_manage_link(db.session, letter, form.email.data or "", now=utcnow())
+    own.send_manage_link(
+        db.session,
+        letter,
+        form.email.data or "",
+        now=utcnow(),
+        caps=EmailCaps.from_config(current_app.config),
+    )
     db.session.commit()
     return private_page(
         render_template("privacy/link_sent.html", letter=letter, email=form.email.data)

@@ -15,6 +15,7 @@ from datetime import datetime
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.errors import DomainError
@@ -194,14 +195,30 @@ def _holder_of(session: DbSession, signature: Signature, key: str) -> Signature 
     )
 
 
+class ChangedWhileDeciding(ModerationError):
+    """Another coordinator or the signer changed the signature after this page read it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            gettext(
+                "A signature changed while you were deciding: another coordinator or the "
+                "signer acted first. Nothing was changed; reload the page to see it now."
+            )
+        )
+
+
 def _flush_or_place_taken(session: DbSession, organization: str | None) -> None:
     # The explicit checks give the better message; the unique index is the guarantee,
-    # e.g. against a confirmation committed between our check and this flush.
+    # e.g. against a confirmation committed between our check and this flush. Every
+    # update is conditional on the status read (``Signature.__mapper_args__``): one whose
+    # status changed since matches no row.
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
         raise OrganizationPlaceTaken(organization) from None
+    except StaleDataError:
+        raise ChangedWhileDeciding() from None
 
 
 def _record(
@@ -382,7 +399,7 @@ def unpublish(
     signature.moderation_reason = reason
     detail: dict[str, object] = {"reason": reason} if reason else {}
     _record(session, "signature.unpublished", signature, actor, now, detail)
-    session.flush()
+    _flush_or_place_taken(session, None)
     return signature
 
 

@@ -36,6 +36,7 @@ from signatory.models import (
     audit,
     new_nonce,
 )
+from signatory.models.mail_caps import EmailCaps, cap_reached
 from signatory.models.signature import NAME_MAX, email_key
 from signatory.signatures import service
 
@@ -86,11 +87,15 @@ def _audit_signer(session: DbSession, signature: Signature, action: str, now: da
     )
 
 
-def send_manage_link(session: DbSession, letter: Letter, email: str, *, now: datetime) -> bool:
+def send_manage_link(
+    session: DbSession, letter: Letter, email: str, *, now: datetime, caps: EmailCaps
+) -> bool:
     """Queue the manage link of ``email``'s signature on ``letter``, if there is one.
 
     The live signature if the address has one, else its latest (withdrawn or rejected, not
-    yet erased). Returns whether a link was queued; the page must answer the same either way.
+    yet erased). Nothing is queued past the daily caps on a signer's emails (``caps``), so
+    the form cannot be used to flood an inbox. Returns whether a link was queued; the page
+    must answer the same either way.
     """
     signature = session.scalar(
         select(Signature)
@@ -102,7 +107,7 @@ def send_manage_link(session: DbSession, letter: Letter, email: str, *, now: dat
         .order_by(case((Signature.status.in_(LIVE_STATUSES), 0), else_=1), Signature.id.desc())
         .limit(1)
     )
-    if signature is None:
+    if signature is None or cap_reached(session, signature, "manage_link", now=now, caps=caps):
         return False
     enqueue(
         session,

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
@@ -319,6 +320,10 @@ def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sign
         # The organization's place was taken by a confirmation that committed meanwhile.
         session.refresh(signature)
         raise OrganizationAlreadySigned(signature.organization or "") from None
+    except StaleDataError:
+        # The UPDATE is conditional on the status read: a parallel confirmation (or a
+        # coordinator's rejection) got there first, and this link counts as used.
+        raise InvalidToken(USED, signature_id=payload.row_id) from None
     _email_signer(session, signature, "signature_confirmed", now=now)
     _audit_signer(
         session, signature, "signature.confirmed", now=now, detail={"status": str(status)}
@@ -364,6 +369,13 @@ def withdraw(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sig
     signature = signature_for_token(session, "withdraw", payload)
     signature.withdraw_nonce = new_nonce()
     transition(signature, "withdraw", now=now)
+    try:
+        session.flush()
+    except StaleDataError:
+        # Decided by a coordinator between the read and this write: the signer sees the
+        # link as used and can open it again to act on what it is now. (The failed flush
+        # ends the transaction: nothing of the row may be read until the caller rolls back.)
+        raise InvalidToken(USED, signature_id=payload.row_id) from None
     _email_signer(session, signature, "withdrawal_receipt", now=now)
     _audit_signer(session, signature, "signature.withdrawn", now=now)
     return signature
@@ -392,24 +404,24 @@ def resend_after_expiry(
 def purge_unconfirmed(session: DbSession, *, now: datetime, older_than_days: int) -> int:
     """Delete signatures never confirmed within ``older_than_days``; nothing public held them."""
     cutoff = now - timedelta(days=older_than_days)
-    stale = list(
-        session.scalars(
-            select(Signature).where(
-                Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff
-            )
-        )
+    # One conditional DELETE, not read-then-delete: a signature confirmed while the purge
+    # runs no longer matches and is kept. (Unconfirmed rows never moved the list revision,
+    # so the mapper events that a Core statement skips have nothing to do here.)
+    result = session.execute(
+        delete(Signature)
+        .where(Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
+        .execution_options(synchronize_session=False)
     )
-    for signature in stale:
-        session.delete(signature)
-    if stale:
+    purged = int(cast("CursorResult[Any]", result).rowcount)
+    if purged:
         audit.record(
             session,
             "signature.purged",
             actor_label="system",
-            detail={"count": len(stale), "older_than_days": older_than_days},
+            detail={"count": purged, "older_than_days": older_than_days},
             now=now,
         )
-    return len(stale)
+    return purged
 
 
 # --- Housekeeping, from the mail worker -----------------------------------------------------

@@ -346,6 +346,38 @@ def test_send_me_my_link_mails_only_the_address_on_record(app: Flask, client: Fl
     assert [m.to_addr for m in queued_mail(app, "manage_link")] == ["ada.lovelace@gmail.com"]
 
 
+def test_send_me_my_link_sends_no_more_than_the_daily_cap_and_answers_the_same(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        letter = make_letter(db.session, slug="civic")
+        make_signature(db.session, letter, email="asked@often.example")
+        db.session.commit()
+    cap = app.config["SIGNER_EMAILS_PER_SIGNATURE_PER_DAY"]
+
+    answers = {_ask_for_link(client, "asked@often.example", "civic")[:2] for _ in range(cap + 3)}
+
+    assert len(answers) == 1 and next(iter(answers))[0] == 200
+    assert len(queued_mail(app, "manage_link")) == cap
+
+
+def test_send_me_my_link_is_rate_limited_per_client_address(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        make_letter(db.session, slug="civic")
+        db.session.commit()
+    per_minute = 10  # SIGN_RATE_LIMIT's first rate, spent with the links' budget
+    statuses = [_ask_for_link(client, f"n{i}@nobody.example", "civic")[0] for i in range(12)]
+    assert statuses == [200] * per_minute + [429, 429]
+    assert queued_mail(app, "manage_link") == []
+    limited = client.post(
+        "/my-signature",
+        data={"csrf_token": fetch_csrf(client, "/my-signature"), "email": "x@y.example"},
+    )
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
 # --- The manage link: one signature, one purpose, until a change -----------------------------
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signatory.abuse import bulk
+from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload, current_tokens
@@ -214,3 +215,38 @@ def test_parallel_confirmations_make_one_transition(app):
     assert sorted(_in_threads(5, confirm)) == [200, 409, 409, 409, 409]
     assert actions(app).count("signature.confirmed") == 1
     assert [m.template for m in committed(app, OutboxMessage)] == ["signature_confirmed"]
+
+
+def test_a_withdrawal_that_lost_the_race_to_a_decision_is_answered_as_a_used_link(app, sessions):
+    signer_side, moderator_side = sessions
+    ids = setup(moderator_side)
+    _, _, seen = stale_read(signer_side, *ids)
+    letter, actor, _ = stale_read(moderator_side, *ids)
+    moderation.decide(
+        moderator_side, letter, [ids[2]], decision="reject", reason=None, actor=actor,
+        now=utcnow(),
+    )  # fmt: skip
+    moderator_side.commit()
+
+    with pytest.raises(InvalidToken) as raised:
+        service.withdraw(signer_side, TokenPayload(seen.id, seen.withdraw_nonce), now=utcnow())
+    signer_side.rollback()
+    assert raised.value.reason == "used"
+    (row,) = committed(app, Signature, id=ids[2])
+    assert row.status == "rejected"
+    assert "signature.withdrawn" not in actions(app)
+    assert "withdrawal_receipt" not in [m.template for m in committed(app, OutboxMessage)]
+
+
+def test_a_change_refused_as_stale_at_commit_gets_a_409_page_saying_nothing_was_saved(app):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def stale() -> str:
+        raise StaleDataError("UPDATE statement on table 'signature' expected to update 1 row")
+
+    app.add_url_rule("/test-stale", "test_stale", stale, methods=["GET"])
+    response = app.test_client().get("/test-stale")
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "Someone else changed this while your request was on its way" in body
+    assert "Nothing you sent was saved" in body and "Traceback" not in body
