@@ -161,6 +161,7 @@ def _moved_on(signature: Signature) -> Response:
 
 
 @routes.get("/my-signature/<token>")
+@limited(budgets.LINKS)
 def my_signature(token: str) -> Response:
     """Everything held about the signature, with the buttons to withdraw or ask a correction."""
     try:
@@ -171,6 +172,7 @@ def my_signature(token: str) -> Response:
 
 
 @routes.post("/my-signature/<token>/withdraw")
+@limited(budgets.LINKS)
 def withdraw_my_signature(token: str) -> Response:
     """Withdraw the signature (the same service as the withdraw link); it leaves the list."""
     form = WithdrawForm()
@@ -202,6 +204,7 @@ def withdraw_my_signature(token: str) -> Response:
 
 
 @routes.post("/my-signature/<token>/correction")
+@limited(budgets.LINKS)
 def correct_my_signature(token: str) -> Response:
     """Ask the coordinators to correct the entry; nothing on the list changes until they do."""
     form = CorrectionForm()

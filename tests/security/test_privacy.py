@@ -560,3 +560,10 @@ def test_the_manage_page_is_never_cached_and_sends_no_referrer(
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-store", url
         assert response.headers["Referrer-Policy"] == "no-referrer", url
+
+
+def test_garbage_manage_links_from_one_address_end_in_429s(app: Flask, client: FlaskClient) -> None:
+    statuses = [client.get(f"/my-signature/garbage-{i}").status_code for i in range(30)]
+    per_minute = 20  # LINK_RATE_LIMIT's first rate
+    assert statuses[:per_minute] == [400] * per_minute
+    assert set(statuses[per_minute:]) == {429}

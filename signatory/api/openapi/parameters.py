@@ -30,7 +30,7 @@ PARAMETERS: dict[str, Any] = {
         "in": "path",
         "required": True,
         "description": "The letter's slug, as in its page's address.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "examples": ["protect-civic-space"]},
     },
     "limit": _query(
         "limit",
@@ -51,7 +51,7 @@ PARAMETERS: dict[str, Any] = {
     "country": _query(
         "country",
         "One country only: an ISO 3166-1 alpha-2 code such as `DE` or `KE` (case-insensitive).",
-        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        {"type": "string", "pattern": "^[A-Za-z]{2}$", "examples": ["KE"]},
     ),
     "organization_type": _query(
         "organization_type",
