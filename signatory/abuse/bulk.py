@@ -237,6 +237,50 @@ def _record(
     )
 
 
+def _act(
+    session: DbSession,
+    letter: Letter,
+    rule: Rule,
+    kind: BulkKind,
+    *,
+    expected: int,
+    reason: str | None,
+    actor: Coordinator,
+    now: datetime,
+) -> BulkAction:
+    signatures = _matching(session, letter, rule, expected)
+    counts = _by_status(signatures)
+    action = BulkAction(
+        letter_id=letter.id,
+        kind=kind,
+        criteria=rule.as_detail(),
+        counts=counts,
+        matched=len(signatures),
+        actor_id=actor.id,
+        created_at=now,
+    )
+    session.add(action)
+    session.flush()
+    for signature in signatures:
+        if kind == BulkKind.HOLD:
+            if signature.status == SignatureStatus.PUBLISHED:
+                transition(signature, "hold", now=now)
+            signature.hold_id = action.id
+        else:
+            if signature.status == SignatureStatus.PUBLISHED:
+                transition(signature, "unpublish", now=now)
+            transition(signature, "reject", now=now)
+            signature.hold_id = None
+        signature.moderated_by_id = actor.id
+        signature.moderated_at = now
+        signature.moderation_reason = reason
+    audited = "signatures.held" if kind == BulkKind.HOLD else "signatures.rejected_in_bulk"
+    detail = {"bulk_action": action.id, "rule": rule.as_detail(), "counts": counts}
+    _record(session, audited, letter, actor, now, detail)
+    _flush(session)
+    return action
+
+
 def hold(
     session: DbSession,
     letter: Letter,
@@ -248,36 +292,10 @@ def hold(
     now: datetime,
 ) -> BulkAction:
     """Hold every match for review; ``expected`` is the count the coordinator was shown."""
-    signatures = _matching(session, letter, rule, expected)
-    counts = _by_status(signatures)
-    action = BulkAction(
-        letter_id=letter.id,
-        kind=BulkKind.HOLD,
-        criteria=rule.as_detail(),
-        counts=counts,
-        matched=len(signatures),
-        actor_id=actor.id,
-        created_at=now,
-    )
-    session.add(action)
-    session.flush()
-    for signature in signatures:
-        if signature.status == SignatureStatus.PUBLISHED:
-            transition(signature, "hold", now=now)
-        signature.hold_id = action.id
-        signature.moderated_by_id = actor.id
-        signature.moderated_at = now
-        signature.moderation_reason = reason
-    _record(
-        session,
-        "signatures.held",
-        letter,
-        actor,
-        now,
-        {"bulk_action": action.id, "rule": rule.as_detail(), "counts": counts},
-    )
-    _flush(session)
-    return action
+    return _act(
+        session, letter, rule, BulkKind.HOLD, expected=expected, reason=reason, actor=actor,
+        now=now,
+    )  # fmt: skip
 
 
 def reject(
@@ -291,37 +309,10 @@ def reject(
     now: datetime,
 ) -> BulkAction:
     """Reject every match for good; ``expected`` is the count the coordinator was shown."""
-    signatures = _matching(session, letter, rule, expected)
-    counts = _by_status(signatures)
-    action = BulkAction(
-        letter_id=letter.id,
-        kind=BulkKind.REJECT,
-        criteria=rule.as_detail(),
-        counts=counts,
-        matched=len(signatures),
-        actor_id=actor.id,
-        created_at=now,
-    )
-    session.add(action)
-    session.flush()
-    for signature in signatures:
-        if signature.status == SignatureStatus.PUBLISHED:
-            transition(signature, "unpublish", now=now)
-        transition(signature, "reject", now=now)
-        signature.hold_id = None
-        signature.moderated_by_id = actor.id
-        signature.moderated_at = now
-        signature.moderation_reason = reason
-    _record(
-        session,
-        "signatures.rejected_in_bulk",
-        letter,
-        actor,
-        now,
-        {"bulk_action": action.id, "rule": rule.as_detail(), "counts": counts},
-    )
-    _flush(session)
-    return action
+    return _act(
+        session, letter, rule, BulkKind.REJECT, expected=expected, reason=reason, actor=actor,
+        now=now,
+    )  # fmt: skip
 
 
 def release(

@@ -34,6 +34,7 @@ from signatory.core.i18n import (
     organization_types,
 )
 from signatory.core.text import contains_url, has_control_characters, invisible_characters
+from signatory.core.tokens import fallback_keys
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
 from signatory.signatures.moderation import REASON_MAX
@@ -105,8 +106,14 @@ def fill_time_token(secret_key: str, *, now: float | None = None) -> str:
     return _At(secret_key, salt=_FILL_TIME_SALT).sign("sign").decode()
 
 
-def seconds_since_drawn(secret_key: str, token: str, *, now: float | None = None) -> float | None:
-    """How long ago the form carrying ``token`` was drawn; None if missing or tampered."""
+def seconds_since_drawn(
+    secret_key: str | list[str], token: str, *, now: float | None = None
+) -> float | None:
+    """How long ago the form carrying ``token`` was drawn; None if missing or tampered.
+
+    ``secret_key`` may be the keys accepted, oldest first (the retired ones still in
+    ``SECRET_KEY_FALLBACKS``, then the current one), so a rotation spares open forms.
+    """
     try:
         _, drawn = TimestampSigner(secret_key, salt=_FILL_TIME_SALT).unsign(
             token, return_timestamp=True
@@ -204,7 +211,9 @@ class SignForm(FlaskForm):
         minimum = current_app.config["SIGN_MIN_SECONDS"]
         if not minimum:
             return False
-        elapsed = seconds_since_drawn(current_app.config["SECRET_KEY"], self.started.data or "")
+        config = current_app.config
+        keys = [*fallback_keys(config), config["SECRET_KEY"]]
+        elapsed = seconds_since_drawn(keys, self.started.data or "")
         return elapsed is None or elapsed < minimum
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import unicodedata
 from collections.abc import Iterator
@@ -39,7 +40,25 @@ FORM = {
     "email": "lizzie@digitalrights.example.org",
 }
 # Requests that go through the app are costly: a modest number, and no per-example deadline.
-BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI tries the same examples every run, so a failure is repeatable.
+BOUNDED = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _looks_like_a_web_address(value: str) -> bool:
+    """What a reader takes for a web address: a scheme, or a word starting "www." and a host.
+
+    Said independently of the form's own pattern (``core.text``), so the two check each
+    other: "dwww.igital" or a lone "://" is no address, "www.x" and "ftp://" are.
+    """
+    words = re.split(r"[^\w.-]+", value.lower())
+    return bool(re.search(r"[a-z]://", value.lower())) or any(
+        w.startswith("www.") and len(w) > 4 and w[4].isalnum() for w in words
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +144,8 @@ def _latest(app: Flask) -> tuple[int, int, Signature | None]:
 @given(form=sign_forms())
 @example(form={**FORM, "name": "x" * 10_000})
 @example(form={**FORM, "organization": "http://spam.example", "email": "a@b.example.org"})
+# Found by a random run: "www." inside a word is no web address, and may be stored.
+@example(form={**FORM, "organization": "Dwww.igital Rights Example"})
 @example(form={**FORM, "email": "\x00@example.org"})
 @example(form={**FORM, "website": "["})  # urlsplit raised on it: a 500 until fixed
 def test_the_sign_form_never_fails_and_never_stores_what_it_refuses(app, client, form):
@@ -154,7 +175,7 @@ def test_the_sign_form_never_fails_and_never_stores_what_it_refuses(app, client,
         assert value == value.strip()
     for field in ("organization", "name", "title"):
         value = (getattr(row, field) or "").lower()
-        assert "://" not in value and "www." not in value, (field, value)
+        assert not _looks_like_a_web_address(value), (field, value)
     assert "@" in row.email and row.email.strip() == row.email
     assert row.name and row.status == "unconfirmed"
 
@@ -171,7 +192,7 @@ def test_a_token_reads_back_the_row_and_nonce_it_was_made_with(row_id, nonce):
     assert (payload.row_id, payload.nonce) == (row_id, nonce)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, derandomize=True)
 @given(
     row_id=st.integers(0, 2**63 - 1),
     nonce=st.text(characters, min_size=1, max_size=24),

@@ -139,6 +139,25 @@ def test_a_missing_or_tampered_fill_time_is_given_back(client, app, letter, star
     assert stored(app) == [] and queued_mail(app) == []
 
 
+RETIRED_KEY = "a-retired-secret-key-that-was-long-enough-for-production"
+
+
+@pytest.mark.parametrize(
+    "app_config", [settings(SIGN_MIN_SECONDS=2, SECRET_KEY_FALLBACKS=[RETIRED_KEY])]
+)
+def test_a_form_drawn_before_a_key_rotation_is_still_taken(client, app, letter):
+    response = post_sign(client, started=fill_time_token(RETIRED_KEY, now=time.time() - 60))
+    assert response.status_code == 303
+    assert [s.email for s in stored(app)] == [FORM["email"]]
+
+
+@pytest.mark.parametrize("app_config", [settings(SIGN_MIN_SECONDS=2)])
+def test_a_form_drawn_with_a_key_no_longer_accepted_is_given_back(client, app, letter):
+    response = post_sign(client, started=fill_time_token(RETIRED_KEY, now=time.time() - 60))
+    assert response.status_code == 400
+    assert stored(app) == []
+
+
 @pytest.mark.parametrize("app_config", [settings(SIGN_MIN_SECONDS=2)])
 def test_the_form_given_back_starts_a_new_clock(client, app, letter):
     old = fill_time_token(SECRET, now=time.time() - 60)

@@ -38,7 +38,7 @@ from tests.signatures.test_pages import sign
 
 SLUG = "civic-space"
 NEW_SECRET = "the-new-secret-key-after-rotation-long-enough-for-production"
-# Each purpose's page, the words of its "not valid" and "for something else" pages.
+# Each purpose's page, and the words the person sees there.
 PAGES = {
     "confirm": "/confirm/{}",
     "withdraw": "/withdraw/{}",
@@ -52,6 +52,7 @@ NOT_VALID_ON = {purpose: NOT_VALID for purpose in PAGES} | {
 }
 EXPIRED = "This link has expired"
 USED = "This link has already been used"
+LIFETIMES = [("confirm", "CONFIRM_TOKEN_MAX_AGE"), ("withdraw", "WITHDRAW_TOKEN_MAX_AGE")]
 ELSEWHERE = "This link is for something else"
 
 
@@ -249,8 +250,7 @@ def test_a_very_long_link_gets_the_not_valid_page(app, client, letter, purpose):
 # --- Expiry, at the second -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("purpose", "lifetime"), [("confirm", "CONFIRM_TOKEN_MAX_AGE"),
-                                                   ("withdraw", "WITHDRAW_TOKEN_MAX_AGE")])  # fmt: skip
+@pytest.mark.parametrize(("purpose", "lifetime"), LIFETIMES)
 def test_a_link_still_works_one_second_before_its_lifetime_ends(
     app, client, letter, clock, purpose, lifetime
 ):
@@ -266,8 +266,7 @@ def test_a_link_still_works_one_second_before_its_lifetime_ends(
     assert row(app, signature_id).status == expected
 
 
-@pytest.mark.parametrize(("purpose", "lifetime"), [("confirm", "CONFIRM_TOKEN_MAX_AGE"),
-                                                   ("withdraw", "WITHDRAW_TOKEN_MAX_AGE")])  # fmt: skip
+@pytest.mark.parametrize(("purpose", "lifetime"), LIFETIMES)
 @pytest.mark.parametrize("late", [0, 1, 3600])
 def test_a_link_is_expired_from_the_second_its_lifetime_ends_and_offers_a_new_one(
     app, client, letter, clock, purpose, lifetime, late
@@ -503,6 +502,45 @@ def test_a_link_made_with_the_old_key_works_while_that_key_is_a_fallback(
     assert row(app, signature_id).status == expected
 
 
+def test_the_manage_link_of_the_old_key_opens_the_signers_page_through_the_fallback(
+    app, letter, rotated
+):
+    signature_id = published(app, organization="Rotating Org")
+    url = link(app, "manage", signature_id)
+    before = state(app)
+
+    response = rotated.test_client().get(url)
+
+    assert response.status_code == 200
+    assert "Rotating Org" in response.get_data(as_text=True)
+    assert state(app) == before
+
+
+def test_an_invitation_link_of_the_old_key_opens_the_invitation_through_the_fallback(
+    app, letter, rotated
+):
+    with app.app_context():
+        the_letter = find_letter(db.session, SLUG)
+        owner = make_member(db.session, the_letter, role="owner")
+        invitation = Invitation(
+            letter_id=the_letter.id,
+            email="newcomer@coalition.example.org",
+            role="editor",
+            invited_by_id=owner.id,
+        )
+        db.session.add(invitation)
+        db.session.commit()
+        url = PAGES["invite"].format(
+            app.extensions[token_module.EXTENSION].make("invite", invitation.id, invitation.nonce)
+        )
+
+    response = rotated.test_client().get(url)
+
+    assert response.status_code == 200
+    assert "newcomer@coalition.example.org" in response.get_data(as_text=True)
+    assert state(app)[2] == []
+
+
 @pytest.mark.parametrize("purpose", list(PAGES))
 def test_a_link_made_with_a_key_removed_from_the_fallbacks_is_not_valid(
     app, letter, retired, purpose
@@ -599,6 +637,27 @@ def test_a_signed_in_coordinator_must_sign_in_again_once_the_old_key_is_retired(
 
     assert response.status_code in (302, 303)
     assert "/manage/login" in response.headers["Location"]
+
+
+def test_a_button_page_opened_before_a_rotation_asks_for_a_reload_and_then_works(
+    app, client, letter, rotated
+):
+    # Flask-WTF signs the form's CSRF token with the current key only: the press is refused
+    # as any stale form is, nothing changes, and the page opened again works.
+    signature_id = unconfirmed(app)
+    url = link(app, "confirm", signature_id)
+    stale = fetch_csrf(client, url)
+    after = rotated.test_client()
+    _carry_session(client, after)
+    before = state(app)
+
+    refused = after.post(url, data={"csrf_token": stale})
+
+    assert refused.status_code == 400
+    assert "Reload the page" in refused.get_data(as_text=True)
+    assert state(app) == before
+    assert after.post(url, data={"csrf_token": fetch_csrf(after, url)}).status_code == 200
+    assert row(app, signature_id).status == "published"
 
 
 def test_the_fallback_keys_come_from_the_environment_as_a_json_list(app, monkeypatch):

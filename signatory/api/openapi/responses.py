@@ -94,8 +94,13 @@ RESPONSES: dict[str, Any] = {
         ),
         "headers": {name: ref("headers", name) for name in (*RATE_LIMIT_HEADERS, "Retry-After")},
     },
-    "InternalError": _error_response(
-        "A fault on our side; nothing was changed. Retry later.",
-        {"const": "internal_error"},
-    ),
+    "InternalError": {
+        **_error_response(
+            "A fault on our side (`internal_error`, 500), or the database busy or out of "
+            "reach (`database_unavailable`, 503 with `Retry-After`); nothing was changed. "
+            "Retry later.",
+            {"enum": ["internal_error", "database_unavailable"]},
+        ),
+        "headers": {"Retry-After": ref("headers", "Retry-After")},
+    },
 }
