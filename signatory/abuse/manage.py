@@ -16,6 +16,7 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.models import Letter, Membership
 from signatory.signatures.moderation import ModerationError, clean_reason
+from signatory.signatures.queue import STATUS_LABELS
 from signatory.team.access import current_coordinator, letter_route
 
 routes = Routes("manage")
@@ -68,6 +69,7 @@ def match(letter: Letter, membership: Membership) -> tuple[str, int]:
         counts=counts,
         total=total,
         too_many=total > bulk.MAX_MATCH,
+        status_labels=STATUS_LABELS,
         action_form=BulkForm(),
     )
     return page, status

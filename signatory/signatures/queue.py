@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
@@ -26,6 +27,15 @@ from signatory.models import (
     SignatureStatus,
 )
 from signatory.signatures.similar import NameIndex, SimilarName, name_index
+
+# Each status as the workspace names it (a lazy translation: read in each request's language).
+STATUS_LABELS = {
+    SignatureStatus.PENDING_REVIEW.value: _l("Awaiting review"),
+    SignatureStatus.PUBLISHED.value: _l("Published"),
+    SignatureStatus.UNCONFIRMED.value: _l("Unconfirmed"),
+    SignatureStatus.REJECTED.value: _l("Rejected"),
+    SignatureStatus.WITHDRAWN.value: _l("Withdrawn"),
+}
 
 
 @dataclass(frozen=True)

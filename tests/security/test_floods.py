@@ -79,7 +79,7 @@ def test_the_dry_run_counts_by_status_and_changes_nothing(app, client, flood):
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "15 signatures match" in body
-    assert "published: 3" in body and "unconfirmed: 12" in body
+    assert "Published: 3" in body and "Unconfirmed: 12" in body
     assert public_csv(client) == before
     with app.app_context():
         assert db.session.scalar(select(func.count(BulkAction.id))) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -31,6 +30,7 @@ from signatory.signatures.moderation import (
     ModerationError,
     NothingSelected,
 )
+from signatory.signatures.queue import STATUS_LABELS
 from signatory.team.access import current_coordinator, letter_route
 
 routes = Routes("manage")
@@ -163,13 +163,6 @@ def moderate(letter: Letter, membership: Membership) -> Response | Rendered:
 
 # --- All signatures ---------------------------------------------------------------------
 
-STATUS_LABELS = {
-    SignatureStatus.PENDING_REVIEW.value: _l("Awaiting review"),
-    SignatureStatus.PUBLISHED.value: _l("Published"),
-    SignatureStatus.UNCONFIRMED.value: _l("Unconfirmed"),
-    SignatureStatus.REJECTED.value: _l("Rejected"),
-    SignatureStatus.WITHDRAWN.value: _l("Withdrawn"),
-}
 SEARCH_MAX = 200
 
 
