@@ -313,6 +313,7 @@ def signature_rows(
                 # Core inserts bypass the model's events, so the keys are filled here.
                 "sort_key": signature_keys.sort_key(kind, organization, name),
                 "search_key": signature_keys.search_key(organization, name),
+                "lookalike_key": signature_keys.lookalike_key(organization),
             }
         )
     return rows, counts

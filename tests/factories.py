@@ -23,7 +23,13 @@ from signatory.models import (
     Signature,
     new_nonce,
 )
-from signatory.models.signature import email_key, organization_key, search_key, sort_key
+from signatory.models.signature import (
+    email_key,
+    lookalike_key,
+    organization_key,
+    search_key,
+    sort_key,
+)
 
 _serial = itertools.count(1)
 
@@ -206,6 +212,7 @@ def bulk_publish(
                 # A Core insert skips the mapper events: the keys come from the same functions.
                 "sort_key": sort_key(kind, f"Org {kind[0]}{i}", f"Signer {kind[0]}{i}"),
                 "search_key": search_key(f"Org {kind[0]}{i}", f"Signer {kind[0]}{i}"),
+                "lookalike_key": lookalike_key(f"Org {kind[0]}{i}"),
                 "status": "published",
                 "published_at": base + timedelta(seconds=i // per_instant),
             }

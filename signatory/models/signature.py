@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Mapper, joinedload, mapped_column, relationsh
 
 from signatory.core.database import DbSession
 from signatory.core.extensions import Model
-from signatory.core.text import comparison_key, name_sort_key, search_text
+from signatory.core.text import comparison_key, name_sort_key, search_text, skeleton
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX, in_list, new_nonce
 from signatory.models.letter import Letter, LetterVersion
@@ -125,6 +125,18 @@ class Signature(Model):
         Index("ix_signature_status_created", "status", "created_at"),
         # A letter's signatures by signing time: the abuse reports' hour and day windows.
         Index("ix_signature_letter_created", "letter_id", "created_at"),
+        # Signing's own look-ups, each one equality on the letter and a key, whatever the
+        # letter's size: the live signature of an address, the place of an organization,
+        # and an organization that looks like another (``lookalike_key``). Full, not partial
+        # indexes (a partial one is used only when the query spells out its condition), and
+        # ending in the kind and status the look-ups also compare: SQLite, without ANALYZE,
+        # prefers the index matching most equalities, and would otherwise walk the letter's
+        # published organizations by ``ix_signature_public``.
+        Index("ix_signature_letter_email", "letter_id", "email_key", "status"),
+        Index(
+            "ix_signature_letter_organization", "letter_id", "organization_key", "kind", "status"
+        ),
+        Index("ix_signature_lookalike", "letter_id", "lookalike_key", "kind", "status"),
         # A letter's signatures from one address prefix (a bulk rule), and those under a hold.
         Index("ix_signature_client_prefix", "letter_id", "client_prefix", "created_at"),
         Index("ix_signature_hold", "hold_id"),
@@ -213,6 +225,9 @@ class Signature(Model):
     # The signer's client address shortened to its /24 or /48 (``ratelimits.clients``),
     # for the abuse reports; None from before it was kept. Never public.
     client_prefix: Mapped[str | None] = mapped_column(String(64))
+    # How the organization's name looks rather than how it is spelled (``lookalike_key``):
+    # "Аmnesty" with a Cyrillic "А" has the key of "Amnesty". None for no organization.
+    lookalike_key: Mapped[str | None] = mapped_column(String(200))
     # The coordinators' bulk hold this signature is under (``abuse.bulk``), or None.
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_action.id", ondelete="SET NULL"))
     # Privacy (migration 0008): the nonce of the signer's manage-my-signature link; when the
@@ -302,10 +317,16 @@ def search_key(organization: str | None, name: str | None) -> str:
     return search_text(organization, name)
 
 
+def lookalike_key(organization: str | None) -> str | None:
+    """The organization's name as it looks (``core.text.skeleton``): lookalikes share it."""
+    return skeleton(organization)[:200] or None if organization else None
+
+
 def refresh_keys(signature: Signature) -> None:
     """Set every derived key of ``signature`` from its fields."""
     signature.email_key = email_key(signature.email or "")
     signature.organization_key = organization_key(signature.organization)
+    signature.lookalike_key = lookalike_key(signature.organization)
     signature.sort_key = sort_key(signature.kind, signature.organization, signature.name)
     signature.search_key = search_key(signature.organization, signature.name)
 
