@@ -264,6 +264,10 @@ def clear_client_prefixes(
     return count
 
 
+# Signatures erased per flush after a delivery.
+ERASE_BATCH = 1000
+
+
 def erase_delivered(
     session: DbSession, *, now: datetime, days: int, actor_label: str = "system"
 ) -> dict[str, int]:
@@ -289,28 +293,42 @@ def erase_delivered(
     )
     erased: dict[str, int] = {}
     for letter_id, slug in letters:
-        signatures = list(
+        count = 0
+        after = 0
+        # A batch at a time, by id, each flushed and let go: a letter of a million
+        # signatures never sits in memory whole.
+        while batch := list(
             session.scalars(
                 select(Signature)
-                .where(Signature.letter_id == letter_id, Signature.erased_at.is_(None))
+                .where(
+                    Signature.letter_id == letter_id,
+                    Signature.erased_at.is_(None),
+                    Signature.id > after,
+                )
                 .order_by(Signature.id)
+                .limit(ERASE_BATCH)
             )
-        )
-        if not signatures:
+        ):
+            for signature in batch:
+                if signature.status == SignatureStatus.UNCONFIRMED:
+                    session.delete(signature)
+                elif signature.status in ENDED_STATUSES:
+                    erase_entry(signature, now=now)
+                else:
+                    erase_private(signature, now=now)
+            after = batch[-1].id
+            count += len(batch)
+            session.flush()
+            for signature in batch:
+                if signature in session:
+                    session.expunge(signature)
+        if not count:
             continue
-        for signature in signatures:
-            if signature.status == SignatureStatus.UNCONFIRMED:
-                session.delete(signature)
-            elif signature.status in ENDED_STATUSES:
-                erase_entry(signature, now=now)
-            else:
-                erase_private(signature, now=now)
-        session.flush()
-        erased[slug] = len(signatures)
+        erased[slug] = count
         _audit(
             session,
             DELIVERED,
-            len(signatures),
+            count,
             days,
             actor_label=actor_label,
             now=now,

@@ -298,6 +298,21 @@ def test_signatures_of_a_letter_delivered_past_retention_keep_only_what_is_publi
     ]
 
 
+def test_a_big_delivered_letter_is_erased_a_batch_at_a_time_and_counted_once(
+    session: Session, letter: Letter, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "ERASE_BATCH", 2)
+    ids = [make_signature(session, letter).id for _ in range(5)]
+    deliver(session, letter, at=now - 91 * DAY)
+
+    assert retention.erase_delivered(session, now=now, days=90) == {"civic": 5}
+
+    emails = session.scalars(select(Signature.email).where(Signature.id.in_(ids))).all()
+    assert sorted(emails) == sorted(f"erased-{i}@erased.invalid" for i in ids)
+    assert [e.detail["count"] for e in audit_events(session, "privacy.purged")] == [5]
+    assert retention.erase_delivered(session, now=now, days=90) == {}
+
+
 def test_a_delivery_recorded_recently_is_counted_from_when_it_was_recorded(
     session: Session, letter: Letter, now: datetime
 ) -> None:
