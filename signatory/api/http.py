@@ -7,9 +7,10 @@
 - each client address (``ratelimits.clients.limit_key``: IPv6 by /64) gets
   ``API_RATE_LIMIT`` requests, counted on the shared store, with the ``X-RateLimit-*``
   headers on every answer and a JSON ``429`` past the limit;
-- every error, including 404 and 405, answers ``{"error": {"code", "message"}}``: the
-  app's handlers in ``core.web`` do that for any path under ``/api/``, and a parameter the
-  API cannot use is a ``BadParameter`` (400 ``invalid_<name>``).
+- every error, including 404 and 405, answers ``{"error": {"code", "message"}}``, marked
+  ``no-store`` (no cache keeps a 429 meant for one address, nor a passing 404): the app's
+  handlers in ``core.web`` (``error_response``) do that for any path under ``/api/``, and a
+  parameter the API cannot use is a ``BadParameter`` (400 ``invalid_<name>``).
 """
 
 from __future__ import annotations
@@ -85,9 +86,6 @@ def _api_headers(response: Response) -> Response:
         headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Headers"] = _ALLOWED_REQUEST_HEADERS
         headers["Access-Control-Max-Age"] = str(_PREFLIGHT_MAX_AGE)
-    if response.status_code >= 400:
-        # A shared cache must not keep a 429 meant for one address, nor a passing 404.
-        response.cache_control.no_store = True
     return response
 
 

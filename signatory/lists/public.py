@@ -32,6 +32,7 @@ from signatory.core.extensions import db
 from signatory.core.i18n import ORGANIZATION_TYPES, local_country_name, organization_types
 from signatory.core.text import folded
 from signatory.core.time import utcnow
+from signatory.core.web import absolute_url
 from signatory.letters.lookup import public_letter_or_404
 from signatory.letters.queries import published_counts
 from signatory.lists import feeds, share, writers
@@ -376,7 +377,7 @@ def widget(slug: str) -> Response:
             organizations=latest.organizations,
             limit=share.WIDGET_ORGANIZATIONS,
             accepting=accepting,
-            letter_url=share.absolute_url("public.letter", slug=letter.slug),
+            letter_url=absolute_url("public.letter", slug=letter.slug),
         )
         return Response(page, content_type="text/html; charset=utf-8")
 
