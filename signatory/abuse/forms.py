@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from signatory.core.text import stripped
 from signatory.signatures.moderation import REASON_MAX
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 class RuleForm(FlaskForm):
@@ -22,10 +17,10 @@ class RuleForm(FlaskForm):
     class Meta:
         csrf = False
 
-    prefix = StringField(_l("Address prefix"), filters=[_strip], validators=[Length(max=64)])
-    domain = StringField(_l("Email domain"), filters=[_strip], validators=[Length(max=253)])
-    since = StringField(_l("From (UTC)"), filters=[_strip], validators=[Length(max=32)])
-    until = StringField(_l("Until (UTC)"), filters=[_strip], validators=[Length(max=32)])
+    prefix = StringField(_l("Address prefix"), filters=[stripped], validators=[Length(max=64)])
+    domain = StringField(_l("Email domain"), filters=[stripped], validators=[Length(max=253)])
+    since = StringField(_l("From (UTC)"), filters=[stripped], validators=[Length(max=32)])
+    until = StringField(_l("Until (UTC)"), filters=[stripped], validators=[Length(max=32)])
 
 
 class BulkForm(FlaskForm):
@@ -40,7 +35,7 @@ class BulkForm(FlaskForm):
     )
     reason = TextAreaField(
         _l("Reason (kept in the audit trail, not sent to anyone)"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[Optional(), Length(max=REASON_MAX)],
     )
 

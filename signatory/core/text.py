@@ -23,6 +23,11 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 
 
+def stripped(value: object) -> object:
+    """A form field's filter: text without its surrounding spaces; anything else as it is."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def render_markdown(source: str) -> str:
     html = _markdown.render(source)
     return nh3.clean(

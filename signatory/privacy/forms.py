@@ -11,13 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from signatory.core.text import stripped
 from signatory.models.signature import NAME_MAX
 
 EMAIL_MAX = 320
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 class FindSignatureForm(FlaskForm):
@@ -25,7 +22,7 @@ class FindSignatureForm(FlaskForm):
 
     email = StringField(
         _l("The email address you signed with"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter the email address you signed with.")),
             Length(max=EMAIL_MAX, message=_l("An email address is at most 320 characters.")),
@@ -55,7 +52,7 @@ class FindSignatureForm(FlaskForm):
 def _entry_field(label: Any) -> StringField:
     return StringField(
         label,
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             Length(
                 max=NAME_MAX,

@@ -33,7 +33,7 @@ from signatory.core.i18n import (
     local_countries,
     organization_types,
 )
-from signatory.core.text import contains_url, has_control_characters, invisible_characters
+from signatory.core.text import contains_url, has_control_characters, invisible_characters, stripped
 from signatory.core.tokens import fallback_keys
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
@@ -41,10 +41,6 @@ from signatory.signatures.moderation import REASON_MAX
 
 WEBSITE_MAX = 300
 EMAIL_MAX = 254
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _choices(prompt: Any, options: dict[str, str]) -> list[SelectChoice]:
@@ -145,7 +141,7 @@ class SignForm(FlaskForm):
     )
     organization = StringField(
         _l("Organization"),
-        filters=[_strip],
+        filters=[stripped],
         # No Optional(): it would stop the chain before validate_organization, which
         # requires the field for organizations.
         validators=[_length(NAME_MAX), _one_line, _no_url],
@@ -154,12 +150,12 @@ class SignForm(FlaskForm):
     organization_type = SelectField(_l("Type of organization"))
     website = StringField(
         _l("Organization website"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[_length(WEBSITE_MAX), _one_line],
     )
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             InputRequired(_l("Enter your name.")),
             _length(NAME_MAX),
@@ -169,12 +165,12 @@ class SignForm(FlaskForm):
     )
     title = StringField(
         _l("Your title or role"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[Optional(), _length(NAME_MAX), _one_line, _no_url],
     )
     email = StringField(
         _l("Work email"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             InputRequired(_l("Enter your email address.")),
             _length(EMAIL_MAX),
@@ -277,7 +273,7 @@ class SignForm(FlaskForm):
 
 _REASON = TextAreaField(
     _l("Reason"),
-    filters=[_strip],
+    filters=[stripped],
     validators=[
         Length(
             max=REASON_MAX,
@@ -318,11 +314,13 @@ def _name_validators() -> list[Any]:
 # The same limits as the sign form (above): a correction may not smuggle in
 # what a signer could not have typed.
 class CorrectOrganizationForm(FlaskForm):
-    organization = StringField(_l("Organization"), filters=[_strip], validators=_name_validators())
+    organization = StringField(
+        _l("Organization"), filters=[stripped], validators=_name_validators()
+    )
 
 
 class CorrectNameForm(FlaskForm):
-    name = StringField(_l("Signer name"), filters=[_strip], validators=_name_validators())
+    name = StringField(_l("Signer name"), filters=[stripped], validators=_name_validators())
 
 
 CORRECTION_FORMS: dict[str, type[FlaskForm]] = {

@@ -8,6 +8,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
+from signatory.core.text import stripped
 from signatory.models import MembershipRole, NotifyPreference
 from signatory.team import accounts
 from signatory.team.accounts import PASSWORD_MAX, PASSWORD_MIN
@@ -74,14 +75,10 @@ NOTIFY_CHOICES = [
 ]
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 class ProfileForm(FlaskForm):
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your name.")),
             Length(max=accounts.NAME_MAX, message=_l("Use at most %(max)d characters.")),
@@ -118,7 +115,7 @@ ROLE_CHOICES = [SelectChoice(role, label) for role, label in ROLE_LABELS.items()
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[DataRequired(_l("Enter the email address to invite.")), Length(max=320)],
     )
     role = RadioField(
@@ -151,7 +148,7 @@ class JoinForm(FlaskForm):
 
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
+        filters=[stripped],
         validators=[
             DataRequired(_l("Enter your name.")),
             Length(max=accounts.NAME_MAX, message=_l("Use at most %(max)d characters.")),
