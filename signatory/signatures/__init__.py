@@ -8,17 +8,19 @@ from flask import Flask
 
 from signatory.core.access import Sides
 from signatory.mail import registry
-from signatory.mail.worker import add_chore
 from signatory.signatures import mail, public
 from signatory.signatures.commands import signatures_cli
 from signatory.signatures.manage import exports as export_pages
 from signatory.signatures.manage import moderation as moderation_pages
 from signatory.signatures.manage import notify as notify_pages
-from signatory.signatures.service import PurgeSchedule
 
 
 def init_app(app: Flask, sides: Sides) -> None:
-    """The signer's and moderators' pages, the emails, the hourly purge, ``flask signatures``."""
+    """The signer's and moderators' pages, the emails, ``flask signatures``.
+
+    The hourly purge of unconfirmed signatures is one of the privacy purges
+    (``privacy.retention``), which the mail worker runs as one chore.
+    """
     # Aliased: a package attribute named like a sibling module would hide it.
     sides.add(
         public.letter_pages,
@@ -28,5 +30,4 @@ def init_app(app: Flask, sides: Sides) -> None:
         notify_pages.routes,
     )
     registry.register(mail.EMAILS)
-    add_chore(app, PurgeSchedule.from_config)
     app.cli.add_command(signatures_cli)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -422,49 +421,3 @@ def purge_unconfirmed(session: DbSession, *, now: datetime, older_than_days: int
             now=now,
         )
     return purged
-
-
-# --- Housekeeping, from the mail worker -----------------------------------------------------
-
-# How often the worker purges unconfirmed signatures.
-PURGE_EVERY = timedelta(hours=1)
-
-
-def purge_if_due(
-    session: DbSession, *, now: datetime, last_purge: datetime | None, older_than_days: int
-) -> datetime:
-    """Purge stale unconfirmed signatures if ``PURGE_EVERY`` has passed since ``last_purge``.
-
-    Returns the time of the latest purge attempt, to pass in next time.
-    """
-    if last_purge is not None and now - last_purge < PURGE_EVERY:
-        return last_purge
-    try:
-        count = purge_unconfirmed(session, now=now, older_than_days=older_than_days)
-        session.commit()
-    except Exception:
-        # Housekeeping must never stop the mail. A failed purge is tried again at the next
-        # interval rather than on every pass, so a lasting fault logs once an hour.
-        session.rollback()
-        log.exception("purging unconfirmed signatures failed")
-        return now
-    if count:
-        log.info("purged %s unconfirmed signature(s)", count)
-    return now
-
-
-@dataclass
-class PurgeSchedule:
-    """The mail worker's chore: purge stale unconfirmed signatures about once an hour."""
-
-    older_than_days: int
-    last_purge: datetime | None = None
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> PurgeSchedule:
-        return cls(older_than_days=int(config["UNCONFIRMED_PURGE_DAYS"]))
-
-    def run_if_due(self, session: DbSession, *, now: datetime) -> None:
-        self.last_purge = purge_if_due(
-            session, now=now, last_purge=self.last_purge, older_than_days=self.older_than_days
-        )

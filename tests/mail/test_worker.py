@@ -30,7 +30,7 @@ from signatory.mail.worker import (
     send_due,
 )
 from signatory.models import Letter, OutboxMessage, Signature
-from signatory.signatures.service import purge_if_due, purge_unconfirmed
+from signatory.signatures.service import purge_unconfirmed
 from tests.conftest import SMTPServer, free_port, html_part, text_part
 from tests.factories import make_letter, make_signature
 
@@ -589,15 +589,3 @@ def test_worker_loop_purges_stale_unconfirmed_signatures(
 
     assert session.get(Signature, stale_id) is None
     assert session.get(Signature, fresh_id) is not None
-
-
-def test_purge_runs_again_only_after_an_hour(session: Session, now: datetime) -> None:
-    first = purge_if_due(session, now=now, last_purge=None, older_than_days=14)
-    within = purge_if_due(
-        session, now=now + timedelta(minutes=59), last_purge=first, older_than_days=14
-    )
-    after = purge_if_due(
-        session, now=now + timedelta(minutes=61), last_purge=within, older_than_days=14
-    )
-
-    assert (first, within, after) == (now, now, now + timedelta(minutes=61))
