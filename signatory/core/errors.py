@@ -8,10 +8,17 @@ class DomainError(Exception):
 class InvalidToken(DomainError):
     """A link that cannot be used; ``reason`` says why for the page shown."""
 
+    # The status code of the page such a link gets, by reason.
+    STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}
+
     def __init__(self, reason: str, *, signature_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.signature_id = signature_id
+
+    @property
+    def status(self) -> int:
+        return self.STATUS.get(self.reason, 400)
 
 
 class InvalidArgument(DomainError):

@@ -24,7 +24,7 @@ from signatory.core.time import utcnow
 from signatory.core.tokens import current_tokens
 from signatory.core.web import private_page
 from signatory.letters.queries import listed_letters
-from signatory.models import Letter, Signature
+from signatory.models import HELD_STATUSES, Letter, Signature
 from signatory.models.mail_caps import EmailCaps
 from signatory.models.signature import load_signature
 from signatory.privacy.forms import CorrectionForm, FindSignatureForm, WithdrawForm
@@ -36,8 +36,6 @@ from signatory.signatures.own import CorrectionRefused, RequestedEntry
 notice_routes = Routes("public")
 routes = Routes("signing")
 
-# Status codes for links that cannot be used, by reason (as the confirm and withdraw links).
-_LINK_STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}
 
 DAY = 86400
 
@@ -118,7 +116,7 @@ def _link_problem(token: str, error: InvalidToken) -> Response:
         actual=getattr(error, "actual", None),
         manage_days=retention_figures()["manage_link"],
     )
-    return private_page((page, _LINK_STATUS.get(error.reason, 400)))
+    return private_page((page, error.status))
 
 
 def _read(token: str) -> Signature:
@@ -148,7 +146,7 @@ def _render_manage(
             title=signature.requested_title or signature.title,
         ),
         may_correct=own.may_request_correction(signature),
-        may_withdraw=signature.status in ("published", "pending_review"),
+        may_withdraw=signature.status in HELD_STATUSES,
         error=error,
     )
     return private_page((page, status))

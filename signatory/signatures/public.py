@@ -45,9 +45,6 @@ from signatory.signatures.service import (
 letter_pages = Routes("public")
 routes = Routes("signing")
 
-# Status codes for links that cannot be used, by reason.
-_LINK_STATUS = {"expired": 410, "gone": 410, "used": 409, "invalid": 400, "wrong_purpose": 400}
-
 
 # --- The letter page, with its sign form --------------------------------------------------
 
@@ -98,16 +95,13 @@ def letter(slug: str) -> tuple[str, int]:
 def _sign_limited(refusal: RateLimited) -> Response:
     """The letter page again, with what was typed and why it was not taken (a 429)."""
     letter = public_letter_or_404(str((request.view_args or {})["slug"]))
-    form = SignForm(
-        allow_individuals=letter.allow_individuals,
-        check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
-    )
     flash(
         f"{refusal.message} "
         + gettext("Nothing was saved; what you typed is still in the form below."),
         "error",
     )
-    return make_response(render_letter_page(letter, form, status=429))
+    # The page's own form reads what was posted, so what was typed stays in it.
+    return make_response(render_letter_page(letter, status=429))
 
 
 @routes.post("/letters/<slug>/sign")
@@ -198,7 +192,7 @@ def _letter_of(payload: TokenPayload) -> Letter | None:
 
 def _link_problem(purpose: str, token: str, error: InvalidToken) -> Response:
     signature = load_signature(db.session, error.signature_id) if error.signature_id else None
-    status = _LINK_STATUS.get(error.reason, 400)
+    status = error.status
     page = render_template(
         "signatures/link_problem.html",
         purpose=purpose,

@@ -25,6 +25,7 @@ from signatory.core.web import private_page
 from signatory.models import audit
 from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import RateLimited, limited
+from signatory.ratelimits.clients import client_address
 from signatory.team import accounts
 from signatory.team.access import public_route, signed_in, start_session
 from signatory.team.forms import ForgotForm, LoginForm, ResetForm
@@ -68,7 +69,7 @@ def login() -> Response | str | tuple[str, int]:
         status = 400 if request.method == "POST" else 200
         return render_template("team/manage/login.html", form=form), status
     budgets.spend(budgets.LOGIN_ACCOUNT, form.email.data.strip().lower())
-    address = request.remote_addr or "unknown"
+    address = client_address()
     now = utcnow()
     result = accounts.authenticate(
         db.session, email=form.email.data, password=form.password.data, address=address, now=now
