@@ -88,7 +88,7 @@ class RetrySelection:
     @property
     def kinds(self) -> tuple[OutboxFailure, ...]:
         if self.include_permanent:
-            return (OutboxFailure.EXHAUSTED, OutboxFailure.PERMANENT)
+            return FAILED_KINDS
         return (OutboxFailure.EXHAUSTED,)
 
     def conditions(self, kinds: Sequence[OutboxFailure] | None = None) -> list[Any]:
@@ -123,10 +123,9 @@ class RetryCount:
 
 def count_retryable(session: DbSession, selection: RetrySelection) -> RetryCount:
     """What ``requeue`` would re-queue for ``selection``, without changing anything."""
-    every_kind = (OutboxFailure.EXHAUSTED, OutboxFailure.PERMANENT)
     rows = session.execute(
         select(OutboxMessage.failure_kind, func.count())
-        .where(*selection.conditions(every_kind))
+        .where(*selection.conditions(FAILED_KINDS))
         .group_by(OutboxMessage.failure_kind)
     ).all()
     by_kind = {kind: int(count) for kind, count in rows}

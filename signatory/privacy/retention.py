@@ -83,9 +83,6 @@ class Periods:
     def from_config(cls, config: Mapping[str, Any]) -> Periods:
         return cls({kind: int(config[key]) for kind, key in PERIOD_KEYS.items()})
 
-    def cutoff(self, kind: str, now: datetime) -> datetime:
-        return now - timedelta(days=self.days[kind])
-
 
 @dataclass
 class PurgeReport:

@@ -24,7 +24,6 @@ from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import contains_url, has_control_characters, invisible_characters
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
-from signatory.mail.outbox import enqueue
 from signatory.models import (
     HELD_STATUSES,
     LIVE_STATUSES,
@@ -33,10 +32,9 @@ from signatory.models import (
     OutboxMessage,
     Signature,
     SignatureKind,
-    audit,
     new_nonce,
 )
-from signatory.models.mail_caps import EmailCaps, cap_reached
+from signatory.models.mail_caps import EmailCaps
 from signatory.models.signature import NAME_MAX, email_key
 from signatory.signatures import service
 
@@ -76,17 +74,6 @@ def signature_for_manage(session: DbSession, payload: TokenPayload) -> Signature
     return signature
 
 
-def _audit_signer(session: DbSession, signature: Signature, action: str, now: datetime) -> None:
-    audit.record(
-        session,
-        action,
-        actor_label="signer",
-        letter_id=signature.letter_id,
-        signature_id=signature.id,
-        now=now,
-    )
-
-
 def send_manage_link(
     session: DbSession, letter: Letter, email: str, *, now: datetime, caps: EmailCaps
 ) -> bool:
@@ -107,19 +94,12 @@ def send_manage_link(
         .order_by(case((Signature.status.in_(LIVE_STATUSES), 0), else_=1), Signature.id.desc())
         .limit(1)
     )
-    if signature is None or cap_reached(session, signature, "manage_link", now=now, caps=caps):
+    # To the address on record, never the one typed: the link cannot be sent elsewhere.
+    if signature is None or not service.email_within_caps(
+        session, signature, "manage_link", now=now, caps=caps
+    ):
         return False
-    enqueue(
-        session,
-        template="manage_link",
-        # The address on record, never the one typed: the link cannot be sent elsewhere.
-        to=signature.email,
-        context={"signature_id": signature.id},
-        letter_id=letter.id,
-        signature_id=signature.id,
-        now=now,
-    )
-    _audit_signer(session, signature, "signature.manage_link_sent", now)
+    service.audit_signer(session, signature, "signature.manage_link_sent", now=now)
     return True
 
 
@@ -191,7 +171,7 @@ def request_correction(
     signature.requested_title = title
     signature.correction_requested_at = now
     rotate(signature)
-    _audit_signer(session, signature, "signature.correction_requested", now)
+    service.audit_signer(session, signature, "signature.correction_requested", now=now)
     session.flush()
     return signature
 

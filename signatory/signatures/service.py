@@ -221,12 +221,12 @@ def sign(
     detail: dict[str, Any] = {"kind": signature.kind, "domain_verified": domain_verified}
     if reasons:
         detail["review_reason"] = [str(reason) for reason in reasons]
-    _audit_signer(session, signature, "signature.created", now=now, detail=detail)
-    emailed = _email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
+    audit_signer(session, signature, "signature.created", now=now, detail=detail)
+    emailed = email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
     return SignOutcome(signature, created=True, emailed=emailed)
 
 
-def _email_within_caps(
+def email_within_caps(
     session: DbSession, signature: Signature, template: str, *, now: datetime, caps: EmailCaps
 ) -> bool:
     """Queue ``template`` to the signer unless a daily cap is reached; whether it was queued."""
@@ -250,7 +250,7 @@ def _email_signer(
     )
 
 
-def _audit_signer(
+def audit_signer(
     session: DbSession,
     signature: Signature,
     action: str,
@@ -279,7 +279,7 @@ def send_links_again(
     template = (
         "confirm_request" if signature.status == SignatureStatus.UNCONFIRMED else "withdraw_link"
     )
-    return _email_within_caps(session, signature, template, now=now, caps=caps or EmailCaps())
+    return email_within_caps(session, signature, template, now=now, caps=caps or EmailCaps())
 
 
 def signature_for_token(session: DbSession, purpose: str, payload: TokenPayload) -> Signature:
@@ -324,9 +324,7 @@ def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sign
         # coordinator's rejection) got there first, and this link counts as used.
         raise InvalidToken(USED, signature_id=payload.row_id) from None
     _email_signer(session, signature, "signature_confirmed", now=now)
-    _audit_signer(
-        session, signature, "signature.confirmed", now=now, detail={"status": str(status)}
-    )
+    audit_signer(session, signature, "signature.confirmed", now=now, detail={"status": str(status)})
     if status == SignatureStatus.PENDING_REVIEW:
         # Coordinators who asked for an email per signature hear of it in this transaction.
         notify_review_needed(session, signature, now=now)
@@ -376,7 +374,7 @@ def withdraw(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sig
         # ends the transaction: nothing of the row may be read until the caller rolls back.)
         raise InvalidToken(USED, signature_id=payload.row_id) from None
     _email_signer(session, signature, "withdrawal_receipt", now=now)
-    _audit_signer(session, signature, "signature.withdrawn", now=now)
+    audit_signer(session, signature, "signature.withdrawn", now=now)
     return signature
 
 
