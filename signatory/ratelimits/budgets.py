@@ -52,6 +52,7 @@ from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from signatory.core.domains import email_domain
 from signatory.core.extensions import RATELIMIT_STRATEGY
 from signatory.core.web import error_response
 from signatory.ratelimits.clients import client_address, limit_key
@@ -250,7 +251,7 @@ def address_key() -> str:
 
 def spend_for_email(email: str) -> None:
     """Charge the domain of ``email`` (lower-cased): a provider's budget or a domain's."""
-    domain = email.rsplit("@", 1)[-1].strip().rstrip(".").lower()
+    domain = email_domain(email)
     if not domain:
         return
     spend(SIGN_PROVIDER if domain in PROVIDER_DOMAINS else SIGN_DOMAIN, domain)
