@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 # The longest organization, signer name or title a signature holds (its columns' length).
 NAME_MAX = 200
+# The longest lookalike key stored; a longer one is cut to this.
+LOOKALIKE_KEY_MAX = 200
 
 
 class SignatureKind(StrEnum):
@@ -227,7 +229,7 @@ class Signature(Model):
     client_prefix: Mapped[str | None] = mapped_column(String(64))
     # How the organization's name looks rather than how it is spelled (``lookalike_key``):
     # "Аmnesty" with a Cyrillic "А" has the key of "Amnesty". None for no organization.
-    lookalike_key: Mapped[str | None] = mapped_column(String(200))
+    lookalike_key: Mapped[str | None] = mapped_column(String(LOOKALIKE_KEY_MAX))
     # The coordinators' bulk hold this signature is under (``abuse.bulk``), or None.
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_action.id", ondelete="SET NULL"))
     # Privacy (migration 0008): the nonce of the signer's manage-my-signature link; when the
@@ -319,7 +321,7 @@ def search_key(organization: str | None, name: str | None) -> str:
 
 def lookalike_key(organization: str | None) -> str | None:
     """The organization's name as it looks (``core.text.skeleton``): lookalikes share it."""
-    return skeleton(organization)[:200] or None if organization else None
+    return skeleton(organization)[:LOOKALIKE_KEY_MAX] or None if organization else None
 
 
 def refresh_keys(signature: Signature) -> None:

@@ -28,7 +28,7 @@ from signatory.models import (
     Signature,
     SignatureKind,
 )
-from signatory.models.signature import lookalike_key, organization_key
+from signatory.models.signature import LOOKALIKE_KEY_MAX, lookalike_key, organization_key
 
 SAME = "same name"
 LOOKALIKE = "lookalike characters"
@@ -110,10 +110,19 @@ class _Entry:
     look: str
 
 
-def _entry(signature_id: int, organization: str, status: str, key: str | None = None) -> _Entry:
-    # The stored key when there is one: it is what the one-place-per-organization index
-    # compares, and it saves folding every name again.
+def _entry(
+    signature_id: int,
+    organization: str,
+    status: str,
+    key: str | None = None,
+    look: str | None = None,
+) -> _Entry:
+    # The stored keys when there are: the organization key is what the one-place-per-
+    # organization index compares, and both save folding every name again. A stored look
+    # of the column's full length may have been cut short, so that one is computed anew.
     key = key if key is not None else comparison_key(organization)
+    if look is None or len(look) >= LOOKALIKE_KEY_MAX:
+        look = skeleton(organization)
     primary = comparison_key(_PARENTHESES.sub(" ", organization)) if "(" in organization else key
     primary = primary or key
     return _Entry(
@@ -124,7 +133,7 @@ def _entry(signature_id: int, organization: str, status: str, key: str | None = 
         acronyms=_acronyms(organization),
         primary=primary,
         grams=_trigrams(primary) if len(primary) >= FUZZY_MIN_LENGTH else frozenset(),
-        look=skeleton(organization),
+        look=look,
     )
 
 
@@ -147,11 +156,11 @@ class NameIndex:
     by_id: dict[int, _Entry] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[int, str, str, str | None]]) -> NameIndex:
-        """From ``(signature id, organization, status, organization key)`` rows."""
+    def build(cls, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> NameIndex:
+        """From ``(signature id, organization, status, organization key, lookalike key)`` rows."""
         index = cls()
-        for signature_id, organization, status, key in rows:
-            entry = _entry(signature_id, organization, status, key)
+        for signature_id, organization, status, key, look in rows:
+            entry = _entry(signature_id, organization, status, key, look)
             for key in entry.keys:
                 index.by_key[key].append(entry)
             for acronym in entry.acronyms:
@@ -237,7 +246,11 @@ def name_index(session: DbSession, letter: Letter) -> NameIndex:
     """The letter's published and pending organization names, in one query."""
     rows = session.execute(
         select(
-            Signature.id, Signature.organization, Signature.status, Signature.organization_key
+            Signature.id,
+            Signature.organization,
+            Signature.status,
+            Signature.organization_key,
+            Signature.lookalike_key,
         ).where(
             Signature.letter_id == letter.id,
             Signature.kind == SignatureKind.ORGANIZATION,
@@ -246,7 +259,7 @@ def name_index(session: DbSession, letter: Letter) -> NameIndex:
         )
     ).all()
     # Rows without an organization were filtered out above.
-    return NameIndex.build((row[0], row[1] or "", row[2], row[3]) for row in rows)
+    return NameIndex.build((row[0], row[1] or "", row[2], row[3], row[4]) for row in rows)
 
 
 def lookalike_on_letter(

@@ -105,7 +105,7 @@ def test_disposable_domains_and_their_subdomains(domain, disposable):
 
 
 def test_the_name_index_says_a_lookalike_is_one():
-    index = NameIndex.build([(1, "Amnesty Example", "published", None)])
+    index = NameIndex.build([(1, "Amnesty Example", "published", None, None)])
     [similar], more = index.similar_to(2, "\u0410mnesty Example")
     assert (similar.signature_id, similar.reason, more) == (1, LOOKALIKE, 0)
 

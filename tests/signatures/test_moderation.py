@@ -63,7 +63,7 @@ def pending(session, letter: Letter, **values) -> Signature:
 
 
 def index_of(*names: str) -> NameIndex:
-    return NameIndex.build((i, name, "published", None) for i, name in enumerate(names, 1))
+    return NameIndex.build((i, name, "published", None, None) for i, name in enumerate(names, 1))
 
 
 def reasons(index: NameIndex, name: str) -> dict[str, str]:
@@ -108,7 +108,7 @@ def test_unrelated_names_are_not_flagged():
 
 
 def test_a_signature_is_not_similar_to_itself():
-    index = NameIndex.build([(7, "Access Now", "pending_review", None)])
+    index = NameIndex.build([(7, "Access Now", "pending_review", None, None)])
     assert index.similar_to(7, "Access Now") == ([], 0)
 
 
