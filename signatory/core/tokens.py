@@ -71,8 +71,7 @@ class Tokens:
                 return int(clock())
 
         self._max_ages = max_ages
-        # itsdangerous signs with the last key and verifies with each, newest first.
-        keys = [key for key in fallbacks if key != secret_key] + [secret_key]
+        keys = accepted_keys(secret_key, fallbacks)
         self._serializers = {
             purpose: URLSafeTimedSerializer(keys, salt=f"signatory.{purpose}", signer=_Signer)
             for purpose in PURPOSES
@@ -144,6 +143,12 @@ def nonce_matches(stored: str, presented: str) -> bool:
 def fallback_keys(config: Mapping[str, Any]) -> list[str]:
     """The retired secret keys still accepted (``SECRET_KEY_FALLBACKS``; checked at start)."""
     return list(config.get("SECRET_KEY_FALLBACKS") or [])
+
+
+def accepted_keys(secret_key: str, fallbacks: Sequence[str]) -> list[str]:
+    """Every key a signed value is checked against, in itsdangerous' order: the retired
+    ones first, the current one last (it signs with the last, verifies with each)."""
+    return [key for key in fallbacks if key != secret_key] + [secret_key]
 
 
 def init_app(app: Flask, *, clock: Callable[[], float] = time.time) -> None:

@@ -34,7 +34,7 @@ from signatory.core.i18n import (
     organization_types,
 )
 from signatory.core.text import contains_url, has_control_characters, invisible_characters, stripped
-from signatory.core.tokens import fallback_keys
+from signatory.core.tokens import accepted_keys, fallback_keys
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
 from signatory.signatures.moderation import REASON_MAX
@@ -208,7 +208,7 @@ class SignForm(FlaskForm):
         if not minimum:
             return False
         config = current_app.config
-        keys = [*fallback_keys(config), config["SECRET_KEY"]]
+        keys = accepted_keys(config["SECRET_KEY"], fallback_keys(config))
         elapsed = seconds_since_drawn(keys, self.started.data or "")
         return elapsed is None or elapsed < minimum
 
