@@ -4,6 +4,7 @@ absolute links, the forms every workspace page uses, and private, streamed downl
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -136,6 +137,43 @@ def resendable_fields() -> list[tuple[str, str]]:
         for value in values
         if len(value) <= 10_000
     ]
+
+
+def wait_sentence(seconds: int, *, resend: bool = False) -> str:
+    """How long to wait, as people say it, in whole sentences (a translator sees each one):
+    seconds, then minutes up to an hour and a half, then hours; always rounded up, never in
+    thousands of seconds. ``resend``: on a page that kept the form to send again."""
+    minutes = math.ceil(seconds / 60)
+    hours = math.ceil(minutes / 60)
+    if resend:
+        if seconds < 60:
+            return ngettext(
+                "What you sent is kept here. Wait %(num)d second, then send it again.",
+                "What you sent is kept here. Wait %(num)d seconds, then send it again.",
+                int(seconds),
+            )
+        if minutes <= 90:
+            return ngettext(
+                "What you sent is kept here. Wait a minute, then send it again.",
+                "What you sent is kept here. Wait %(num)d minutes, then send it again.",
+                minutes,
+            )
+        return ngettext(
+            "What you sent is kept here. Wait an hour, then send it again.",
+            "What you sent is kept here. Wait %(num)d hours, then send it again.",
+            hours,
+        )
+    if seconds < 60:
+        return ngettext(
+            "Wait %(num)d second, then try again.",
+            "Wait %(num)d seconds, then try again.",
+            int(seconds),
+        )
+    if minutes <= 90:
+        return ngettext(
+            "Wait a minute, then try again.", "Wait %(num)d minutes, then try again.", minutes
+        )
+    return ngettext("Wait an hour, then try again.", "Wait %(num)d hours, then try again.", hours)
 
 
 def error_response(
@@ -304,6 +342,7 @@ def init_app(app: Flask) -> None:
     # First of all before-request hooks: ahead of the CSRF check and the rate limits.
     app.before_request_funcs.setdefault(None, []).insert(0, _forms_only)
     app.jinja_env.globals.update(
+        wait_sentence=wait_sentence,
         organization_types=organization_types,
         country_choices=local_countries,
     )

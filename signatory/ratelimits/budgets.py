@@ -44,7 +44,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import lazy_gettext
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -54,7 +54,7 @@ from werkzeug.wrappers import Response
 
 from signatory.core.domains import email_domain
 from signatory.core.extensions import RATELIMIT_STRATEGY
-from signatory.core.web import error_response
+from signatory.core.web import error_response, wait_sentence
 from signatory.ratelimits.clients import client_address, limit_key
 
 log = logging.getLogger(__name__)
@@ -141,25 +141,6 @@ class RateLimited(TooManyRequests):
     def message(self) -> str:
         """The reason and the wait, as one or two sentences for a page."""
         return f"{self.budget.reason} {wait_sentence(self.seconds)}"
-
-
-def wait_sentence(seconds: int) -> str:
-    """ "Wait a minute, then try again." in the reader's language, rounded up, never in
-    thousands of seconds."""
-    if seconds < 60:
-        return ngettext(
-            "Wait %(num)d second, then try again.", "Wait %(num)d seconds, then try again.", seconds
-        )
-    minutes = math.ceil(seconds / 60)
-    if minutes <= 90:
-        return ngettext(
-            "Wait a minute, then try again.", "Wait %(num)d minutes, then try again.", minutes
-        )
-    return ngettext(
-        "Wait an hour, then try again.",
-        "Wait %(num)d hours, then try again.",
-        math.ceil(minutes / 60),
-    )
 
 
 # --- Counting ---------------------------------------------------------------------------
