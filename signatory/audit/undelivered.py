@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, render_template, request
+from flask import g, render_template
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
@@ -94,7 +94,6 @@ def undelivered_mail(letter: Letter, membership: Membership) -> str:
         letter=letter,
         failed=[row for row in rows if row.message.status == "failed"],
         retrying=[row for row in rows if row.message.status != "failed"],
-        total=accounting.count_undelivered(db.session, letter.id),
         limit=PAGE_LIMIT,
     )
 
@@ -107,7 +106,8 @@ def undelivered_count() -> dict[str, Any]:
     database that may be the very thing that failed.
     """
     membership = g.get("membership")
-    if membership is None or request.blueprint != "manage" or sys.exc_info()[0] is not None:
+    # Registered on the workspace's blueprint: it runs for workspace pages only.
+    if membership is None or sys.exc_info()[0] is not None:
         return {}
     if not Permissions(membership).opens(ENDPOINT):
         return {}
