@@ -246,6 +246,13 @@ class Signature(Model):
     version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql")
     moderated_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
 
+    def clear_correction_request(self) -> None:
+        """Forget the correction of the entry the signer asked for (decided, or erased)."""
+        self.correction_requested_at = None
+        self.requested_organization = None
+        self.requested_name = None
+        self.requested_title = None
+
 
 def load_signature(session: DbSession, signature_id: int) -> Signature | None:
     """The signature ``signature_id`` with its letter, which nearly every use of one needs.

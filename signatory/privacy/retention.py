@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from signatory.core.database import DbSession
 from signatory.models import (
@@ -116,10 +116,7 @@ def erase_private(signature: Signature, *, now: datetime) -> None:
     signature.language = None
     signature.client_prefix = None
     signature.moderation_reason = None
-    signature.correction_requested_at = None
-    signature.requested_organization = None
-    signature.requested_name = None
-    signature.requested_title = None
+    signature.clear_correction_request()
     signature.confirm_nonce = new_nonce()
     signature.withdraw_nonce = new_nonce()
     signature.manage_nonce = new_nonce()
@@ -164,27 +161,50 @@ def _audit(
         )
 
 
+# Signatures erased per flush.
+ERASE_BATCH = 1000
+
+
 def erase_ended(
     session: DbSession, *, now: datetime, days: int, actor_label: str = "system"
 ) -> int:
     """Erase withdrawn and rejected signatures that left the list more than ``days`` ago."""
     cutoff = now - timedelta(days=days)
-    ended = list(
+    count = 0
+    for batch in _in_batches(
+        session,
+        Signature.status.in_(ENDED_STATUSES),
+        Signature.erased_at.is_(None),
+        Signature.status_changed_at < cutoff,
+    ):
+        for signature in batch:
+            erase_entry(signature, now=now)
+        count += len(batch)
+    _audit(session, ENDED, count, days, actor_label=actor_label, now=now)
+    return count
+
+
+def _in_batches(session: DbSession, *conditions: ColumnElement[bool]) -> Iterator[list[Signature]]:
+    """The signatures matching ``conditions``, ``ERASE_BATCH`` at a time by id.
+
+    The caller changes each batch; it is then flushed and let go, so a letter of a million
+    signatures never sits in memory whole.
+    """
+    after = 0
+    while batch := list(
         session.scalars(
             select(Signature)
-            .where(
-                Signature.status.in_(ENDED_STATUSES),
-                Signature.erased_at.is_(None),
-                Signature.status_changed_at < cutoff,
-            )
+            .where(*conditions, Signature.id > after)
             .order_by(Signature.id)
+            .limit(ERASE_BATCH)
         )
-    )
-    for signature in ended:
-        erase_entry(signature, now=now)
-    session.flush()
-    _audit(session, ENDED, len(ended), days, actor_label=actor_label, now=now)
-    return len(ended)
+    ):
+        yield batch
+        after = batch[-1].id
+        session.flush()
+        for signature in batch:
+            if signature in session:
+                session.expunge(signature)
 
 
 def clear_outbox(
@@ -261,10 +281,6 @@ def clear_client_prefixes(
     return count
 
 
-# Signatures erased per flush after a delivery.
-ERASE_BATCH = 1000
-
-
 def erase_delivered(
     session: DbSession, *, now: datetime, days: int, actor_label: str = "system"
 ) -> dict[str, int]:
@@ -291,20 +307,8 @@ def erase_delivered(
     erased: dict[str, int] = {}
     for letter_id, slug in letters:
         count = 0
-        after = 0
-        # A batch at a time, by id, each flushed and let go: a letter of a million
-        # signatures never sits in memory whole.
-        while batch := list(
-            session.scalars(
-                select(Signature)
-                .where(
-                    Signature.letter_id == letter_id,
-                    Signature.erased_at.is_(None),
-                    Signature.id > after,
-                )
-                .order_by(Signature.id)
-                .limit(ERASE_BATCH)
-            )
+        for batch in _in_batches(
+            session, Signature.letter_id == letter_id, Signature.erased_at.is_(None)
         ):
             for signature in batch:
                 if signature.status == SignatureStatus.UNCONFIRMED:
@@ -313,12 +317,7 @@ def erase_delivered(
                     erase_entry(signature, now=now)
                 else:
                     erase_private(signature, now=now)
-            after = batch[-1].id
             count += len(batch)
-            session.flush()
-            for signature in batch:
-                if signature in session:
-                    session.expunge(signature)
         if not count:
             continue
         erased[slug] = count

@@ -469,10 +469,7 @@ def decide_correction(
     else:
         detail = {}
         action = "signature.correction_declined"
-    signature.correction_requested_at = None
-    signature.requested_organization = None
-    signature.requested_name = None
-    signature.requested_title = None
+    signature.clear_correction_request()
     _record(session, action, signature, actor, now, detail)
     _flush_or_place_taken(session, after["organization"])
     return signature
