@@ -4,10 +4,10 @@ and the helpers of tests that drive the app through requests, each in its own ap
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,16 +25,17 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.mail.worker import render_message
 from signatory.models import AuditEvent, OutboxMessage
+from tests import databases
 from tests.factories import PASSWORD, audit_events, find_letter, make_signature, outbox_messages
 
 SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 
 
-def _config(tmp: Path, database: Path, **extra: Any) -> dict[str, Any]:
+def _config(tmp: Path, database_url: str, **extra: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp / "instance"),
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
         "MAIL_URL": (tmp / "mail").as_uri(),
         "BASE_URL": "http://signatory.test",
@@ -64,16 +65,33 @@ def compiled_catalogues() -> None:
             write_mo(mo_file, catalog)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _databases_dropped_at_the_end() -> Iterator[None]:
+    yield
+    databases.drop_leftovers()
+
+
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database built by the migrations; each test gets a copy of the file."""
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database built by the migrations (its URL); each test gets a copy of it."""
     tmp = tmp_path_factory.mktemp("template")
-    database = tmp / "template.sqlite3"
-    app = create_app(_config(tmp, database))
+    url = databases.empty(tmp, "template")
+    app = create_app(_config(tmp, url))
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return database
+    yield url
+    databases.drop(url)
+
+
+@contextmanager
+def database_copy(migrated_database: str, tmp: Path) -> Iterator[str]:
+    """A copy of the migrated database for one test (or module), removed after it."""
+    url = databases.copy(migrated_database, tmp)
+    try:
+        yield url
+    finally:
+        databases.drop(url)
 
 
 @pytest.fixture
@@ -83,25 +101,28 @@ def app_config(tmp_path: Path) -> dict[str, Any]:
 
 
 def unmigrated_app(tmp_path: Path) -> Flask:
-    """An app on an empty SQLite file in ``tmp_path``, for a test that runs the migrations."""
+    """An app on an empty database, for a test that runs the migrations.
+
+    The database is left for the session's end on PostgreSQL (a test's folder holds it on
+    SQLite); ``upgrade()`` and ``downgrade()`` in the test build and empty it.
+    """
     return create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
+            "DATABASE_URL": databases.empty(tmp_path, "old"),
             "SECRET_KEY": "k" * 40,
         }
     )
 
 
 @pytest.fixture
-def app(tmp_path: Path, migrated_database: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
-    database = tmp_path / "signatory.sqlite3"
-    shutil.copyfile(migrated_database, database)
-    app = create_app(_config(tmp_path, database, **app_config))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app(tmp_path: Path, migrated_database: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+    with database_copy(migrated_database, tmp_path) as url:
+        app = create_app(_config(tmp_path, url, **app_config))
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -14,6 +14,10 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests import databases
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,11 +29,12 @@ class Stack:
 
     def __init__(self, tmp: Path, smtp_port: int) -> None:
         self.web_port = free_port()
+        self.database_url = databases.empty(tmp, "e2e")
         self.base = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **os.environ,
             "SIGNATORY_INSTANCE_PATH": str(tmp / "instance"),
-            "SIGNATORY_DATABASE_URL": f"sqlite:///{tmp / 'e2e.sqlite3'}",
+            "SIGNATORY_DATABASE_URL": self.database_url,
             "SIGNATORY_SECRET_KEY": "end-to-end-secret-key-" + "x" * 32,
             "SIGNATORY_MAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "SIGNATORY_MAIL_FROM": "letters@signatory.example",
@@ -91,6 +96,12 @@ class Stack:
                 time.sleep(0.2)
         raise AssertionError("gunicorn did not start:\n" + self.logs())
 
+    def count(self, table: str) -> int:
+        """The rows in ``table``, read from the stack's database as the processes left it."""
+        engine = create_engine(self.database_url, poolclass=NullPool)
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
     def logs(self) -> str:
         return "\n".join(p.read_text() for p in self.tmp.glob("*.log"))
 
@@ -105,3 +116,4 @@ class Stack:
                 process.wait()
         for log in self.logs_open:
             log.close()
+        databases.drop(self.database_url)

@@ -197,10 +197,10 @@ def _matching(session: DbSession, letter: Letter, rule: Rule, expected: int) -> 
 
 def _flush(session: DbSession) -> None:
     # Each update is conditional on the status read (``Signature.__mapper_args__``): a
-    # signature confirmed, withdrawn or decided since the match was read stops the action.
+    # signature confirmed, withdrawn or decided since the match was read stops the action
+    # (the page rolls back and says so).
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except StaleDataError:
         raise BulkError(
             gettext(

@@ -12,12 +12,14 @@ from pathlib import Path
 from flask import Flask
 
 from signatory.core import i18n, tokens
-from signatory.core.database import configure_engines
+from signatory.core.database import RowNumberConverter, configure_engines
 from signatory.core.extensions import csrf, db, limiter, migrate
 
 
 def init_app(app: Flask, *, migrations: Path) -> None:
     """Bind the extensions, the interface languages and the token maker to ``app``."""
+    # Before any module adds its routes: every <int:…> in a URL is bounded to a row number.
+    app.url_map.converters["int"] = RowNumberConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(migrations))
     csrf.init_app(app)

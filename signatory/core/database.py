@@ -7,18 +7,50 @@ Services take their session as an argument, typed ``DbSession``: a plain SQLAlch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
+from werkzeug.routing import IntegerConverter, Map
 
 DbSession: TypeAlias = Session | scoped_session[Any]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The largest row id a database integer holds; a larger one in a URL or form names nothing.
-MAX_ROW_ID = 2**63 - 1
+# The largest row id an INTEGER column holds on every database signatory runs on (32 bits
+# on PostgreSQL); a larger one in a URL, a cursor or a form names nothing.
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowNumberConverter(IntegerConverter):
+    """``<int:…>`` in a URL: a whole number a database column can hold, else no such page.
+
+    Without the bound, ``/versions/99999999999`` reached PostgreSQL as an out-of-range
+    parameter (an error, not a 404).
+    """
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+@contextmanager
+def savepoint(session: DbSession) -> Iterator[None]:
+    """Flush the changes made inside the block within a SAVEPOINT of their own.
+
+    A unique index or a conditional UPDATE that refuses them (``IntegrityError``,
+    ``StaleDataError``) undoes only the block, and the transaction goes on: on PostgreSQL
+    an error inside a transaction aborts all of it unless a savepoint holds it. Changes
+    made *before* the block are flushed first, outside it (``begin_nested`` flushes what
+    is pending before it opens the savepoint), so make the changes the savepoint guards
+    inside the block.
+    """
+    with session.begin_nested():
+        yield
+        session.flush()
 
 
 def configure_engines(app: Flask) -> None:
@@ -30,6 +62,8 @@ def configure_engines(app: Flask) -> None:
             event.listen(engine, "commit", _note_commit)
             if engine.dialect.name == "sqlite":
                 _configure_sqlite(engine, busy_ms=busy_ms)
+            elif engine.dialect.name == "postgresql":
+                _configure_postgresql(engine, busy_ms=busy_ms)
 
 
 # Set in ``g`` when the request sends a COMMIT: after that, a failure can no longer be
@@ -65,6 +99,9 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so a power
+        # loss (not a crash of the app) can undo the last commits, confirmed signatures
+        # among them. FULL costs one fsync of the WAL per commit (docs/deploy.md).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -78,6 +115,21 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine, *, busy_ms: int) -> None:
+    """A statement waits up to ``DATABASE_BUSY_TIMEOUT`` for a lock another holds.
+
+    Past it PostgreSQL raises ``lock_not_available`` (an ``OperationalError``), which the
+    web layer answers with a 503, as on SQLite, instead of the request hanging until the
+    proxy gives up.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {busy_ms:d}")
+        dbapi_connection.commit()
 
 
 # What SQLite says when another writer holds the lock past the busy timeout, or when the

@@ -28,6 +28,7 @@ from itsdangerous import (
 )
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from signatory.core.database import MAX_ROW_ID
 from signatory.core.errors import InvalidToken
 
 PURPOSES = ("confirm", "withdraw", "invite", "sign-in", "manage")
@@ -131,7 +132,7 @@ def _payload(data: Any) -> TokenPayload | None:
     if not isinstance(data, dict):
         return None
     row_id, nonce = data.get("id"), data.get("n")
-    if not isinstance(row_id, int) or not isinstance(nonce, str):
+    if not isinstance(row_id, int) or not isinstance(nonce, str) or not 0 < row_id <= MAX_ROW_ID:
         return None
     return TokenPayload(row_id, nonce)
 

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, savepoint
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.text import render_markdown
 from signatory.letters import diff
@@ -146,9 +146,9 @@ def create_letter(
         session.add(
             Membership(coordinator=owner, letter=letter, role=MembershipRole.OWNER, created_at=now)
         )
+    # The caller rolls back on the error (the slug is unique).
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except IntegrityError:
         raise InvalidArgument(f"a letter with slug {slug!r} already exists") from None
     if open_now:
@@ -345,20 +345,22 @@ def publish_version(
             ),
             field="body",
         )
-    version = LetterVersion(
-        letter=letter,
-        number=current.number + 1,
-        kind=kind,
-        change_note=note,
-        body_markdown=body,
-        body_html=render_markdown(body),
-        author_id=author.id if author else None,
-        created_at=now,
-    )
-    session.add(version)
+    body_html = render_markdown(body)
     try:
-        with session.begin_nested():
-            session.flush()
+        # Made inside the savepoint: joining ``letter.versions`` before it opened would
+        # flush the letter's collection outside it.
+        with savepoint(session):
+            version = LetterVersion(
+                letter=letter,
+                number=current.number + 1,
+                kind=kind,
+                change_note=note,
+                body_markdown=body,
+                body_html=body_html,
+                author_id=author.id if author else None,
+                created_at=now,
+            )
+            session.add(version)
     except IntegrityError:
         # (letter, number) is unique: another editor published this number first.
         session.expire(letter, ["versions"])

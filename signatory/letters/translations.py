@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, savepoint
 from signatory.core.text import render_markdown
 from signatory.letters import diff
 from signatory.letters.service import BODY_MAX, TITLE_MAX
@@ -172,10 +172,9 @@ def add_translation(
         created_at=now,
         updated_at=now,
     )
-    session.add(translation)
     try:
-        with session.begin_nested():
-            session.flush()
+        with savepoint(session):
+            session.add(translation)
     except IntegrityError:
         # (version, language) is unique: another editor added it a moment ago.
         raise TranslationError(
@@ -393,15 +392,14 @@ def copy_translations(
             created_at=now,
             updated_at=now,
         )
-        session.add(copy)
         copies.append(copy)
     if not copies:
         raise TranslationError(
             f"Version {version.number} already has every language version {source.number} had."
         )
     try:
-        with session.begin_nested():
-            session.flush()
+        with savepoint(session):
+            session.add_all(copies)
     except IntegrityError:
         raise TranslationError(
             "Someone added translations at the same moment. Reload the page and try again."

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from signatory.core.database import MAX_ROW_ID
 from signatory.core.errors import InvalidArgument
 
 
@@ -79,7 +80,7 @@ def decode_cursor(token: str) -> Cursor:
     except OverflowError as error:
         raise InvalidCursor("cursor out of range") from error
     row_id = int(match.group(2))
-    if published_at.year > 9999 or row_id > 2**63 - 1:
+    if published_at.year > 9999 or row_id > MAX_ROW_ID:
         raise InvalidCursor("cursor out of range")
     return Cursor(published_at, row_id)
 
@@ -107,7 +108,7 @@ def decode_name_cursor(token: str) -> NameCursor:
     if "\x00" in match.group(2) or len(match.group(2)) > 200:
         raise InvalidCursor("not a cursor")
     row_id = int(match.group(1))
-    if row_id > 2**63 - 1:
+    if row_id > MAX_ROW_ID:
         raise InvalidCursor("cursor out of range")
     return NameCursor(match.group(2), row_id)
 

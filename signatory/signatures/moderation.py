@@ -211,10 +211,10 @@ def _flush_or_place_taken(session: DbSession, organization: str | None) -> None:
     # The explicit checks give the better message; the unique index is the guarantee,
     # e.g. against a confirmation committed between our check and this flush. Every
     # update is conditional on the status read (``Signature.__mapper_args__``): one whose
-    # status changed since matches no row.
+    # status changed since matches no row. Either error ends the transaction's usefulness:
+    # the pages that call this roll back and say what happened.
     try:
-        with session.begin_nested():
-            session.flush()
+        session.flush()
     except IntegrityError:
         raise OrganizationPlaceTaken(organization) from None
     except StaleDataError:

@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, savepoint
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import mixes_scripts_confusably
@@ -205,10 +205,9 @@ def sign(
         created_at=now,
         status_changed_at=now,
     )
-    session.add(signature)
     try:
-        with session.begin_nested():
-            session.flush()
+        with savepoint(session):
+            session.add(signature)
     except IntegrityError:
         # Another request with the same email won the race between our look-up and insert;
         # rolling back the savepoint has already expunged our pending row.
@@ -309,12 +308,11 @@ def confirm(session: DbSession, payload: TokenPayload, *, now: datetime) -> Sign
         session, signature
     ):
         raise OrganizationAlreadySigned(signature.organization or "")
-    _flag_lookalike_taken_since(session, signature)
-    signature.confirm_nonce = new_nonce()
-    status = transition(signature, "confirm", now=now)
     try:
-        with session.begin_nested():
-            session.flush()
+        with savepoint(session):
+            _flag_lookalike_taken_since(session, signature)
+            signature.confirm_nonce = new_nonce()
+            status = transition(signature, "confirm", now=now)
     except IntegrityError:
         # The organization's place was taken by a confirmation that committed meanwhile.
         session.refresh(signature)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, savepoint
 from signatory.core.errors import DomainError, InvalidArgument
 from signatory.core.tokens import TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
@@ -379,13 +379,14 @@ def _join(
             already_member=True,
         )
         return existing
-    membership = Membership(
-        coordinator=coordinator, letter=letter, role=invitation.role, created_at=now
-    )
-    session.add(membership)
     try:
-        with session.begin_nested():
-            session.flush()
+        # Made inside the savepoint, so that the letter's and the coordinator's collections
+        # are flushed inside it too.
+        with savepoint(session):
+            membership = Membership(
+                coordinator=coordinator, letter=letter, role=invitation.role, created_at=now
+            )
+            session.add(membership)
     except IntegrityError:
         raise InvitationUnusable(ACCEPTED, invitation) from None
     _record(

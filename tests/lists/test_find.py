@@ -506,7 +506,7 @@ def test_upgrading_makes_existing_signatures_findable_and_sortable(tmp_path) -> 
                 text(
                     "INSERT INTO letter (slug, title, recipient, status, allow_individuals,"
                     " moderation, require_domain_match, created_at)"
-                    " VALUES ('old', 'Old', 'Chair', 'open', 1, 'none', 0, '2025-01-01 00:00:00')"
+                    " VALUES ('old', 'Old', 'Chair', 'open', TRUE, 'none', FALSE, '2025-01-01 00:00:00')"
                 )
             )
             connection.execute(
@@ -528,7 +528,7 @@ def test_upgrading_makes_existing_signatures_findable_and_sortable(tmp_path) -> 
                         " country, name, email, email_key, domain_verified, status,"
                         " confirm_nonce, withdraw_nonce, created_at, status_changed_at,"
                         " published_at) VALUES (1, 1, :kind, :organization, 'FR', :name,"
-                        " :email, :email, 0, :status, 'n', 'n', '2025-01-02 00:00:00',"
+                        " :email, :email, FALSE, :status, 'n', 'n', '2025-01-02 00:00:00',"
                         " '2025-01-03 00:00:00', '2025-01-02 00:00:00')"
                     ),
                     {

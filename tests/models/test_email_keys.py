@@ -40,9 +40,16 @@ def _row(connection, row_id, letter_id, email, status, created):
             "INSERT INTO signature (id, letter_id, version_id, kind, country, name, email,"
             " email_key, domain_verified, status, confirm_nonce, withdraw_nonce, created_at,"
             " status_changed_at) VALUES (:id, :letter, :letter, 'individual', 'DE', 'Old',"
-            " :email, lower(:email), 0, :status, 'n', 'n', :created, :created)"
+            " :email, :key, FALSE, :status, 'n', 'n', :created, :created)"
         ),
-        {"id": row_id, "letter": letter_id, "email": email, "status": status, "created": created},
+        {
+            "id": row_id,
+            "letter": letter_id,
+            "email": email,
+            "key": email.lower(),
+            "status": status,
+            "created": created,
+        },
     )
 
 
@@ -56,7 +63,7 @@ def test_the_migration_recomputes_keys_and_leaves_collapsing_live_rows_apart(tmp
                     text(
                         "INSERT INTO letter (id, slug, title, recipient, status,"
                         " allow_individuals, moderation, require_domain_match, created_at)"
-                        " VALUES (:id, :slug, 'T', 'R', 'open', 1, 'none', 0,"
+                        " VALUES (:id, :slug, 'T', 'R', 'open', TRUE, 'none', FALSE,"
                         " '2026-01-01 00:00:00')"
                     ),
                     {"id": letter_id, "slug": f"letter-{letter_id}"},

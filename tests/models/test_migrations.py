@@ -36,7 +36,7 @@ def test_upgrading_gives_existing_coordinators_their_own_secrets(tmp_path):
                 connection.execute(
                     text(
                         "INSERT INTO coordinator (email, name, password_hash, active, created_at)"
-                        " VALUES (:email, 'Old', 'x', 1, '2026-01-01 00:00:00')"
+                        " VALUES (:email, 'Old', 'x', TRUE, '2026-01-01 00:00:00')"
                     ),
                     {"email": f"old{n}@example.org"},
                 )

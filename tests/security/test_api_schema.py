@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from signatory.api import openapi
 from signatory.core.extensions import db
 from signatory.core.i18n import countries
 from signatory.models import Delivery, Signature
-from tests.conftest import _config
+from tests.conftest import _config, database_copy
 from tests.factories import make_letter, make_signature
 
 # The slug the document gives as its example, so the examples and coverage phases reach it.
@@ -111,13 +110,16 @@ def _populate() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, migrated_database: Path) -> Iterator[Flask]:
+def app(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[Flask]:
     """One app for the module on its own copy of the migrated database, its API limit raised
     so that hundreds of generated requests are answered rather than cut off with 429."""
     tmp = tmp_path_factory.mktemp("api-schema")
-    database = tmp / "signatory.sqlite3"
-    shutil.copyfile(migrated_database, database)
-    app = create_app(_config(tmp, database, API_RATE_LIMIT="100000 per minute"))
+    with database_copy(migrated_database, tmp) as url:
+        yield from _app_on(url, tmp)
+
+
+def _app_on(url: str, tmp: Path) -> Iterator[Flask]:
+    app = create_app(_config(tmp, url, API_RATE_LIMIT="100000 per minute"))
     with app.app_context():
         _populate()
     yield app

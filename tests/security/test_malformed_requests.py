@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from signatory.core.extensions import db
 from signatory.models import Letter, OutboxMessage, Signature
+from tests import databases
 from tests.conftest import fetch_csrf, queued_mail, sign_in
 from tests.factories import make_letter, make_member
 
@@ -170,9 +172,24 @@ def test_an_unexpected_error_gets_a_500_page_that_claims_only_what_is_true(app):
 
 @contextmanager
 def write_locked(app) -> Iterator[None]:
-    """Another connection holds the database's write lock until the block ends."""
-    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    other = sqlite3.connect(path, isolation_level=None)
+    """Another connection holds the database's write lock until the block ends.
+
+    On SQLite that is the file's lock; on PostgreSQL, a lock on every table that lets
+    others read them but not write (``EXCLUSIVE``).
+    """
+    url = app.config["DATABASE_URL"]
+    if url.startswith("postgresql"):
+        engine = create_engine(url, poolclass=NullPool)
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        try:
+            with engine.connect() as other:
+                other.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+                yield
+                other.rollback()
+        finally:
+            engine.dispose()
+        return
+    other = sqlite3.connect(databases.sqlite_path(url), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
         yield

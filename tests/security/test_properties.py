@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +19,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from signatory import create_app
+from signatory.core.database import MAX_ROW_ID
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
 from signatory.core.spreadsheets import csv_chunk, neutralise
 from signatory.core.tokens import Tokens
 from signatory.models import OutboxMessage, Signature
-from tests.conftest import _config, csrf_token_from
+from tests.conftest import _config, csrf_token_from, database_copy
 from tests.factories import make_letter
 
 SLUG = "civic-space"
@@ -62,13 +62,16 @@ def _looks_like_a_web_address(value: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, migrated_database: Path) -> Iterator[Flask]:
+def app(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[Flask]:
     """One app for the module, on its own copy of the migrated database: Hypothesis runs
     many examples per test, and a fresh app per example would cost seconds each."""
     tmp = tmp_path_factory.mktemp("properties")
-    database = tmp / "signatory.sqlite3"
-    shutil.copyfile(migrated_database, database)
-    app = create_app(_config(tmp, database, RATELIMIT_ENABLED=False))
+    with database_copy(migrated_database, tmp) as url:
+        yield from _app_on(url, tmp)
+
+
+def _app_on(url: str, tmp: Path) -> Iterator[Flask]:
+    app = create_app(_config(tmp, url, RATELIMIT_ENABLED=False))
     with app.app_context():
         make_letter(db.session, slug=SLUG)
         db.session.commit()
@@ -186,10 +189,18 @@ TOKENS = Tokens("a-secret-key-for-the-token-properties-" + "x" * 16, {"confirm":
 URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 
 
-@given(row_id=st.integers(0, 2**63 - 1), nonce=st.text(characters, max_size=40))
+@given(row_id=st.integers(1, MAX_ROW_ID), nonce=st.text(characters, max_size=40))
 def test_a_token_reads_back_the_row_and_nonce_it_was_made_with(row_id, nonce):
     payload = TOKENS.read("confirm", TOKENS.make("confirm", row_id, nonce))
     assert (payload.row_id, payload.nonce) == (row_id, nonce)
+
+
+@given(row_id=st.one_of(st.integers(max_value=0), st.integers(min_value=MAX_ROW_ID + 1)))
+def test_a_signed_token_naming_no_possible_row_is_refused(row_id):
+    """No row has such an id (PostgreSQL's integer could not even hold it in a query)."""
+    token = TOKENS.make("confirm", row_id, "nonce")
+    with pytest.raises(InvalidToken):
+        TOKENS.read("confirm", token)
 
 
 @settings(max_examples=300, derandomize=True)
