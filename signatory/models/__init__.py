@@ -32,6 +32,7 @@ from signatory.models.status import (
     needs_review,
     transition,
 )
+from signatory.models.tally import SignatureTally
 from signatory.models.team import Coordinator, NotifyPreference, SignInAttempt
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "Signature",
     "SignatureKind",
     "SignatureStatus",
+    "SignatureTally",
     "SignInAttempt",
     "change_letter_status",
     "needs_review",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -17,13 +17,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
-    Table,
     Text,
     event,
     inspect,
     select,
     text,
-    update,
 )
 from sqlalchemy.orm import Mapped, Mapper, joinedload, mapped_column, relationship
 
@@ -340,70 +338,21 @@ def refresh_keys(signature: Signature) -> None:
     signature.search_key = search_key(signature.organization, signature.name)
 
 
-# What the public list shows of a published signature: a change to any of these changes it.
-LISTED_FIELDS = (
-    "status",
-    "kind",
-    "organization",
-    "country",
-    "organization_type",
-    "website",
-    "name",
-    "title",
-    "domain_verified",
-    "version_id",
-    "published_at",
-)
 # What the keys derive from. The status too: an approval re-derives the organization's key,
 # so a key stored by an older normaliser cannot let a second "EFF" through.
 KEYED_FIELDS = ("status", "kind", "organization", "name", "email")
 
-
-def _note_list_change(connection: Connection, letter_id: int) -> None:
-    # One atomic UPDATE, not read-add-write: two signatures published at once must move
-    # the revision twice, or a watcher could keep the first one's count for ever.
-    letter = cast(Table, Letter.__table__)
-    connection.execute(
-        update(letter)
-        .where(letter.c.id == letter_id)
-        .values(list_revision=letter.c.list_revision + 1, list_changed_at=utcnow())
-    )
-
-
-def _stored_status(connection: Connection, signature: Signature) -> str | None:
-    table = Signature.__table__
-    return connection.scalar(select(table.c.status).where(table.c.id == signature.id))
+# The counts (``models.tally.SignatureTally``) and the letter's list revision are kept by
+# the database's triggers (migration 0011), not here: they hold whatever writes the rows.
 
 
 @event.listens_for(Signature, "before_insert")
-def _keys_on_insert(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+def _keys_on_insert(_mapper: Mapper[Signature], _connection: Connection, target: Signature) -> None:
     refresh_keys(target)
-    if target.status == SignatureStatus.PUBLISHED:
-        _note_list_change(connection, target.letter_id or target.letter.id)
 
 
 @event.listens_for(Signature, "before_update")
-def _keys_on_update(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+def _keys_on_update(_mapper: Mapper[Signature], _connection: Connection, target: Signature) -> None:
     state = inspect(target)
     if any(state.attrs[name].history.has_changes() for name in KEYED_FIELDS):
         refresh_keys(target)
-    if not any(state.attrs[name].history.has_changes() for name in LISTED_FIELDS):
-        return
-    status = state.attrs.status.history
-    if target.status == SignatureStatus.PUBLISHED:
-        listed = True
-    elif status.deleted:
-        listed = status.deleted[0] == SignatureStatus.PUBLISHED
-    elif status.added:
-        # Set without the old value ever being loaded: the row still holds it.
-        listed = _stored_status(connection, target) == SignatureStatus.PUBLISHED
-    else:
-        listed = False
-    if listed:
-        _note_list_change(connection, target.letter_id)
-
-
-@event.listens_for(Signature, "before_delete")
-def _keys_on_delete(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
-    if _stored_status(connection, target) == SignatureStatus.PUBLISHED:
-        _note_list_change(connection, target.letter_id)
