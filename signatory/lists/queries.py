@@ -26,7 +26,14 @@ from signatory.lists.cursors import (
     encode_cursor,
     encode_name_cursor,
 )
-from signatory.models import Letter, LetterVersion, Signature, SignatureKind, SignatureStatus
+from signatory.models import (
+    Letter,
+    LetterVersion,
+    Signature,
+    SignatureKind,
+    SignatureStatus,
+    SignatureTally,
+)
 
 # --- The public list, page by page -------------------------------------------------------
 #
@@ -156,15 +163,18 @@ def iter_published(
 def published_countries(session: DbSession, letter: Letter) -> dict[str, int]:
     """Published signatures per country (alpha-2), for the country filter.
 
-    Grouping by country alone is answered from ix_signature_country_kind without reading the
-    table; adding the kind would read every row of the letter.
+    Read from the counts the database keeps (``SignatureTally``): one row per country and
+    kind, however many signatures the letter has.
     """
     rows = session.execute(
-        select(Signature.country, func.count())
-        .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
-        .group_by(Signature.country)
+        select(SignatureTally.country, func.sum(SignatureTally.signatures))
+        .where(
+            SignatureTally.letter_id == letter.id,
+            SignatureTally.status == SignatureStatus.PUBLISHED,
+        )
+        .group_by(SignatureTally.country)
     ).all()
-    return {country: count for country, count in rows}
+    return {country: count for country, count in rows if count}
 
 
 # --- Finding anyone: filters, a name search, three orders ---------------------------------
