@@ -342,6 +342,18 @@ def refresh_keys(signature: Signature) -> None:
 # so a key stored by an older normaliser cannot let a second "EFF" through.
 KEYED_FIELDS = ("status", "kind", "organization", "name", "email")
 
+# Indexes a migration makes on one database only, which the models do not describe: the
+# trigram index of the name search on PostgreSQL (migration 0012).
+DATABASE_SPECIFIC_INDEXES = frozenset({"ix_signature_search_trgm"})
+
+
+def described_by_models(
+    _object: object, name: str | None, type_: str, reflected: bool, _compare_to: object
+) -> bool:
+    """Alembic's ``include_object``: leave the database-specific indexes out of comparisons."""
+    return not (type_ == "index" and reflected and name in DATABASE_SPECIFIC_INDEXES)
+
+
 # The counts (``models.tally.SignatureTally``) and the letter's list revision are kept by
 # the database's triggers (migration 0011), not here: they hold whatever writes the rows.
 

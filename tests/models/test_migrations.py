@@ -7,12 +7,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from signatory.core.extensions import db
+from signatory.models.signature import described_by_models
 from tests.conftest import unmigrated_app
 
 
 def test_the_migration_head_matches_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": described_by_models}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == [], f"models and migrations differ: {differences}"
 
