@@ -16,7 +16,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, every module's pages, emails and commands."""
+    """Build the app: configuration, extensions, every module's pages, emails and commands.
+
+    A setting that cannot work raises ``ConfigRefused`` (a ``ConfigError``), which the
+    ``flask`` command line prints as one line (``core.ops.startup``).
+    """
+    from signatory.core.config import ConfigError
+    from signatory.core.ops.startup import ConfigRefused
+
+    try:
+        return _build(test_config)
+    except ConfigError as error:
+        raise ConfigRefused(str(error)) from error
+
+
+def _build(test_config: dict[str, Any] | None) -> Flask:
     app = Flask(
         __name__,
         instance_path=os.environ.get("SIGNATORY_INSTANCE_PATH") or None,
@@ -27,9 +41,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.instance_path = str(test_config["INSTANCE_PATH"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from signatory.core import ops
     from signatory.core.config import load_config
 
     load_config(app, test_config)
+    # The log lines and the request ids first, so whatever follows logs with them.
+    ops.init_app(app)
     # The client's address is read through exactly PROXY_FIX proxies (a whole number, checked
     # by load_config); with 0, X-Forwarded-* headers are ignored, whoever sends them.
     if app.config["PROXY_FIX"]:

@@ -102,7 +102,7 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
         # FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so a power
         # loss (not a crash of the app) can undo the last commits, confirmed signatures
         # among them. FULL costs one fsync of the WAL per commit (docs/deploy.md).
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
