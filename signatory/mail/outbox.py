@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from signatory.core.database import DbSession
+from signatory.core.ops.logs import current_request_id
 from signatory.core.time import utcnow
 from signatory.mail import registry
 from signatory.models import OutboxMessage, OutboxStatus
@@ -33,6 +34,7 @@ def enqueue(
         status=OutboxStatus.PENDING,
         next_attempt_at=now or utcnow(),
         created_at=now or utcnow(),
+        request_id=current_request_id(),
     )
     session.add(message)
     return message

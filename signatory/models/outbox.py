@@ -78,3 +78,6 @@ class OutboxMessage(Model):
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signature.id", ondelete="SET NULL")
     )
+    # The request (``X-Request-Id``) that queued it, so the worker's log lines about it can
+    # be found beside the web node's; None for mail a command or the worker queued.
+    request_id: Mapped[str | None] = mapped_column(String(128))

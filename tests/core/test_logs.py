@@ -13,6 +13,7 @@ import pytest
 
 from signatory import create_app
 from signatory.core.config import ConfigError
+from signatory.core.extensions import db
 from signatory.core.ops.logs import (
     HEADER,
     JsonFormatter,
@@ -199,3 +200,23 @@ def test_the_handler_writes_to_the_stderr_of_the_moment(monkeypatch):
     monkeypatch.setattr(sys, "stderr", swapped)
     handler.handle(_record("to the new stream"))
     assert "to the new stream" in swapped.getvalue()
+
+
+def test_an_email_remembers_the_request_that_queued_it(app):
+    from tests.conftest import fetch_csrf, queued_mail
+    from tests.factories import make_letter
+
+    with app.app_context():
+        make_letter(db.session, slug="civic")
+        db.session.commit()
+    client = app.test_client()
+    token = fetch_csrf(client, "/letters/civic")
+    form = {
+        "csrf_token": token, "kind": "individual", "name": "Ada Example", "country": "FR",
+        "organization_type": "", "email": "ada@example.org",
+    }  # fmt: skip
+
+    response = client.post("/letters/civic/sign", data=form, headers={"X-Request-Id": "req-42.a"})
+
+    assert response.status_code == 303
+    assert [m.request_id for m in queued_mail(app, "confirm_request")] == ["req-42.a"]
