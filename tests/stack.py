@@ -14,7 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select
+from sqlalchemy import table as sql_table
 from sqlalchemy.pool import NullPool
 
 from tests import databases
@@ -25,11 +26,26 @@ SLUG = "open-the-room"
 
 
 class Stack:
-    """Database, gunicorn and the mail worker, as separate processes."""
+    """Database, gunicorn and the mail worker, as separate processes.
 
-    def __init__(self, tmp: Path, smtp_port: int) -> None:
-        self.web_port = free_port()
-        self.database_url = databases.empty(tmp, "e2e")
+    ``nodes`` gunicorns (each on a port of its own, as separate machines would be: ``bases``)
+    and ``workers`` mail workers; ``database_url`` another database than the suite's.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        smtp_port: int,
+        *,
+        nodes: int = 1,
+        workers: int = 1,
+        database_url: str | None = None,
+    ) -> None:
+        self.web_ports = [free_port() for _ in range(nodes)]
+        self.web_port = self.web_ports[0]
+        self.bases = [f"http://127.0.0.1:{port}" for port in self.web_ports]
+        self.workers = workers
+        self.database_url = database_url or databases.empty(tmp, "e2e")
         self.base = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **os.environ,
@@ -67,15 +83,19 @@ class Stack:
             "--recipient", "Chair of the Ad Hoc Committee", "--body-file", str(body),
             "--owner", "chair@coalition.example", "--open",
         )  # fmt: skip
-        self._spawn(
-            "gunicorn",
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.web_port}",
-             "--workers", "2", "wsgi:app"],
-        )  # fmt: skip
-        self._spawn(
-            "worker", [sys.executable, "-m", "flask", "--app", "signatory", "mail", "worker"]
-        )
-        self._wait_until_serving()
+        for number, port in enumerate(self.web_ports):
+            self._spawn(
+                f"gunicorn-{number}" if number else "gunicorn",
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "2", "--no-control-socket", "wsgi:app"],
+            )  # fmt: skip
+        for number in range(self.workers):
+            self._spawn(
+                f"worker-{number}" if number else "worker",
+                [sys.executable, "-m", "flask", "--app", "signatory", "mail", "worker"],
+            )
+        for base in self.bases:
+            self._wait_until_serving(base)
         return self
 
     def _spawn(self, name: str, argv: list[str]) -> None:
@@ -85,11 +105,11 @@ class Stack:
             subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         )
 
-    def _wait_until_serving(self) -> None:
+    def _wait_until_serving(self, base: str) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.base + "/", timeout=2) as response:
+                with urllib.request.urlopen(base + "/", timeout=2) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -100,7 +120,9 @@ class Stack:
         """The rows in ``table``, read from the stack's database as the processes left it."""
         engine = create_engine(self.database_url, poolclass=NullPool)
         with engine.connect() as connection:
-            return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            return connection.execute(
+                select(func.count()).select_from(sql_table(table))
+            ).scalar_one()
 
     def logs(self) -> str:
         return "\n".join(p.read_text() for p in self.tmp.glob("*.log"))

@@ -506,7 +506,8 @@ def test_upgrading_makes_existing_signatures_findable_and_sortable(tmp_path) -> 
                 text(
                     "INSERT INTO letter (slug, title, recipient, status, allow_individuals,"
                     " moderation, require_domain_match, created_at)"
-                    " VALUES ('old', 'Old', 'Chair', 'open', TRUE, 'none', FALSE, '2025-01-01 00:00:00')"
+                    " VALUES ('old', 'Old', 'Chair', 'open', TRUE, 'none', FALSE,"
+                    " '2025-01-01 00:00:00')"
                 )
             )
             connection.execute(

@@ -56,9 +56,15 @@ class Client:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, bytes, dict]:
+        return self.request_with(path, {}, data)
+
+    def request_with(
+        self, path: str, headers: dict[str, str], data: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict]:
+        """``request`` with more headers (``If-None-Match``, say)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(
-            self.base + path, data=body, headers={"X-Forwarded-For": self.address}
+            self.base + path, data=body, headers={"X-Forwarded-For": self.address, **headers}
         )
         try:
             with self.opener.open(request, timeout=15) as response:
