@@ -71,9 +71,7 @@ def test_a_signature_made_on_one_node_is_confirmed_on_the_other_and_both_agree(
 
     status, _, _ = node_a.sign("Open Rights Example", "ana@openrights.example.org")
     assert status == 200
-    (message,) = [
-        m for m in smtp_server.wait_for(1, timeout=30) if "ana@openrights" in m["To"]
-    ]
+    (message,) = [m for m in smtp_server.wait_for(1, timeout=30) if "ana@openrights" in m["To"]]
     link = re.search(r"https?://\S+/confirm/\S+", text_part(message)).group(0)
     path = urllib.parse.urlsplit(link).path
     status, page, _ = node_b.request(path)
