@@ -16,7 +16,7 @@ on pages and in English in exports and the API (the end of this module).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -196,7 +196,13 @@ def _pattern(kind: str, with_time: bool = False) -> str:
 def _date(value: date | datetime, pattern: str) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(UTC).date()
-    return babel_dates.format_date(value, pattern, locale=current_locale())
+    return _formatted_date(value, pattern, current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(day: date, pattern: str, locale: str) -> str:
+    # A list page shows a date per row, mostly the same few days: each is formatted once.
+    return babel_dates.format_date(day, pattern, locale=locale)
 
 
 def long_date(value: date | datetime) -> str:
