@@ -59,6 +59,7 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
         abuse,
         api,
         audit,
+        caching,
         core,
         delivery,
         demo,
@@ -78,6 +79,7 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
     # registers the SQLite file store's scheme with limits.
     core.init_app(app, migrations=PROJECT_ROOT / "migrations")
     ratelimits.init_app(app)
+    caching.init_app(app)
     # The sides several modules share (public pages, signer links, the workspace): each
     # module adds its routes, then they are registered.
     sides = Sides.create()

@@ -112,6 +112,12 @@ DEFAULTS: dict[str, Any] = {
     "SIGNER_EMAILS_PER_ADDRESS_PER_DAY": 10,
     # Behind a reverse proxy, how many of them to trust for X-Forwarded-* (0: none).
     "PROXY_FIX": 0,
+    # Rendered public pages of a letter (signatory/caching): empty keeps them in each
+    # process's memory (at most CACHE_MEMORY_MB), "redis://host:6379/1" in Redis for every
+    # node (each kept CACHE_TTL seconds at most), "none" nowhere.
+    "CACHE_URL": "",
+    "CACHE_TTL": 3600,
+    "CACHE_MEMORY_MB": 32,
 }
 
 
@@ -287,6 +293,15 @@ def validate_config(config: dict[str, Any]) -> None:
             raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
     if not isinstance(config["API_CACHE_MAX_AGE"], int) or config["API_CACHE_MAX_AGE"] < 0:
         raise ConfigError("SIGNATORY_API_CACHE_MAX_AGE must be a whole number of seconds")
+    cache = str(config["CACHE_URL"])
+    if cache not in ("", "none") and urlsplit(cache).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(
+            "SIGNATORY_CACHE_URL must be empty (memory), none, or redis://host:port/db, "
+            f"got {cache!r}"
+        )
+    for key in ("CACHE_TTL", "CACHE_MEMORY_MB"):
+        if type(config[key]) is not int or config[key] <= 0:
+            raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
     digest_hour = config["DIGEST_HOUR_UTC"]
     # bool is an int in Python; "true" parsed from the environment is not an hour.
     if type(digest_hour) is not int or not 0 <= digest_hour <= 23:

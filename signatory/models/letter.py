@@ -63,6 +63,10 @@ class Letter(Model):
     # the live endpoint's ETag, so a poll that finds nothing new costs one indexed read.
     list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     list_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moved on by the database (migration 0014's triggers) whenever the letter, a version,
+    # a translation or its delivery changes: with ``list_revision`` it names one state of
+    # everything its public pages show (``signatory.caching``).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Nearly every page shows the current version, so the versions come with the letter
     # (one query for all the letters a page reads).
