@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, make_response, request, session
 from flask.typing import ResponseReturnValue
@@ -29,7 +30,7 @@ from flask_login import current_user
 
 from signatory.caching.stores import MemoryStore, NoStore, RedisStore, Store
 
-__all__ = ["EXTENSION", "init_app", "page", "store_from_url"]
+__all__ = ["EXTENSION", "Hole", "init_app", "page", "store_from_url"]
 
 EXTENSION = "signatory.page_cache"
 # Set on every answer a cached page could have come from: "hit", "miss" or "bypass".
@@ -64,11 +65,28 @@ def _cacheable() -> bool:
     return not (current_user and current_user.is_authenticated)
 
 
-def page(key: tuple[Hashable, ...], render: Callable[[], ResponseReturnValue]) -> Response:
+@dataclass(frozen=True)
+class Hole:
+    """A value of the page that is each visitor's own (a form's CSRF token): kept as a mark
+    and filled in for each visitor. ``make`` gives this request's value (the same however
+    often it is called); ``made`` the value the render used, or None if it used none."""
+
+    name: str
+    make: Callable[[], str]
+    made: Callable[[], str | None]
+
+
+def page(
+    key: tuple[Hashable, ...],
+    render: Callable[[], ResponseReturnValue],
+    *,
+    holes: tuple[Hole, ...] = (),
+) -> Response:
     """The answer ``render()`` gives, rendered once for each ``key`` and kept.
 
     ``key`` must name everything the page depends on besides the request's path and query
-    (which are added): the letter's revisions, the language, whatever else varies.
+    (which are added): the letter's revisions, the language, whatever else varies. The
+    values of ``holes`` are never kept: each visitor gets their own.
     """
     store: Store = current_app.extensions[EXTENSION]
     if isinstance(store, NoStore) or not _cacheable():
@@ -78,14 +96,42 @@ def page(key: tuple[Hashable, ...], render: Callable[[], ResponseReturnValue]) -
     name = _name(key)
     found = store.get(name)
     if found is not None:
-        response = _unpack(found)
+        response = _unpack(_filled(found, holes))
         response.headers[HEADER] = "hit"
         return response
     response = make_response(render())
     if response.status_code == 200 and not response.is_streamed:
-        store.set(name, _pack(response))
+        packed = _pack(response)
+        marked = _marked(packed, holes)
+        if marked is not None:
+            store.set(name, marked)
     response.headers[HEADER] = "miss"
     return response
+
+
+def _mark(hole: str) -> bytes:
+    return f"\x00signatory-hole:{hole}\x00".encode()
+
+
+def _marked(page: bytes, holes: tuple[Hole, ...]) -> bytes | None:
+    """``page`` with each value a hole gave the render replaced by its mark; None (keep
+    nothing) if a value is too short to be told from other text."""
+    for hole in holes:
+        value = hole.made()
+        if value is None:
+            continue  # the render did not use it (a closed letter shows no form)
+        if len(value) < 16:
+            return None
+        page = page.replace(value.encode(), _mark(hole.name))
+    return page
+
+
+def _filled(page: bytes, holes: tuple[Hole, ...]) -> bytes:
+    for hole in holes:
+        mark = _mark(hole.name)
+        if mark in page:
+            page = page.replace(mark, hole.make().encode())
+    return page
 
 
 def _name(key: tuple[Hashable, ...]) -> str:

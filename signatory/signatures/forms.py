@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -171,7 +171,15 @@ class FillTimeField(HiddenField):
     its own clock, so a form sent back (too quick, or with a mistake) counts anew."""
 
     def _value(self) -> str:
-        return fill_time_token(current_app.config["SECRET_KEY"])
+        return drawn_now()
+
+
+def drawn_now() -> str:
+    """This request's "form drawn at" value: the same however often the page asks for it
+    (the kept letter page fills it in for each visitor, ``signatures.public``)."""
+    if "sign_form_drawn" not in g:
+        g.sign_form_drawn = fill_time_token(current_app.config["SECRET_KEY"])
+    return str(g.sign_form_drawn)
 
 
 class SignForm(FlaskForm):

@@ -6,14 +6,25 @@ so mail scanners that open links cannot confirm or withdraw on the signer's beha
 
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
+from signatory import caching
 from signatory.core.access import Routes
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
-from signatory.core.i18n import interface_language, reader_languages
+from signatory.core.i18n import current_locale, interface_language, reader_languages
 from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
@@ -30,7 +41,7 @@ from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import RateLimited, limited
 from signatory.ratelimits.clients import address_prefix, client_address
 from signatory.signatures import service
-from signatory.signatures.forms import SignForm
+from signatory.signatures.forms import SignForm, drawn_now
 from signatory.signatures.service import (
     DisposableEmailRefused,
     DomainMismatch,
@@ -84,9 +95,31 @@ def render_letter_page(
 
 
 @letter_pages.get("/letters/<slug>")
-def letter(slug: str) -> tuple[str, int]:
-    """The letter and, while it is open, the form to sign it."""
-    return render_letter_page(public_letter_or_404(slug))
+def letter(slug: str) -> Response:
+    """The letter and, while it is open, the form to sign it.
+
+    Rendered once per state of the letter and its list, language and reader's languages
+    (``caching``); the form's CSRF token and drawn-at time are each visitor's own.
+    """
+    found = public_letter_or_404(slug)
+    state = (
+        "letter",
+        found.id,
+        found.revision,
+        found.list_revision,
+        current_locale(),
+        tuple(reader_languages()),
+        found.accepts_signatures(utcnow()),
+    )
+    return caching.page(
+        state,
+        lambda: render_letter_page(found),
+        holes=(
+            # Flask-WTF keeps the request's token in g under the field's name.
+            caching.Hole("csrf", generate_csrf, lambda: g.get("csrf_token")),
+            caching.Hole("drawn", drawn_now, lambda: g.get("sign_form_drawn")),
+        ),
+    )
 
 
 # --- Signing and the emailed links ---------------------------------------------------------

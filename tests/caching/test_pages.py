@@ -5,6 +5,7 @@ next visitor gets a page rendered again."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
@@ -233,3 +234,61 @@ def test_two_sites_on_one_redis_never_serve_each_others_pages(app, client):
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+# --- The letter page: kept, with each visitor's own form tokens -------------------------------
+
+LETTER = f"/letters/{SLUG}"
+
+
+def hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}"[^>]*value="([^"]+)"', page) or re.search(
+        rf'value="([^"]+)"[^>]*name="{name}"', page
+    )
+    assert match, f"no {name} on the page"
+    return match.group(1)
+
+
+@pytest.mark.usefixtures("letter")
+def test_the_letter_page_is_kept_but_each_visitor_gets_their_own_form_tokens(app):
+    first, second = app.test_client(), app.test_client()
+    one = get(first, LETTER)
+    two = get(second, LETTER)
+
+    assert (one.headers[CACHE], two.headers[CACHE]) == ("miss", "hit")
+    page_one, page_two = one.get_data(as_text=True), two.get_data(as_text=True)
+    assert hidden(page_one, "csrf_token") != hidden(page_two, "csrf_token")
+    assert "signatory-hole" not in page_two and "\x00" not in page_two
+    # Apart from the tokens the two pages are the same.
+    strip = lambda page: re.sub(r'value="[^"]{16,}"', "", page)  # noqa: E731
+    assert strip(page_one) == strip(page_two)
+
+
+@pytest.mark.usefixtures("letter")
+def test_a_visitor_served_the_kept_page_can_sign_with_its_form(app):
+    get(app.test_client(), LETTER)  # kept by someone else's visit
+    visitor = app.test_client()
+    page = get(visitor, LETTER)
+    assert page.headers[CACHE] == "hit"
+    html = page.get_data(as_text=True)
+    form = {
+        "csrf_token": hidden(html, "csrf_token"), "started": hidden(html, "started"),
+        "kind": "individual", "name": "Ada Example", "country": "FR",
+        "organization_type": "", "email": "ada@example.org",
+    }  # fmt: skip
+
+    response = visitor.post(f"{LETTER}/sign", data=form)
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{LETTER}/signed")
+
+
+def test_a_closed_letter_page_is_kept_without_a_form(app, client, letter):
+    with app.app_context():
+        db.session.execute(update(Letter).where(Letter.id == letter).values(status="closed"))
+        db.session.commit()
+
+    pages = [get(client, LETTER) for _ in range(2)]
+
+    assert [page.headers[CACHE] for page in pages] == ["miss", "hit"]
+    assert 'name="csrf_token"' not in pages[1].get_data(as_text=True)

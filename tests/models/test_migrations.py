@@ -52,3 +52,21 @@ def test_upgrading_gives_existing_coordinators_their_own_secrets(tmp_path):
     tokens = {row.session_token for row in rows} | {row.reset_nonce for row in rows}
     assert len(tokens) == 4 and "" not in tokens
     assert {row.notify for row in rows} == {"digest"}
+
+
+def test_every_migration_goes_down_to_nothing_and_up_again(tmp_path):
+    """On whichever database the suite runs on (SQLite, PostgreSQL)."""
+    from flask_migrate import downgrade, upgrade
+
+    app = unmigrated_app(tmp_path)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        with db.engine.connect() as connection:
+            left = set(inspect(connection).get_table_names()) - {"alembic_version"}
+        upgrade()
+        with db.engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+        db.engine.dispose()
+    assert left == set()
+    assert {"signature", "signature_tally", "letter", "outbox_message"} <= tables
