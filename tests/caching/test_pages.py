@@ -111,13 +111,13 @@ def test_the_deadline_passing_renders_the_page_again(app, client, letter):
         db.session.execute(
             update(Letter)
             .where(Letter.id == letter)
-            .values(deadline=utcnow() + timedelta(seconds=1))
+            .values(deadline=utcnow() + timedelta(hours=1))
         )
         db.session.commit()
     get(client)
     assert get(client).headers[CACHE] == "hit"
     with app.app_context():
-        # As if the second had passed: the page's state says signing has closed.
+        # As if the hour had passed: the page's state says signing has closed.
         db.session.execute(
             update(Letter).where(Letter.id == letter).values(deadline=utcnow() - timedelta(days=1))
         )
