@@ -47,6 +47,9 @@ class _Limiter(Limiter):
         # One limiter object serves every app a process builds (the tests build many): a
         # storage an earlier app found down says nothing about this app's.
         self._storage_dead = False
+        # Nor do an earlier app's default limits (RATELIMIT_DEFAULT): Flask-Limiter keeps the
+        # first ones it was given and ignores every later app's.
+        self.limit_manager.set_default_limits([])
         super().init_app(app)
 
 

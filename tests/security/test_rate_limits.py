@@ -591,3 +591,19 @@ def test_across_two_gunicorn_workers_a_sign_flood_is_cut_off_while_another_addre
 
     assert Counter(statuses) == {303: 5, 429: 11}
     assert service.sign("198.51.100.78", 100) == 303
+
+
+def test_an_earlier_apps_default_limit_does_not_stay_in_force(tmp_path: Path, app: Flask) -> None:
+    """One limiter serves every app of a process: each app's default limits are its own."""
+    strict = _app(tmp_path / "strict", RATELIMIT_DEFAULT="2 per minute")
+    assert [strict.test_client().get("/privacy").status_code for _ in range(3)][-1] == 429
+    with strict.app_context():
+        db.engine.dispose()
+
+    relaxed = create_app({**app.config, "INSTANCE_PATH": app.instance_path})
+    try:
+        client = relaxed.test_client()
+        assert {client.get("/privacy").status_code for _ in range(5)} == {200}
+    finally:
+        with relaxed.app_context():
+            db.engine.dispose()
