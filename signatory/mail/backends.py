@@ -3,7 +3,8 @@
 Each backend has one method, ``send(message)``, which returns when the message has been
 handed over and raises when it has not: ``PermanentDeliveryError`` when the server refused
 it for good (5xx), anything else when it may pass; the worker records the outcome and
-retries what may pass.
+retries what may pass. The SMTP backend also opens a ``connection()`` that carries a
+whole batch of messages (``open_connection`` gives the worker one for any backend).
 ``backend_from_url`` picks the backend from ``SIGNATORY_MAIL_URL``.
 """
 
@@ -14,6 +15,7 @@ import smtplib
 import ssl
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -64,7 +66,8 @@ MAX_REPLY_LENGTH = 300
 
 class MailBackend(Protocol):
     def send(self, message: EmailMessage) -> None:
-        """Hand ``message`` over, or raise."""
+        """Hand ``message`` over, or raise. The worker calls it on a thread of its own,
+        outside the application context, one message at a time."""
 
     def describe(self) -> str:
         """Where mail goes, for operators; never includes a password."""
@@ -72,11 +75,8 @@ class MailBackend(Protocol):
 
 @dataclass(frozen=True)
 class SMTPBackend:
-    """Sends through an SMTP server, one connection per message.
-
-    A connection per message is slower than keeping one open, but a dropped or timed-out
-    connection then costs one attempt of one message, never a batch.
-    """
+    """Sends through an SMTP server: ``send`` opens a connection for one message,
+    ``connection()`` one connection for a batch of them (the worker's way)."""
 
     host: str
     port: int = 25
@@ -86,15 +86,23 @@ class SMTPBackend:
     timeout: float = DEFAULT_SMTP_TIMEOUT
 
     def send(self, message: EmailMessage) -> None:
-        """Hand ``message`` to the server for its one recipient.
+        """Hand ``message`` to the server for its one recipient, on a connection of its own.
 
         A reply refusing the sender, the recipient or the content raises
         ``PermanentDeliveryError`` (5xx) or ``TemporaryDeliveryError`` (4xx); a connection,
         TLS or login problem raises what smtplib or the socket raised, and is temporary:
         it says nothing about this message.
         """
-        recipient = _single_recipient(message)
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with self.connection() as connection:
+            connection.send(message)
+
+    def connection(self) -> SMTPConnection:
+        """One connection for many messages, opened at the first; close it when done."""
+        return SMTPConnection(self)
+
+    def open(self) -> smtplib.SMTP:
+        """A new connection, greeted, secured and logged in as configured."""
+        smtp = _SMTP(self.host, self.port, timeout=self.timeout)
         try:
             if self.starttls:
                 # Verifies the server's certificate against the system trust store, so a
@@ -102,30 +110,170 @@ class SMTPBackend:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
-            try:
-                # One recipient, so a refusal is always an exception: smtplib raises
-                # SMTPRecipientsRefused only when *every* recipient is refused, and
-                # would return the others silently.
-                smtp.send_message(message, to_addrs=[recipient])
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = next(iter(exc.recipients.values()), (-1, b"refused"))
-                raise refusal(code, text, stage="RCPT TO") from exc
-            except smtplib.SMTPSenderRefused as exc:
-                raise refusal(exc.smtp_code, exc.smtp_error, stage="MAIL FROM") from exc
-            except smtplib.SMTPDataError as exc:
-                # Also a server that took the recipient but refuses the content.
-                raise refusal(exc.smtp_code, exc.smtp_error, stage="DATA") from exc
-            except smtplib.SMTPNotSupportedError as exc:
-                # An internationalised address and a server without SMTPUTF8: this
-                # server will never take this message.
-                raise PermanentDeliveryError(_text(str(exc))) from exc
-        finally:
-            _quit(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def describe(self) -> str:
         user = f"{self.username}@" if self.username else ""
         tls = " with STARTTLS" if self.starttls else ""
         return f"SMTP server {user}{self.host}:{self.port}{tls}"
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, noting whether the server took the current MAIL FROM: until it
+    has, a broken connection cannot have delivered the message, and sending it again on
+    a new connection cannot make a duplicate."""
+
+    mail_accepted = False
+
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        code, reply = super().mail(sender, options)
+        self.mail_accepted = code == 250
+        return code, reply
+
+
+class SMTPConnection:
+    """One SMTP connection reused for a batch of messages.
+
+    Opened at the first ``send``. A server that closed it meanwhile (an idle timeout, a
+    limit of messages per connection, a "421" before the message was taken) is found out
+    when the next message starts; that message is sent again once, on a new connection.
+    A connection lost *during* a message fails that message (temporary: it is retried
+    later) and the next message opens a new one. When opening a connection fails, the
+    rest of the batch fails with the same error at once rather than each waiting for its
+    own timeout. A refused recipient or sender leaves the connection usable: smtplib
+    resets the transaction (``RSET``) before raising. ``close`` says goodbye (``QUIT``).
+    """
+
+    def __init__(self, backend: SMTPBackend) -> None:
+        self.backend = backend
+        self._smtp: smtplib.SMTP | None = None
+        # Whether the open connection has carried a message already: only then can a
+        # failure at the start of a message mean it went stale.
+        self._used = False
+        self._open_failed: BaseException | None = None
+
+    def __enter__(self) -> SMTPConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand ``message`` over for its one recipient; raises as ``SMTPBackend.send``."""
+        recipient = _single_recipient(message)
+        for last_try in (False, True):
+            smtp = self._connected()
+            reused = self._used
+            self._used = True
+            try:
+                _transact(smtp, message, recipient)
+                return
+            except DeliveryError as exc:
+                # A refusal. smtplib has reset the transaction, so the connection carries
+                # the next message; after a 421 ("closing") it has closed it instead.
+                if smtp.sock is None:
+                    self._discard()
+                if last_try or exc.code != 421 or not _went_stale(smtp, reused):
+                    raise
+            except (OSError, smtplib.SMTPServerDisconnected):
+                self._discard()
+                if last_try or not _went_stale(smtp, reused):
+                    raise
+            except BaseException:
+                # Anything else leaves the server mid-transaction, where the next MAIL
+                # FROM would be refused ("503"): never reuse the connection after it.
+                self._discard()
+                raise
+            # The server had closed the connection before this message began (an idle
+            # timeout, a limit of messages per connection): send it on a new one, once.
+
+    def _connected(self) -> smtplib.SMTP:
+        if self._smtp is not None and self._smtp.sock is not None:
+            return self._smtp
+        if self._open_failed is not None:
+            # Raised again without the traceback of the first time, which would grow.
+            raise self._open_failed.with_traceback(None)
+        try:
+            self._smtp = self.backend.open()
+        except Exception as exc:
+            self._open_failed = exc
+            raise
+        self._used = False
+        return self._smtp
+
+    def _discard(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+        self._smtp = None
+
+    def close(self) -> None:
+        """End the connection, if one is open: QUIT, whatever the server answers."""
+        if self._smtp is not None:
+            _quit(self._smtp)
+        self._smtp = None
+
+
+def _went_stale(smtp: smtplib.SMTP, reused: bool) -> bool:
+    """Whether a failure on this connection came before the server took MAIL FROM on a
+    connection that had carried mail already: the server dropped it between messages,
+    and this message cannot have been delivered."""
+    return reused and not getattr(smtp, "mail_accepted", False)
+
+
+def _transact(smtp: smtplib.SMTP, message: EmailMessage, recipient: str) -> None:
+    """One mail transaction on an open connection, with refusals turned into ours."""
+    if isinstance(smtp, _SMTP):
+        smtp.mail_accepted = False
+    try:
+        # One recipient, so a refusal is always an exception: smtplib raises
+        # SMTPRecipientsRefused only when *every* recipient is refused, and would return
+        # the others silently. On a refusal smtplib sends RSET (or, after a 421, closes the
+        # connection), so the connection is ready for the next message.
+        smtp.send_message(message, to_addrs=[recipient])
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()), (-1, b"refused"))
+        raise refusal(code, text, stage="RCPT TO") from exc
+    except smtplib.SMTPSenderRefused as exc:
+        raise refusal(exc.smtp_code, exc.smtp_error, stage="MAIL FROM") from exc
+    except smtplib.SMTPDataError as exc:
+        # Also a server that took the recipient but refuses the content.
+        raise refusal(exc.smtp_code, exc.smtp_error, stage="DATA") from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        # An internationalised address and a server without SMTPUTF8: this server will
+        # never take this message.
+        raise PermanentDeliveryError(_text(str(exc))) from exc
+
+
+class Connection(Protocol):
+    """What the worker sends a batch through: a backend's connection, or the backend."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _EachOnItsOwn:
+    backend: MailBackend
+
+    def send(self, message: EmailMessage) -> None:
+        self.backend.send(message)
+
+    def close(self) -> None:
+        pass
+
+
+def open_connection(backend: MailBackend) -> Connection:
+    """A connection for one batch: the backend's own when it keeps one (SMTP), otherwise
+    the backend itself, with nothing to close (files, the console, tests' stand-ins)."""
+    connection = getattr(backend, "connection", None)
+    if callable(connection):
+        opened: Connection = connection()
+        return opened
+    return _EachOnItsOwn(backend)
 
 
 @dataclass(frozen=True)

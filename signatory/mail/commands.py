@@ -19,6 +19,7 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.mail.accounting import RetryCount, RetrySelection, count_retryable, requeue
 from signatory.mail.backends import MailBackend, MailURLError, backend_from_url
+from signatory.mail.claims import WorkerSettings
 from signatory.mail.worker import SendCounts, run_worker, send_due
 from signatory.models import Letter
 
@@ -33,6 +34,13 @@ def _backend() -> MailBackend:
         raise click.ClickException(f"{exc} (set SIGNATORY_MAIL_URL)") from None
 
 
+def _settings() -> WorkerSettings:
+    try:
+        return WorkerSettings.from_config(current_app.config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _summary(counts: SendCounts) -> str:
     return f"{counts.sent} sent, {counts.retried} to retry later, {counts.failed} failed"
 
@@ -42,7 +50,7 @@ def _summary(counts: SendCounts) -> str:
 def send_command(limit: int | None) -> None:
     """Send every message that is due, once, and report what happened."""
     backend = _backend()
-    counts = send_due(db.session, backend, limit=limit)
+    counts = send_due(db.session, backend, limit=limit, settings=_settings())
     click.echo(f"Mail to {backend.describe()}: {_summary(counts)}.")
 
 
@@ -55,17 +63,20 @@ def send_command(limit: int | None) -> None:
 def worker_command(interval: float | None) -> None:
     """Keep sending until stopped (SIGTERM or Ctrl-C); also run the chores (purges, digests)."""
     backend = _backend()
+    settings = _settings()
     if interval is None:
         interval = float(current_app.config["MAIL_WORKER_INTERVAL"])
     click.echo(
-        f"Mail worker sending to {backend.describe()}, every {interval:g} s. Stop with Ctrl-C."
+        f"Mail worker sending to {backend.describe()}, every {interval:g} s, up to "
+        f"{settings.batch_size} messages at a time (lease {settings.lease.total_seconds():g} s). "
+        "Stop with Ctrl-C."
     )
 
     def report(counts: SendCounts) -> None:
         # Timestamped: this output usually ends up in a service log.
         click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S} UTC: {_summary(counts)}")
 
-    totals = run_worker(db.session, backend, interval=interval, on_pass=report)
+    totals = run_worker(db.session, backend, interval=interval, on_pass=report, settings=settings)
     click.echo(f"Mail worker stopped: {_summary(totals)} in all.")
 
 

@@ -1,0 +1,49 @@
+"""Outbox rows queued for the mail tests, and their states as the worker leaves them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signatory.mail.outbox import enqueue
+from signatory.models import OutboxMessage
+from tests.factories import make_letter, make_signature
+
+
+def queue_to(session: Session, addresses: list[str], *, now: datetime) -> list[int]:
+    """A committed confirmation request to each address, in order; their ids."""
+    letter = make_letter(session)
+    ids = []
+    for address in addresses:
+        signature = make_signature(session, letter, status="unconfirmed", email=address)
+        message = enqueue(
+            session,
+            template="confirm_request",
+            to=address,
+            context={"signature_id": signature.id},
+            letter_id=letter.id,
+            signature_id=signature.id,
+            now=now,
+        )
+        session.flush()
+        ids.append(message.id)
+    session.commit()
+    return ids
+
+
+def addresses(count: int) -> list[str]:
+    """``count`` distinct recipients."""
+    return [f"signer{n}@example.org" for n in range(count)]
+
+
+def rows(session: Session, ids: list[int]) -> list[tuple[Any, ...]]:
+    """(status, failure kind, attempts) of each row, as committed, in the order of ``ids``."""
+    session.expire_all()
+    found = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+    by_id = {message.id: message for message in found}
+    states = [(by_id[i].status, by_id[i].failure_kind, by_id[i].attempts) for i in ids]
+    session.rollback()
+    return states
