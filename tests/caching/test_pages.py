@@ -109,9 +109,7 @@ def test_a_new_version_of_the_text_renders_the_page_again(app, client, letter):
 def test_the_deadline_passing_renders_the_page_again(app, client, letter):
     with app.app_context():
         db.session.execute(
-            update(Letter)
-            .where(Letter.id == letter)
-            .values(deadline=utcnow() + timedelta(hours=1))
+            update(Letter).where(Letter.id == letter).values(deadline=utcnow() + timedelta(hours=1))
         )
         db.session.commit()
     get(client)
