@@ -356,3 +356,11 @@ def test_a_lock_after_a_commit_says_it_cannot_know_what_was_saved(app, letter):
     )
     with app.app_context():
         assert db.session.scalar(select(Letter.title)).endswith(" (saved)")
+
+
+@pytest.mark.parametrize("number", ["2147483648", "99999999999999999999"])
+def test_a_number_in_a_url_beyond_any_row_is_no_such_page(client, letter, number):
+    """On PostgreSQL such a number reached the query as out of range (a 500) before."""
+    response = client.get(f"/letters/civic/versions/{number}")
+
+    assert response.status_code == 404
