@@ -2,7 +2,7 @@
 
 Thousands may watch one letter at once, so each poll must cost next to nothing. The
 answer's ETag is the letter's list revision (``Letter.list_revision``, moved on by the
-models whenever the published list changes), read with the letter itself: a poll that
+database's triggers whenever the published list changes), read with the letter itself: a poll that
 finds nothing new is answered ``304 Not Modified`` after that one indexed read, and
 ``Cache-Control: public`` lets a shared cache in front answer most polls without asking.
 
@@ -20,10 +20,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Response, current_app, has_request_context, request
+from flask.typing import ResponseReturnValue
 
+from signatory import caching
 from signatory.core.extensions import db
-from signatory.core.i18n import local_country_name, organization_type_name, short_date
+from signatory.core.i18n import (
+    current_locale,
+    local_country_name,
+    organization_type_name,
+    short_date,
+)
 from signatory.core.time import utcnow
+from signatory.letters.lookup import public_letter_or_404
 from signatory.letters.queries import published_counts
 from signatory.lists import queries as service
 from signatory.models import Letter
@@ -75,6 +83,35 @@ def list_cached(letter: Letter, name: Hashable, compute: Callable[[], T]) -> T:
         return compute()
     cache = current_app.extensions.setdefault("signatory.list_cache", RevisionCache())
     return cache.get((letter.id, letter.list_revision, name), compute)
+
+
+def kept_page(
+    name: str,
+    slug: str,
+    render: Callable[[Letter], ResponseReturnValue],
+    *,
+    varies: tuple[Hashable, ...] = (),
+    holes: tuple[caching.Hole, ...] = (),
+) -> Response:
+    """The page ``render(letter)`` gives, rendered once per state of the letter and its list.
+
+    The state is the letter's two revisions (moved on by the database whatever changes),
+    the language, whether it takes signatures now (a deadline passes without a write), and
+    ``varies``. A kept page is served without rendering until one of them changes
+    (``caching``). The letter is read without its versions: a render that needs them
+    reads it again, which only a page not kept yet does.
+    """
+    letter = public_letter_or_404(slug, with_versions=False)
+    state = (
+        name,
+        letter.id,
+        letter.revision,
+        letter.list_revision,
+        current_locale(),
+        letter.accepts_signatures(utcnow()),
+        *varies,
+    )
+    return caching.page(state, lambda: render(letter), holes=holes)
 
 
 def list_etag(letter: Letter, variant: str = "live") -> str:

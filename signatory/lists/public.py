@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +27,9 @@ from flask import (
 )
 from flask_babel import LazyString, gettext, lazy_gettext
 
-from signatory import caching
 from signatory.core.access import Routes
 from signatory.core.extensions import db
-from signatory.core.i18n import (
-    ORGANIZATION_TYPES,
-    current_locale,
-    local_country_name,
-    organization_types,
-)
+from signatory.core.i18n import ORGANIZATION_TYPES, local_country_name, organization_types
 from signatory.core.text import folded
 from signatory.core.time import utcnow
 from signatory.core.web import absolute_url
@@ -218,25 +211,6 @@ def _section(letter: Letter, view: ListQuery, kind: str, shown: service.Counts) 
     )
 
 
-def _kept_page(name: str, slug: str, render: Callable[[Letter], str]) -> Response:
-    """The page ``render(letter)`` gives, rendered once per state of the letter and its list.
-
-    The state is the letter's two revisions (moved on by the database whatever changes),
-    the language, and whether it takes signatures now (a deadline passes without a write).
-    A page that is kept is not rendered again until one of them changes (``caching``).
-    """
-    letter = public_letter_or_404(slug, with_versions=False)
-    state = (
-        name,
-        letter.id,
-        letter.revision,
-        letter.list_revision,
-        current_locale(),
-        letter.accepts_signatures(utcnow()),
-    )
-    return caching.page(state, lambda: render(letter))
-
-
 @routes.get("/letters/<slug>/signatories")
 def signatories(slug: str) -> Response:
     """Every published signatory: organizations, then individuals, a page at a time.
@@ -244,7 +218,7 @@ def signatories(slug: str) -> Response:
     Without ``section`` both sections show their first page; ``section`` with ``after``
     (a cursor from a "more" link) pages within one. The filters narrow both.
     """
-    return _kept_page("signatories", slug, lambda _: _signatories_page(slug))
+    return live_list.kept_page("signatories", slug, lambda _: _signatories_page(slug))
 
 
 def _signatories_page(slug: str) -> str:
@@ -357,7 +331,7 @@ def live(slug: str) -> Response:
 @routes.get("/letters/<slug>/stats")
 def stats(slug: str) -> Response:
     """Charts of the published list: by country, by organization type, and over time."""
-    return _kept_page("stats", slug, _stats_page)
+    return live_list.kept_page("stats", slug, _stats_page)
 
 
 def _stats_page(letter: Letter) -> str:

@@ -24,7 +24,7 @@ from signatory import caching
 from signatory.core.access import Routes
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
-from signatory.core.i18n import current_locale, interface_language, reader_languages
+from signatory.core.i18n import interface_language, reader_languages
 from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
@@ -101,19 +101,12 @@ def letter(slug: str) -> Response:
     Rendered once per state of the letter and its list, language and reader's languages
     (``caching``); the form's CSRF token and drawn-at time are each visitor's own.
     """
-    found = public_letter_or_404(slug)
-    state = (
+    return live.kept_page(
         "letter",
-        found.id,
-        found.revision,
-        found.list_revision,
-        current_locale(),
-        tuple(reader_languages()),
-        found.accepts_signatures(utcnow()),
-    )
-    return caching.page(
-        state,
-        lambda: render_letter_page(found),
+        slug,
+        # Read again with its versions (the page shows the current one's text).
+        lambda _: render_letter_page(public_letter_or_404(slug)),
+        varies=(tuple(reader_languages()),),
         holes=(
             # Flask-WTF keeps the request's token in g under the field's name.
             caching.Hole("csrf", generate_csrf, lambda: g.get("csrf_token")),
