@@ -59,7 +59,7 @@ class Letter(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Moved on whenever the public list changes (``models.signature``'s mapper events):
+    # Moved on whenever the public list changes (migration 0011's triggers on signature):
     # the live endpoint's ETag, so a poll that finds nothing new costs one indexed read.
     list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     list_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -267,10 +267,11 @@ def load_signature(session: DbSession, signature_id: int) -> Signature | None:
 #
 # Derived from a signature's fields: the comparison keys of its email and organization
 # (one live signature per address, one place per organization), its folded sort and
-# search keys, and its letter's list revision (the live endpoint's ETag). Mapper events
-# keep all of them in step on every ORM write (signing, the status machine, a moderator
-# correcting a name), so no caller computes or sets them. Core bulk statements bypass the
-# events: whoever writes signatures that way fills the keys with the functions below.
+# search keys. Mapper events keep all of them in step on every ORM write (signing, the
+# status machine, a moderator correcting a name), so no caller computes or sets them. Core
+# bulk statements bypass the events: whoever writes signatures that way fills the keys
+# with the functions below. (The letter's counts and list revision are the database's
+# triggers', which no write bypasses.)
 
 
 # Providers that deliver ``name+anything@`` to ``name@`` (documented plus-addressing): the

@@ -400,8 +400,8 @@ def purge_unconfirmed(session: DbSession, *, now: datetime, older_than_days: int
     """Delete signatures never confirmed within ``older_than_days``; nothing public held them."""
     cutoff = now - timedelta(days=older_than_days)
     # One conditional DELETE, not read-then-delete: a signature confirmed while the purge
-    # runs no longer matches and is kept. (Unconfirmed rows never moved the list revision,
-    # so the mapper events that a Core statement skips have nothing to do here.)
+    # runs no longer matches and is kept. (The counts follow by the database's triggers;
+    # unconfirmed rows are on no public list.)
     result = session.execute(
         delete(Signature)
         .where(Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
