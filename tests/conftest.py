@@ -184,6 +184,19 @@ class _Collector:
         return list(self.messages)
 
 
+@contextmanager
+def smtp_answering(handler: Any) -> Iterator[Controller]:
+    """A real SMTP server on loopback that answers as ``handler`` (an aiosmtpd handler)
+    does, for the tests of refusals, drops and stalls; stopped when the block ends."""
+    # aiosmtpd connects to its own port to check it is up, so it needs a real number.
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
 class SMTPServer:
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 

@@ -9,27 +9,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signatory.mail.outbox import enqueue
-from signatory.models import OutboxMessage
+from signatory.models import Letter, OutboxMessage
 from tests.factories import make_letter, make_signature
+
+
+def confirm_request(
+    session: Session, letter: Letter, address: str, *, now: datetime, **signature: Any
+) -> OutboxMessage:
+    """A new unconfirmed signature of ``address`` on ``letter`` and its confirmation request,
+    queued (flushed, not committed); ``signature`` are more of its fields."""
+    made = make_signature(session, letter, status="unconfirmed", email=address, **signature)
+    message = enqueue(
+        session,
+        template="confirm_request",
+        to=address,
+        context={"signature_id": made.id},
+        letter_id=letter.id,
+        signature_id=made.id,
+        now=now,
+    )
+    session.flush()
+    return message
 
 
 def queue_to(session: Session, addresses: list[str], *, now: datetime) -> list[int]:
     """A committed confirmation request to each address, in order; their ids."""
     letter = make_letter(session)
-    ids = []
-    for address in addresses:
-        signature = make_signature(session, letter, status="unconfirmed", email=address)
-        message = enqueue(
-            session,
-            template="confirm_request",
-            to=address,
-            context={"signature_id": signature.id},
-            letter_id=letter.id,
-            signature_id=signature.id,
-            now=now,
-        )
-        session.flush()
-        ids.append(message.id)
+    ids = [confirm_request(session, letter, address, now=now).id for address in addresses]
     session.commit()
     return ids
 

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
 from signatory.core.time import utcnow
 from signatory.mail.backends import MailBackend, backend_from_url
 from signatory.mail.worker import SendCounts, send_due
-from tests.conftest import free_port
+from tests.conftest import smtp_answering
 from tests.mail.queued import addresses, queue_to, rows
 
 REFUSED = "nobody@refusing.example"
@@ -76,12 +75,8 @@ class Tracking:
 
 @contextmanager
 def serving(handler: Tracking) -> Iterator[tuple[Tracking, MailBackend]]:
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_answering(handler) as controller:
         yield handler, backend_from_url(f"smtp://127.0.0.1:{controller.port}")
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

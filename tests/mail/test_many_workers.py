@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 
 from signatory import create_app
 from signatory.core.extensions import db
-from tests.conftest import SECRET, SMTPServer, free_port
+from tests.conftest import SECRET, SMTPServer, smtp_answering
 from tests.factories import make_letter, make_signature
 from tests.mail.processes import (
     KINDS,
@@ -116,13 +115,11 @@ class Stalling:
 @pytest.fixture
 def stalling() -> Iterator[tuple[Stalling, int]]:
     handler = Stalling(accept=3)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        handler.release.set()
-        controller.stop()
+    with smtp_answering(handler) as controller:
+        try:
+            yield handler, controller.port
+        finally:
+            handler.release.set()
 
 
 LEASE = timedelta(seconds=3)

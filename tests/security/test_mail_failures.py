@@ -15,7 +15,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -23,11 +22,11 @@ from sqlalchemy.orm import Session
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.mail.backends import MailBackend, backend_from_url
-from signatory.mail.outbox import enqueue
 from signatory.mail.worker import LEASE, SendCounts, send_due
 from signatory.models import Letter, OutboxMessage
-from tests.conftest import free_port, sign_in
-from tests.factories import find_letter, make_letter, make_member, make_signature
+from tests.conftest import sign_in, smtp_answering
+from tests.factories import find_letter, make_letter, make_member
+from tests.mail.queued import confirm_request
 
 REFUSED = "nobody@refusing.example"  # 550 at RCPT TO
 DEFERRED = "later@greylisting.example"  # 451 at RCPT TO
@@ -85,12 +84,8 @@ class Picky:
 @pytest.fixture
 def picky() -> Iterator[tuple[Picky, MailBackend]]:
     handler = Picky()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_answering(handler) as controller:
         yield handler, backend_from_url(f"smtp://127.0.0.1:{controller.port}")
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -101,18 +96,7 @@ def now() -> datetime:
 def queue_for(session: Session, address: str, *, now: datetime, slug: str = "treaty") -> int:
     """A confirmation request to ``address`` for a new signature on the letter ``slug``."""
     letter = find_letter(session, slug) or make_letter(session, slug=slug)
-    signature = make_signature(
-        session, letter, status="unconfirmed", email=address, organization=f"Org {address}"
-    )
-    message = enqueue(
-        session,
-        template="confirm_request",
-        to=address,
-        context={"signature_id": signature.id},
-        letter_id=letter.id,
-        signature_id=signature.id,
-        now=now,
-    )
+    message = confirm_request(session, letter, address, now=now, organization=f"Org {address}")
     session.commit()
     return message.id
 
