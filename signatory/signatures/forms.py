@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -25,7 +25,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
@@ -71,25 +71,18 @@ class LongSelect(Select):
         html = list(options)
         if chosen is not None:
             value, label = pairs[chosen]
-            html[chosen] = self.render_option(_Choice(value, label, True, None))
+            html[chosen] = self.render_option(Choice(value, label, True, {}))
         # Every piece is escaped already: html_params escapes the attributes, render_option
         # the values and labels (as WTForms' own Select joins them).
         params = html_params(name=field.name, **kwargs)
         return Markup(f"<select {params}>{''.join(html)}</select>")  # noqa: S704
 
 
-class _Choice(NamedTuple):
-    value: str
-    label: str
-    selected: bool
-    render_kw: dict[str, Any] | None
-
-
 @lru_cache(maxsize=16)
 def _rendered_options(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], dict[str, int]]:
     """Each option of ``pairs`` as WTForms renders it unselected, and where each value is."""
     rendered = tuple(
-        str(Select.render_option(_Choice(value, label, False, None))) for value, label in pairs
+        str(Select.render_option(Choice(value, label, False, {}))) for value, label in pairs
     )
     return rendered, {value: index for index, (value, _) in enumerate(pairs)}
 
