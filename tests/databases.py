@@ -54,7 +54,9 @@ def _url(name: str) -> str:
     return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
 
 
-def _create(name: str, template: str | None = None) -> str:
+def _create(template: str | None = None) -> str:
+    """A new database of this process on the server (a copy of ``template``); its URL."""
+    name = f"{_PREFIX}_{next(_names)}"
     clause = f' TEMPLATE "{template}"' if template else ""
     with _server().connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
@@ -64,19 +66,19 @@ def _create(name: str, template: str | None = None) -> str:
 def empty(tmp: Path, name: str = "signatory") -> str:
     """The URL of a new, empty database (nothing migrated)."""
     if POSTGRESQL:
-        return _create(f"{_PREFIX}_{next(_names)}")
+        return _create()
     return f"sqlite:///{tmp / f'{name}.sqlite3'}"
 
 
 def postgresql_database() -> str:
     """The URL of a new, empty PostgreSQL database, whatever the suite runs on."""
-    return _create(f"{_PREFIX}_{next(_names)}")
+    return _create()
 
 
 def copy(template: str, tmp: Path) -> str:
     """The URL of a new database holding what the database at ``template`` holds."""
     if template.startswith("postgresql"):
-        return _create(f"{_PREFIX}_{next(_names)}", make_url(template).database)
+        return _create(make_url(template).database)
     database = tmp / "signatory.sqlite3"
     shutil.copyfile(template.removeprefix("sqlite:///"), database)
     return f"sqlite:///{database}"
