@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pycountry
-from babel import Locale
+from babel import Locale, support
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import (
@@ -37,6 +37,7 @@ from flask import (
 )
 from flask_babel import Babel, get_locale, get_translations, gettext, refresh
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.i18n import messages_path
 
 from signatory.core.access import declare
 from signatory.core.text import folded
@@ -264,6 +265,7 @@ def init_app(app: Flask) -> None:
     # request inside an app context already pushed (a CLI command, a test) shares it, so
     # each request chooses again.
     app.before_request(refresh)
+    app.before_request(_form_messages)
     app.after_request(_vary)
     app.jinja_env.globals.update(
         current_locale=current_locale,
@@ -277,6 +279,37 @@ def init_app(app: Flask) -> None:
         long_datetime=long_datetime,
         number=number,
     )
+
+
+# --- WTForms' own messages ("Not a valid choice.") ------------------------------------
+
+
+class FormMessages:
+    """WTForms' messages in the request's language, each catalogue read once per process.
+
+    Flask-WTF reads WTForms' catalogue from disk again for every request that shows or
+    checks a form (``flask_wtf.i18n``), a millisecond of each sign POST. It keeps what it
+    read on ``request.wtforms_translations`` and uses one found there, so this object goes
+    there first and answers from catalogues kept by language.
+    """
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalogue(current_locale()).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(current_locale()).ungettext(singular, plural, n)
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+_FORM_MESSAGES = FormMessages()
+
+
+def _form_messages() -> None:
+    request.wtforms_translations = _FORM_MESSAGES  # type: ignore[attr-defined]
 
 
 # --- The reader's languages ------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -33,6 +33,7 @@ from signatory.core.domains import host_of_website
 from signatory.core.i18n import (
     ORGANIZATION_TYPES,
     countries,
+    current_locale,
     local_countries,
     organization_types,
 )
@@ -46,8 +47,43 @@ WEBSITE_MAX = 300
 EMAIL_MAX = 254
 
 
-def _choices(prompt: Any, options: dict[str, str]) -> list[SelectChoice]:
-    return [SelectChoice("", prompt)] + [SelectChoice(v, label) for v, label in options.items()]
+class Choices(NamedTuple):
+    """A select's options in one language, and the values among them, built once."""
+
+    options: list[SelectChoice]
+    values: frozenset[str]
+
+
+@lru_cache(maxsize=16)
+def choices_in(locale: str, which: str) -> Choices:
+    """The country or organization type options in ``locale`` (the current language).
+
+    Kept per language: the 250 countries were built again, and each compared with what
+    was posted, for every form shown or checked. Never change the list returned.
+    """
+    if which == "country":
+        prompt, named = gettext("Choose a country"), local_countries()
+    else:
+        prompt, named = gettext("Choose a type"), organization_types()
+    options = [SelectChoice("", prompt)] + [SelectChoice(v, label) for v, label in named.items()]
+    return Choices(options, frozenset(named) | {""})
+
+
+# WTForms' own message, translated by its own catalogue (so not one of ours to extract).
+WTFORMS_NOT_A_CHOICE = "Not a valid choice."
+
+
+class LongSelectField(SelectField):
+    """A select of a long list, its choice checked by one look-up (``Choices.values``).
+
+    WTForms' own check walks every option, converting each, for every form posted.
+    """
+
+    values: frozenset[str] = frozenset()
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data not in self.values:
+            raise ValidationError(self.gettext(WTFORMS_NOT_A_CHOICE))
 
 
 class LongSelect(Select):
@@ -194,10 +230,10 @@ class SignForm(FlaskForm):
         # requires the field for organizations.
         validators=[_length(NAME_MAX), _one_line, _no_url],
     )
-    country = SelectField(
+    country = LongSelectField(
         _l("Country"), validators=[InputRequired(_l("Choose a country."))], widget=LongSelect()
     )
-    organization_type = SelectField(_l("Type of organization"))
+    organization_type = LongSelectField(_l("Type of organization"))
     website = StringField(
         _l("Organization website"),
         filters=[stripped],
@@ -238,8 +274,11 @@ class SignForm(FlaskForm):
         self.check_deliverability = check_deliverability
         self.email_domain = ""
         self.held_back = False
-        self.country.choices = _choices(gettext("Choose a country"), local_countries())
-        self.organization_type.choices = _choices(gettext("Choose a type"), organization_types())
+        locale = current_locale()
+        self.country.choices, self.country.values = choices_in(locale, "country")
+        self.organization_type.choices, self.organization_type.values = choices_in(
+            locale, "organization_type"
+        )
         if not allow_individuals:
             self.kind.choices = [
                 c for c in self.kind.choices if c.value == SignatureKind.ORGANIZATION
