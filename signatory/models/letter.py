@@ -9,9 +9,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from signatory.core.database import DbSession
 from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX
@@ -76,11 +86,16 @@ class Letter(Model):
 
     def accepts_signatures(self, now: datetime) -> bool:
         """Open, and before its deadline: a deadline closes signing with no scheduler."""
-        return self.status == LetterStatus.OPEN and (self.deadline is None or now < self.deadline)
+        return accepting(self.status, self.deadline, now)
 
     @property
     def current_version(self) -> LetterVersion:
         return self.versions[-1]
+
+
+def accepting(status: str, deadline: datetime | None, now: datetime) -> bool:
+    """Whether a letter in ``status`` with ``deadline`` takes signatures at ``now``."""
+    return status == LetterStatus.OPEN and (deadline is None or now < deadline)
 
 
 def _inherited_language(context: Any) -> str:
@@ -165,3 +180,22 @@ class LetterTranslation(Model):
         back_populates="translations", lazy="raise_on_sql"
     )
     author: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
+
+
+def current_version_id(session: DbSession, letter: Letter) -> int:
+    """The id of ``letter``'s current version, without reading every version's text.
+
+    Signing needs only the id; a letter read without its versions (``raiseload``) gets it
+    by the (letter, number) index.
+    """
+    if "versions" not in inspect(letter).unloaded:
+        return letter.current_version.id
+    found = session.scalar(
+        select(LetterVersion.id)
+        .where(LetterVersion.letter_id == letter.id)
+        .order_by(LetterVersion.number.desc())
+        .limit(1)
+    )
+    if found is None:
+        raise LookupError(f"letter {letter.id} has no version")
+    return found

@@ -60,16 +60,23 @@ def emails_sent_today(
             OutboxMessage.to_addr == signature.email,
         )
     )
-    to_address = session.scalar(
-        select(func.count(OutboxMessage.id))
-        .join(Signature, Signature.id == OutboxMessage.signature_id)
-        .where(
-            Signature.email_key == email_key(signature.email),
-            OutboxMessage.created_at >= since,
-            OutboxMessage.to_addr == Signature.email,
+    return to_signature or 0, emails_to_address_today(session, email_key(signature.email), now=now)
+
+
+def emails_to_address_today(session: DbSession, key: str, *, now: datetime) -> int:
+    """Emails queued in the last day to the signers whose address has the email key ``key``."""
+    return (
+        session.scalar(
+            select(func.count(OutboxMessage.id))
+            .join(Signature, Signature.id == OutboxMessage.signature_id)
+            .where(
+                Signature.email_key == key,
+                OutboxMessage.created_at >= now - CAP_WINDOW,
+                OutboxMessage.to_addr == Signature.email,
+            )
         )
+        or 0
     )
-    return to_signature or 0, to_address or 0
 
 
 def cap_reached(

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from signatory import caching
 from signatory.core.access import Routes
+from signatory.core.database import end_reads, reads_first
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
 from signatory.core.i18n import interface_language, reader_languages
@@ -133,17 +134,24 @@ def _sign_limited(refusal: RateLimited) -> Response:
 @routes.post("/letters/<slug>/sign")
 @limited(budgets.SIGN, answer=_sign_limited)
 def sign(slug: str) -> Response | tuple[str, int]:
-    """Take a signature; on success send the signer to check their inbox."""
-    letter = public_letter_or_404(slug)
+    """Take a signature; on success send the signer to check their inbox.
+
+    The letter is read without its versions' texts, which only a refusal's page shows
+    (``_refused`` reads them then): a signature needs the current version's id alone.
+    """
+    # The checks read; only the signature, its audit event and its email are written, and
+    # only they hold SQLite's write lock (``end_reads`` below).
+    reads_first()
+    letter = public_letter_or_404(slug, with_versions=False)
     form = SignForm(
         allow_individuals=letter.allow_individuals,
         check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
     )
     now = utcnow()
     if not letter.accepts_signatures(now):
-        return render_letter_page(letter, form, status=409)
+        return _refused(slug, form, 409)
     if not form.validate():
-        return render_letter_page(letter, form, status=400)
+        return _refused(slug, form, 400)
     # Only a valid form spends its domain's budget: typos never use up an organization's.
     budgets.spend_for_email(form.email.data)
     data = service.SignatureData(
@@ -159,17 +167,18 @@ def sign(slug: str) -> Response | tuple[str, int]:
         language=interface_language(),
         client_prefix=address_prefix(client_address()),
     )
+    caps = EmailCaps.from_config(current_app.config)
     try:
-        service.sign(
-            db.session, letter, data, now=now, caps=EmailCaps.from_config(current_app.config)
-        )
+        check = service.check_signing(db.session, letter, data, now=now, caps=caps)
+        end_reads(db.session)
+        service.record_signature(db.session, letter, data, check, now=now, caps=caps)
     except LetterNotOpen:
         db.session.rollback()
-        return render_letter_page(letter, form, status=409)
+        return _refused(slug, form, 409)
     except IndividualsNotAllowed:
         db.session.rollback()
         form.kind.errors = [gettext("This letter is signed by organizations only.")]
-        return render_letter_page(letter, form, status=400)
+        return _refused(slug, form, 400)
     except DomainMismatch:
         db.session.rollback()
         form.email.errors = [
@@ -178,7 +187,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
                 "website's domain. Use your work email, or check the website address."
             )
         ]
-        return render_letter_page(letter, form, status=400)
+        return _refused(slug, form, 400)
     except DisposableEmailRefused:
         db.session.rollback()
         form.email.errors = [
@@ -188,7 +197,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
                 domain=data.email_domain,
             )
         ]
-        return render_letter_page(letter, form, status=400)
+        return _refused(slug, form, 400)
     except OrganizationAlreadySigned:
         db.session.rollback()
         form.organization.errors = [
@@ -198,9 +207,17 @@ def sign(slug: str) -> Response | tuple[str, int]:
                 organization=data.organization,
             )
         ]
-        return render_letter_page(letter, form, status=409)
+        return _refused(slug, form, 409)
+    # Named before the commit, which expires the letter: reading it again would open a
+    # second transaction, on SQLite a second wait for the write lock.
+    check_email_url = url_for("signing.check_email", slug=letter.slug)
     db.session.commit()
-    return redirect(url_for("signing.check_email", slug=letter.slug), code=303)
+    return redirect(check_email_url, code=303)
+
+
+def _refused(slug: str, form: SignForm, status: int) -> tuple[str, int]:
+    """The letter page again, with the form as posted and why it was not taken."""
+    return render_letter_page(public_letter_or_404(slug), form, status=status)
 
 
 @routes.get("/letters/<slug>/signed")

@@ -30,8 +30,8 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.letter import DisposableEmail
-from signatory.models.mail_caps import EmailCaps, cap_reached
+from signatory.models.letter import DisposableEmail, accepting, current_version_id
+from signatory.models.mail_caps import EmailCaps, cap_reached, emails_to_address_today
 from signatory.models.signature import (
     ReviewReason,
     email_key,
@@ -143,6 +143,20 @@ def review_reasons(
     return reasons
 
 
+@dataclass(frozen=True)
+class SigningCheck:
+    """What signing found by reading alone, before it writes anything (``check_signing``)."""
+
+    # The live signature this address already has on the letter: its links go again.
+    existing: Signature | None
+    email_key: str
+    version_id: int
+    domain_verified: bool
+    reasons: list[ReviewReason]
+    # The address has had its day's emails: the audited cap check decides (``cap_reached``).
+    address_at_cap: bool
+
+
 def sign(
     session: DbSession,
     letter: Letter,
@@ -156,9 +170,23 @@ def sign(
     Signing again with an email that already has a live signature on this letter creates
     nothing: it queues the links again. Callers show the same page either way, so the
     answer never tells a stranger who has signed; nor does it tell them that a daily cap
-    (``caps``) held the email back.
+    (``caps``) held the email back. The sign POST runs the two halves itself, ending the
+    reading transaction between them (``core.database.end_reads``).
     """
     caps = caps or EmailCaps()
+    check = check_signing(session, letter, data, now=now, caps=caps)
+    return record_signature(session, letter, data, check, now=now, caps=caps)
+
+
+def check_signing(
+    session: DbSession, letter: Letter, data: SignatureData, *, now: datetime, caps: EmailCaps
+) -> SigningCheck:
+    """Every check signing makes, by reading only; a refusal raises its ``DomainError``.
+
+    Nothing here needs the write lock. What a concurrent request could change before the
+    writes is either guarded by the database (one live signature per address: a unique
+    index, ``record_signature``) or looked at again there (whether the letter is open).
+    """
     if not letter.accepts_signatures(now):
         raise LetterNotOpen(letter.slug)
     is_organization = data.kind == SignatureKind.ORGANIZATION
@@ -176,19 +204,51 @@ def sign(
     key = email_key(data.email)
     existing = _live_signature_for_email(session, letter, key)
     if existing is not None:
-        emailed = send_links_again(session, existing, now=now, caps=caps)
-        return SignOutcome(existing, created=False, emailed=emailed)
+        return SigningCheck(existing, key, 0, domain_verified, [], address_at_cap=False)
     if (
         is_organization
         and data.organization
         and organization_is_published(session, letter, data.organization)
     ):
         raise OrganizationAlreadySigned(data.organization)
-    reasons = review_reasons(session, letter, data, disposable=disposable)
+    return SigningCheck(
+        existing=None,
+        email_key=key,
+        version_id=current_version_id(session, letter),
+        domain_verified=domain_verified,
+        reasons=review_reasons(session, letter, data, disposable=disposable),
+        # A new signature has had no email yet; its address may have, on other letters.
+        address_at_cap=caps.per_signature <= 0
+        or emails_to_address_today(session, key, now=now) >= caps.per_address,
+    )
 
+
+def record_signature(
+    session: DbSession,
+    letter: Letter,
+    data: SignatureData,
+    check: SigningCheck,
+    *,
+    now: datetime,
+    caps: EmailCaps,
+) -> SignOutcome:
+    """Write what ``check_signing`` decided: the signature, its audit event, its email."""
+    if check.existing is not None:
+        # Read again: it may have been confirmed since the check (its link is another).
+        session.refresh(check.existing)
+        emailed = send_links_again(session, check.existing, now=now, caps=caps)
+        return SignOutcome(check.existing, created=False, emailed=emailed)
+    # Read again with the writes: on SQLite closing the letter takes the write lock too,
+    # so a close since the check is seen here.
+    status, deadline = session.execute(
+        select(Letter.status, Letter.deadline).where(Letter.id == letter.id)
+    ).one()
+    if not accepting(status, deadline, now):
+        raise LetterNotOpen(letter.slug)
+    is_organization = data.kind == SignatureKind.ORGANIZATION
     signature = Signature(
         letter=letter,
-        version=letter.current_version,
+        version_id=check.version_id,
         kind=data.kind,
         organization=data.organization or None,
         country=data.country,
@@ -197,9 +257,9 @@ def sign(
         name=data.name,
         title=data.title or None,
         email=data.email,
-        domain_verified=domain_verified,
+        domain_verified=check.domain_verified,
         language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
-        review_reason=",".join(reasons) or None,
+        review_reason=",".join(check.reasons) or None,
         client_prefix=data.client_prefix,
         status=SignatureStatus.UNCONFIRMED,
         created_at=now,
@@ -211,17 +271,21 @@ def sign(
     except IntegrityError:
         # Another request with the same email won the race between our look-up and insert;
         # rolling back the savepoint has already expunged our pending row.
-        existing = _live_signature_for_email(session, letter, key)
+        existing = _live_signature_for_email(session, letter, check.email_key)
         if existing is None:
             raise
         emailed = send_links_again(session, existing, now=now, caps=caps)
         return SignOutcome(existing, created=False, emailed=emailed)
 
-    detail: dict[str, Any] = {"kind": signature.kind, "domain_verified": domain_verified}
-    if reasons:
-        detail["review_reason"] = [str(reason) for reason in reasons]
+    detail: dict[str, Any] = {"kind": signature.kind, "domain_verified": check.domain_verified}
+    if check.reasons:
+        detail["review_reason"] = [str(reason) for reason in check.reasons]
     audit_signer(session, signature, "signature.created", now=now, detail=detail)
-    emailed = email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
+    if check.address_at_cap:
+        emailed = email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
+    else:
+        _email_signer(session, signature, "confirm_request", now=now)
+        emailed = True
     return SignOutcome(signature, created=True, emailed=emailed)
 
 
