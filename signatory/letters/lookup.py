@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import abort
 from flask_babel import gettext
 
@@ -17,8 +19,10 @@ def public_letter_or_404(slug: str, *, with_versions: bool = True) -> Letter:
     """
     letter = letter_by_slug(db.session, slug, with_versions=with_versions)
     if letter is None:
-        abort(
-            404,
-            description=gettext("There is no letter at this address. It may not be public yet."),
-        )
+        no_such_letter()
     return letter
+
+
+def no_such_letter() -> NoReturn:
+    """The 404 page of an address that names no public letter."""
+    abort(404, description=gettext("There is no letter at this address. It may not be public yet."))

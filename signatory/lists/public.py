@@ -33,7 +33,7 @@ from signatory.core.i18n import ORGANIZATION_TYPES, local_country_name, organiza
 from signatory.core.text import folded
 from signatory.core.time import utcnow
 from signatory.core.web import absolute_url
-from signatory.letters.lookup import public_letter_or_404
+from signatory.letters.lookup import no_such_letter, public_letter_or_404
 from signatory.letters.queries import published_counts
 from signatory.lists import feeds, share, writers
 from signatory.lists import live as live_list
@@ -312,16 +312,24 @@ def signatories_json(slug: str) -> Response:
 def live(slug: str) -> Response:
     """The published count by section and the newest signatories, for pages that poll.
 
-    Conditional: ``304`` with an empty body while the list is unchanged.
+    Conditional: ``304`` with an empty body while the list is unchanged, after one read
+    of the letter's list state; only a changed list reads the letter itself.
     """
-    letter = public_letter_or_404(slug, with_versions=False)
+    state = live_list.current_list_state(slug)
+    if state is None:
+        no_such_letter()
 
     def render() -> Response:
+        letter = public_letter_or_404(slug, with_versions=False)
         body = json.dumps(live_list.live_body(letter), ensure_ascii=False, separators=(",", ":"))
         return Response(body, content_type="application/json; charset=utf-8")
 
     response = live_list.revalidated(
-        letter, render, variant="live", max_age=live_list.MAX_AGE, stale=live_list.STALE
+        state,
+        render,
+        variant="live",
+        max_age=live_list.MAX_AGE,
+        stale=live_list.STALE,
     )
     # Public facts, no credentials: any site may read them (an embedded counter, say).
     response.access_control_allow_origin = "*"
@@ -390,7 +398,11 @@ def widget(slug: str) -> Response:
 
     # Whether signing is open changes the page without changing the list.
     response = live_list.revalidated(
-        letter, render, variant=f"widget-{int(accepting)}", max_age=30, stale=30
+        live_list.ListState.of(letter),
+        render,
+        variant=f"widget-{int(accepting)}",
+        max_age=30,
+        stale=30,
     )
     response.headers["Content-Security-Policy"] = share.WIDGET_POLICY
     return response
@@ -413,4 +425,6 @@ def feed(slug: str) -> Response:
 
     # The title and recipient appear in the feed too, so an edit to them is a new version.
     wording = zlib.crc32(f"{letter.title}\n{letter.recipient}".encode())
-    return live_list.revalidated(letter, render, variant=f"feed-{wording:x}", max_age=60, stale=60)
+    return live_list.revalidated(
+        live_list.ListState.of(letter), render, variant=f"feed-{wording:x}", max_age=60, stale=60
+    )

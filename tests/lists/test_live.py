@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
@@ -95,6 +96,32 @@ def test_live_answers_304_with_an_empty_body_while_nothing_changed(
     assert response.status_code == 304
     assert response.get_data() == b""
     assert response.headers["ETag"] == etag
+
+
+def test_a_poll_that_finds_nothing_new_opens_no_session_transaction(
+    client: FlaskClient, session: Session
+) -> None:
+    letter = make_letter(session, slug="civic")
+    make_signature(session, letter)
+    session.commit()
+    etag = etag_of(client)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(LIVE, headers={"If-None-Match": etag})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 304
+    assert response.headers["ETag"] == etag
+    # The list state is read straight from the driver (``QuickRead``, which SQLAlchemy's
+    # events do not see): no BEGIN, no letter loaded through the ORM.
+    assert statements == []
 
 
 def test_live_answers_200_to_a_stale_etag(client: FlaskClient, session: Session) -> None:
