@@ -239,6 +239,11 @@ def _queue_mail(app: Flask, letter: SeededLetter, messages: int) -> None:
         db.session.remove()
 
 
+def chosen(scenarios: list[Any], only: Sequence[str]) -> list[Any]:
+    """The scenarios whose key starts with one of ``only``, and every baseline (the ratios')."""
+    return [s for s in scenarios if s.key.startswith(("baseline", *only))]
+
+
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     load = Load(threads=args.threads, connections=args.connections, seconds=args.duration)
     wrk_binary()
@@ -289,6 +294,10 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         plan = build_plan(app, signatory, baseline, small, big, load, tmp)
         meta["facts"] = plan.facts
 
+        if args.only:
+            plan.reads = chosen(plan.reads, args.only)
+            plan.downloads = chosen(plan.downloads, args.only)
+            plan.writes = chosen(plan.writes, args.only)
         drive(plan.reads, plan, load, args, tmp)
         downloads(plan, args.runs)
         writes_from = utcnow()
@@ -296,7 +305,11 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         verify_writes(app, plan.writes, writes_from, load.connections)
         signatory.stop()
         baseline.stop()
-        mail_results = mail(app, env, tmp, small, args.mail_messages, args.runs)
+        mail_results = (
+            mail(app, env, tmp, small, args.mail_messages, args.runs)
+            if not args.only or any("mail".startswith(prefix) for prefix in args.only)
+            else {"runs": [], "problems": ["not run (--only)"], "messages": 0}
+        )
         with app.app_context():
             db.engine.dispose()
     meta["seconds"] = round(time.perf_counter() - started)
@@ -334,6 +347,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-analyze", dest="analyze", action="store_false",
                         help="skip ANALYZE after seeding")  # fmt: skip
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--only", nargs="+", metavar="KEY",
+        help="only the scenarios whose key starts with one of these (sign, live, csv, mail...);"
+        " the baselines always run",
+    )  # fmt: skip
     parser.add_argument(
         "--json", type=Path, default=RESULTS / "latest.json", help="where to write the results"
     )

@@ -110,13 +110,15 @@ def _letter_rows(
     insert: Scenario | None,
     small: Scenario | None,
 ) -> list[Row]:
+    """The rows of one letter size; a scenario left out of the run (``--only``) has none."""
     rows = []
-    sign = every[f"sign-{n}"]
-    row = _wrk_row(sign)
-    _against(row, sign, insert, "insert")
-    _target(row, "≥ 0.5", None if row.ratio is None else row.ratio >= 0.5)
-    rows.append(row)
-    if small is not None:
+    sign = every.get(f"sign-{n}")
+    if sign is not None:
+        row = _wrk_row(sign)
+        _against(row, sign, insert, "insert")
+        _target(row, "≥ 0.5", None if row.ratio is None else row.ratio >= 0.5)
+        rows.append(row)
+    if sign is not None and small is not None:
         cost = Row(f"sign-cost-{n}", f"sign cost, {n:,} vs 300 signatures", unit="")
         cost.failed = _failure(sign) or _failure(small)
         if not cost.failed:
@@ -126,12 +128,15 @@ def _letter_rows(
         if n >= BIG:
             _target(cost, "≤ 1.2", None if cost.ratio is None else cost.ratio <= 1.2)
         rows.append(cost)
-    confirm = every[f"confirm-{n}"]
-    row = _wrk_row(confirm)
-    _against(row, confirm, insert, "insert")
-    rows.append(row)
+    confirm = every.get(f"confirm-{n}")
+    if confirm is not None:
+        row = _wrk_row(confirm)
+        _against(row, confirm, insert, "insert")
+        rows.append(row)
     for key in ("letter", "list1"):
-        scenario = every[f"{key}-{n}"]
+        scenario = every.get(f"{key}-{n}")
+        if scenario is None:
+            continue
         row = _wrk_row(scenario)
         _against(row, scenario, listing, "list")
         met = None
@@ -139,28 +144,32 @@ def _letter_rows(
             met = row.ratio >= 0.7 and row.p99_ms <= 100
         _target(row, "≥ 0.7, p99 ≤ 100 ms", met)
         rows.append(row)
-    first, deep = every[f"list1org-{n}"], every[f"list500-{n}"]
+    first, deep = every.get(f"list1org-{n}"), every.get(f"list500-{n}")
     for scenario in (first, deep):
-        row = _wrk_row(scenario)
-        _against(row, scenario, listing, "list")
-        rows.append(row)
-    cost = Row(f"deep-cost-{n}", f"{deep.label.split(',')[0]} vs page 1, cost", unit="")
-    cost.failed = _failure(first) or _failure(deep)
-    if not cost.failed:
-        cost.ratio = _paired(first, deep, lambda x, y: x.rps / y.rps)
-        cost.of = "page 1"
-    _target(cost, "≤ 1.2", None if cost.ratio is None else cost.ratio <= 1.2)
-    rows.append(cost)
+        if scenario is not None:
+            row = _wrk_row(scenario)
+            _against(row, scenario, listing, "list")
+            rows.append(row)
+    if first is not None and deep is not None:
+        cost = Row(f"deep-cost-{n}", f"{deep.label.split(',')[0]} vs page 1, cost", unit="")
+        cost.failed = _failure(first) or _failure(deep)
+        if not cost.failed:
+            cost.ratio = _paired(first, deep, lambda x, y: x.rps / y.rps)
+            cost.of = "page 1"
+        _target(cost, "≤ 1.2", None if cost.ratio is None else cost.ratio <= 1.2)
+        rows.append(cost)
     for key in ("country", "search", "api"):
-        scenario = every[f"{key}-{n}"]
-        row = _wrk_row(scenario)
-        _against(row, scenario, listing, "list")
+        scenario = every.get(f"{key}-{n}")
+        if scenario is not None:
+            row = _wrk_row(scenario)
+            _against(row, scenario, listing, "list")
+            rows.append(row)
+    live = every.get(f"live304-{n}")
+    if live is not None:
+        row = _wrk_row(live)
+        _against(row, live, hello, "hello")
+        _target(row, "≥ 0.6", None if row.ratio is None else row.ratio >= 0.6)
         rows.append(row)
-    live = every[f"live304-{n}"]
-    row = _wrk_row(live)
-    _against(row, live, hello, "hello")
-    _target(row, "≥ 0.6", None if row.ratio is None else row.ratio >= 0.6)
-    rows.append(row)
     return rows
 
 
