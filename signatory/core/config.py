@@ -158,6 +158,12 @@ def _fill_instance_defaults(app: Flask, test_config: dict[str, Any] | None) -> N
         config["SECRET_KEY"] = _instance_secret(instance / DEVELOPMENT_SECRET_FILE)
         config["USING_GENERATED_SECRET"] = True
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if str(config["DATABASE_URL"]).startswith("sqlite"):
+        # A ping before each use finds a server's dropped connection; a file has none to
+        # drop, and the ping was a second statement for every request's one read.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.pop("pool_pre_ping", None)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("RATELIMIT_STORAGE_URI"):
         # A file of its own, never the app's database: counting a request must not wait
         # for the write lock a signature needs.

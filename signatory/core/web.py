@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from flask import (
     Flask,
+    Request,
     Response,
     current_app,
     g,
@@ -19,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -299,20 +301,32 @@ def _forms_only() -> None:
         raise UnsupportedMediaType()
 
 
+# Sent with every answer unless the view set its own (the widget sets its own policy).
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Permissions-Policy", "interest-cohort=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    # The names already set, read once: werkzeug's Headers finds a missing name by raising
+    # KeyError, and these hooks run for every answer (the live endpoint's 304s among them).
+    present = {name.lower() for name, _ in headers.items()}
+    headers.extend(pair for pair in _SECURITY_HEADERS if pair[0].lower() not in present)
     # X-Frame-Options is the older twin of frame-ancestors: a response that sets its own
     # policy to be framed (the embeddable widget) must not be denied by the other.
-    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
-        headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "interest-cohort=()")
+    if "x-frame-options" not in present and "frame-ancestors 'none'" in headers.get(
+        "Content-Security-Policy", ""
+    ):
+        headers.add("X-Frame-Options", "DENY")
     # Over HTTPS (directly, or as a trusted proxy's X-Forwarded-Proto says), browsers are
     # told to use nothing else, on every subdomain too, for a year.
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add(*_HSTS)
     if _is_private(response):
         headers["Cache-Control"] = "no-store"
     return response
@@ -333,7 +347,21 @@ def _is_private(response: Response) -> bool:
     return response.mimetype == "text/html" and g.get(field) is not None
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that has none.
+
+    Flask makes an itsdangerous serializer (deriving its key) at the start of every
+    request, cookie or not; most requests (polls, the lists, the API) carry no session.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _unexpected)

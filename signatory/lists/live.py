@@ -185,9 +185,8 @@ def revalidated(
     response.set_etag(etag)
     if utcnow() - last_modified >= timedelta(seconds=1):
         response.last_modified = last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    response.cache_control.stale_while_revalidate = stale
+    # One header, written once (each cache_control attribute set writes it again).
+    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
     return response
 
 

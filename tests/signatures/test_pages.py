@@ -327,6 +327,37 @@ def test_withdrawing_takes_the_signature_off_the_letter_page(client, app, letter
     assert "has been withdrawn" in again.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/letters/civic-space", "/letters/civic-space/live.json", "/letters/civic-space/signatories",
+     "/letters/civic-space/widget", "/api/v1/letters", "/no-such-page"],
+)  # fmt: skip
+def test_every_answer_carries_each_security_header_once(client, letter, path):
+    response = client.get(path)
+    names = [name.lower() for name, _ in response.headers.items()]
+    for name in ("x-content-type-options", "referrer-policy", "content-security-policy",
+                 "permissions-policy"):  # fmt: skip
+        assert names.count(name) == 1, (path, name)
+    framed = "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]
+    # The widget sets its own policy (framable) and so gets no X-Frame-Options: DENY.
+    assert ("x-frame-options" in names) is not framed
+    assert names.count("x-frame-options") <= 1
+    assert "strict-transport-security" not in names  # plain HTTP here
+
+
+def test_over_https_browsers_are_told_to_keep_to_it(client, letter):
+    response = client.get("/letters/civic-space", base_url="https://localhost")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_a_request_without_a_cookie_still_gets_a_session_for_its_form(client, letter):
+    response = client.get("/letters/civic-space")
+    assert "session=" in response.headers.get("Set-Cookie", "")
+    # A poll with no cookie is given none.
+    poller = client.application.test_client()
+    assert "Set-Cookie" not in poller.get("/letters/civic-space/live.json").headers
+
+
 def test_pages_carry_security_headers(client, letter):
     response = client.get("/letters/civic-space")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
