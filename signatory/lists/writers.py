@@ -9,16 +9,19 @@ delivery freezes exactly these bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from flask import url_for
 
 from signatory.core.database import DbSession
 from signatory.core.i18n import ORGANIZATION_TYPES, country_name
-from signatory.core.spreadsheets import BOM, csv_chunk, neutralise, safe_filename
-from signatory.lists.queries import PUBLIC_KINDS, PublicSignature, iter_published
+from signatory.core.spreadsheets import BOM, CsvChunks, neutralise, safe_filename
+from signatory.core.spreadsheets import csv_chunk as csv_chunk  # offered here, as it always was
+from signatory.lists.queries import DOWNLOAD_BATCH, PUBLIC_KINDS, iter_published
 from signatory.models import Letter, SignatureKind
 
 HEADER = (
@@ -41,37 +44,104 @@ SECTION_LABELS: dict[str, str] = {
 }
 
 
-def csv_row(signature: PublicSignature) -> list[str]:
-    """One signature as CSV cells, in ``HEADER`` order, every cell neutralised."""
-    is_organization = signature.kind == SignatureKind.ORGANIZATION
-    type_code = signature.organization_type or ""
-    cells = [
-        SECTION_LABELS.get(signature.kind, signature.kind),
-        signature.organization or "",
-        signature.country,
-        country_name(signature.country),
-        ORGANIZATION_TYPES.get(type_code, type_code),
-        signature.website or "",
-        signature.name,
-        signature.title or "",
+class _Memo(dict[Any, str]):
+    """``text(code)`` for each code, worked out the first time the code is met.
+
+    A letter has a few dozen countries and types however many sign it: each row then
+    costs a dictionary look-up, and an unknown code still gets what ``text`` makes of it.
+    """
+
+    def __init__(self, text: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._text = text
+
+    def __missing__(self, code: Any) -> str:
+        value = self[code] = self._text(code)
+        return value
+
+
+def _country_cell(code: str) -> str:
+    return neutralise(country_name(code))
+
+
+def _type_cell(code: str | None) -> str:
+    return neutralise(ORGANIZATION_TYPES.get(code or "", code or ""))
+
+
+def _verified_cell(domain_verified: bool) -> str:
+    return neutralise("yes" if domain_verified else "no")
+
+
+def _text_cell(value: object) -> str:
+    return neutralise(str(value))
+
+
+class CsvRows:
+    """Turns rows of ``iter_published`` (``DOWNLOAD_FIELDS``) into CSV cells, in ``HEADER`` order.
+
+    Every cell is neutralised: the ones a signer typed one by one, the others (labels,
+    country names, types, versions) once per value, in the look-up tables.
+    """
+
+    def __init__(self) -> None:
+        self.countries = _Memo(_country_cell)
+        self.codes = _Memo(_text_cell)
+        self.types = _Memo(_type_cell)
+        self.verified = _Memo(_verified_cell)
+        self.versions = _Memo(_text_cell)
+
+    def rows(self, kind: str, batch: Iterable[Sequence[Any]]) -> Iterator[tuple[str, ...]]:
+        """The cells of each row of ``batch``, all of section ``kind``."""
+        section = neutralise(SECTION_LABELS.get(kind, kind))
+        countries, codes, types, versions = self.countries, self.codes, self.types, self.versions
         # Only an organization's domain can be verified; for individuals it does not apply.
-        ("yes" if signature.domain_verified else "no") if is_organization else "",
-        signature.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        str(signature.version),
-    ]
-    return [neutralise(cell) for cell in cells]
+        verified = self.verified if kind == SignatureKind.ORGANIZATION else defaultdict(str)
+        for (
+            _,
+            organization,
+            country,
+            type_code,
+            website,
+            name,
+            title,
+            domain_verified,
+            signed_at,
+            version,
+        ) in batch:
+            yield (
+                section,
+                neutralise(organization or ""),
+                codes[country],
+                countries[country],
+                types[type_code],
+                neutralise(website or ""),
+                neutralise(name),
+                neutralise(title or ""),
+                verified[domain_verified],
+                neutralise(signed_at),
+                versions[version],
+            )
 
 
-def iter_csv(session: DbSession, letter: Letter, *, batch_size: int = 1000) -> Iterator[str]:
+def csv_row(kind: str, row: Sequence[Any]) -> list[str]:
+    """One row of ``iter_published`` of section ``kind`` as CSV cells, in ``HEADER`` order."""
+    return list(next(CsvRows().rows(kind, [row])))
+
+
+def iter_csv(
+    session: DbSession, letter: Letter, *, batch_size: int = DOWNLOAD_BATCH
+) -> Iterator[str]:
     """The whole CSV of ``letter``'s published signatures, as text chunks to stream.
 
     The BOM and header come first, then organizations and individuals, each in signing
     order, read ``batch_size`` rows at a time so memory does not grow with the letter.
     """
-    yield BOM + csv_chunk([[neutralise(cell) for cell in HEADER]])
+    chunks = CsvChunks()
+    cells = CsvRows()
+    yield BOM + chunks.chunk([[neutralise(cell) for cell in HEADER]])
     for kind in PUBLIC_KINDS:
         for batch in iter_published(session, letter, kind=kind, batch_size=batch_size):
-            yield csv_chunk(csv_row(signature) for signature in batch)
+            yield chunks.chunk(cells.rows(kind, batch))
 
 
 def csv_filename(letter: Letter) -> str:
@@ -91,28 +161,62 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def download_item(signature: PublicSignature) -> dict[str, Any]:
-    """One signatory in the JSON download: the public fields, as the CSV has them."""
-    return {
-        "id": signature.id,
-        "kind": signature.kind,
-        "organization": signature.organization,
-        "country": signature.country,
-        "country_name": country_name(signature.country),
-        "organization_type": signature.organization_type,
-        "website": signature.website,
-        "name": signature.name,
-        "title": signature.title,
-        "domain_verified": signature.domain_verified
-        if signature.kind == SignatureKind.ORGANIZATION
-        else None,
-        "signed_at": _timestamp(signature.published_at),
-        "version": signature.version,
-    }
+def _json_text(value: str | None) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False)`` writes it."""
+    return "null" if value is None else encode_basestring(value)
+
+
+def _json_country(code: str) -> str:
+    """The country's code and, after its key, its name: they always come together."""
+    return f'{_json_text(code)}, "country_name": {_json_text(country_name(code))}'
+
+
+class JsonItems:
+    """Turns rows of ``iter_published`` into the JSON download's items, as text.
+
+    Each item is what ``json.dumps(item, ensure_ascii=False)`` makes of the dict of its
+    public fields (the keys in the order below), written from a template: dumping a dict
+    per row cost more than reading the row. Strings go through json's own encoder.
+    """
+
+    def __init__(self) -> None:
+        self.countries = _Memo(_json_country)
+        self.types = _Memo(_json_text)
+
+    def items(self, kind: str, batch: Iterable[Sequence[Any]]) -> Iterator[str]:
+        """The JSON text of each row of ``batch``, all of section ``kind``."""
+        head = f'{{"id": %d, "kind": {_json_text(kind)}, "organization": '
+        # Only an organization's domain can be verified; for individuals it does not apply.
+        is_organization = kind == SignatureKind.ORGANIZATION
+        countries, types, text = self.countries, self.types, _json_text
+        for (
+            row_id,
+            organization,
+            country,
+            type_code,
+            website,
+            name,
+            title,
+            verified,
+            signed_at,
+            version,
+        ) in batch:
+            yield (
+                f'{head % row_id}{text(organization)}, "country": {countries[country]}, '
+                f'"organization_type": {types[type_code]}, "website": {text(website)}, '
+                f'"name": {text(name)}, "title": {text(title)}, "domain_verified": '
+                f"{('true' if verified else 'false') if is_organization else 'null'}, "
+                f'"signed_at": {text(signed_at)}, "version": {version:d}}}'
+            )
 
 
 def iter_json(
-    session: DbSession, letter: Letter, *, base_url: str, now: datetime, batch_size: int = 1000
+    session: DbSession,
+    letter: Letter,
+    *,
+    base_url: str,
+    now: datetime,
+    batch_size: int = DOWNLOAD_BATCH,
 ) -> Iterator[str]:
     """The whole public list as one JSON document, in text chunks to stream.
 
@@ -132,10 +236,11 @@ def iter_json(
     }
     # The head, then the array opened by hand so the rows can follow as they are read.
     yield json.dumps(head, ensure_ascii=False)[:-1] + ',"signatures":['
+    items = JsonItems()
     first = True
     for kind in PUBLIC_KINDS:
         for batch in iter_published(session, letter, kind=kind, batch_size=batch_size):
-            chunk = ",\n".join(json.dumps(download_item(s), ensure_ascii=False) for s in batch)
+            chunk = ",\n".join(items.items(kind, batch))
             yield ("\n" if first else ",\n") + chunk
             first = False
     yield "\n]}\n"

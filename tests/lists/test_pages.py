@@ -288,8 +288,9 @@ def test_keyset_pages_of_one_section_walk_that_section_exactly_once(session: Ses
     bulk_publish(session, letter, 43, kind="individual")
     expected = published_ids_in_order(session, letter, kind="individual")
 
+    # The downloads' rows are plain tuples of DOWNLOAD_FIELDS, the id first.
     seen = [
-        row.id
+        row[0]
         for batch in service.iter_published(session, letter, kind="individual", batch_size=10)
         for row in batch
     ]
