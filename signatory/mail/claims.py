@@ -73,6 +73,9 @@ class Claimed:
     # The request that queued the message, for the worker's log lines (None: a command
     # or the worker itself queued it).
     request_id: str | None = None
+    # The signature the message is about, if any: a batch reads all of its signatures at
+    # once (``registry.Snapshot``) rather than one query per message.
+    signature_id: int | None = None
 
 
 _CLAIMED_COLUMNS = (
@@ -83,6 +86,7 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.attempts,
     OutboxMessage.created_at,
     OutboxMessage.request_id,
+    OutboxMessage.signature_id,
 )
 
 

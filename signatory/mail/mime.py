@@ -13,8 +13,11 @@ byte what the default policy makes (tests/mail/test_mime.py).
 
 from __future__ import annotations
 
+import secrets
+import sys
 import threading
 from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Any
 
@@ -72,3 +75,25 @@ class RememberingPolicy(EmailPolicy):
 
 
 MAIL_POLICY = RememberingPolicy(header_factory=_RememberedHeaders())
+
+
+def new_boundary() -> str:
+    """A multipart boundary of the standard library's shape (fifteen "=", a random number
+    of nineteen digits, "=="), drawn here rather than by its private helper."""
+    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):019d}=="
+
+
+def set_boundary(email: EmailMessage, boundary: str, *texts: str) -> None:
+    """Give the multipart ``email`` a boundary drawn once for a whole batch.
+
+    Left to itself, the generator draws one for each message as it writes it, searches
+    the parts for it with a regular expression compiled for that one boundary, and parses
+    the Content-Type header again to add it: about a tenth of the worker's time a message.
+    With one boundary for the batch, the header is one the policy has parsed already.
+    The boundary must not appear in a part: a part whose text holds ``--`` and the
+    boundary is left to the generator, which draws another. The text as given is enough
+    to look in: quoted-printable writes every "=" as "=3D" and base64 has no "-", so the
+    encoded parts cannot hold the boundary where the text does not.
+    """
+    if not any(f"--{boundary}" in text for text in texts):
+        email.set_boundary(boundary)

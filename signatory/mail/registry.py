@@ -5,16 +5,25 @@ registers them from its ``init_app`` with ``register``. An outbox row names its 
 carries a small JSON context of ids; the builder loads the rows, mints any links (tokens
 are made at send time, so no live credential waits in the outbox) and returns what the
 templates ``templates/mail/<name>.{subject.txt,txt,html}`` need.
+
+A worker sends a batch of messages, most of them about a signature of one letter, so it
+reads what they are about once for the batch (``Snapshot``) rather than once a message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer, joinedload, scoped_session, selectinload
+
 from signatory.core.database import DbSession
 from signatory.core.tokens import Tokens
+from signatory.models import Letter, LetterVersion, Signature
 
 
 class Undeliverable(Exception):
@@ -67,3 +76,84 @@ def build_context(
     except KeyError:
         raise LookupError(f"this worker cannot render mail template {name!r}") from None
     return builder(session, context, env)
+
+
+# -- a batch's reads ---------------------------------------------------------------------
+
+# A batch's snapshot is read again once it is this old (seconds): what a message says (a
+# signature's status, a letter's title) is never older than this when it is rendered.
+SNAPSHOT_AGE = 1.0
+
+# What ``models.signature.load_signature`` loads (a signature and its letter), with the
+# letter's versions as every letter comes, but without their texts: a confirmation names
+# the letter and shows no version's text. The one email that does (``version_changed``)
+# reads the texts of the two versions it compares when it is rendered.
+_ABOUT_A_SIGNATURE = joinedload(Signature.letter).options(
+    selectinload(Letter.versions).options(
+        defer(LetterVersion.body_markdown), defer(LetterVersion.body_html)
+    )
+)
+
+
+@dataclass
+class Snapshot:
+    """The signatures a batch's messages are about, with their letters, read at once.
+
+    Two statements for the batch, however many messages it holds and however many
+    versions its letters have. The rows stay in the session (``kept_between_commits``),
+    so each builder's ``load_signature`` finds its signature there with no query of its
+    own, and each letter is read once, not once per message.
+    """
+
+    signatures: list[Signature]
+    taken_at: float
+
+    @classmethod
+    def take(cls, session: DbSession, signature_ids: Collection[int | None]) -> Snapshot:
+        """Read the signatures ``signature_ids`` afresh and end the reading (commit)."""
+        # What an earlier snapshot left in the session is read again, not reused.
+        session.expire_all()
+        ids = sorted({i for i in signature_ids if i is not None})
+        found = []
+        if ids:
+            found = list(
+                session.scalars(
+                    select(Signature).options(_ABOUT_A_SIGNATURE).where(Signature.id.in_(ids))
+                )
+            )
+        # On SQLite every transaction of the worker holds the write lock: end it now.
+        session.commit()
+        # The list holds the rows: the session's identity map alone would let them go.
+        return cls(found, time.monotonic())
+
+    @property
+    def stale(self) -> bool:
+        return time.monotonic() - self.taken_at >= SNAPSHOT_AGE
+
+
+@contextmanager
+def kept_between_commits(session: DbSession) -> Iterator[None]:
+    """Rows read inside the block stay loaded across its commits, and expire at its end.
+
+    The worker commits after rendering each message (so no transaction waits on the mail
+    server); expiring everything at each commit would read a batch's snapshot again for
+    every message. ``Snapshot.stale`` bounds how old what is kept may get.
+    """
+    own = _own(session)
+    expire_on_commit = own.expire_on_commit
+    own.expire_on_commit = False
+    try:
+        yield
+    finally:
+        own.expire_on_commit = expire_on_commit
+        own.expire_all()
+
+
+def in_transaction(session: DbSession) -> bool:
+    """Whether ``session`` has begun a transaction that a commit would end."""
+    return _own(session).in_transaction()
+
+
+def _own(session: DbSession) -> Session:
+    # The app's scoped session passes most methods on, but not these.
+    return session.registry() if isinstance(session, scoped_session) else session

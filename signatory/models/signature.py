@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, Mapper, joinedload, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from signatory.core.database import DbSession
 from signatory.core.extensions import Model
@@ -255,9 +256,16 @@ class Signature(Model):
 def load_signature(session: DbSession, signature_id: int) -> Signature | None:
     """The signature ``signature_id`` with its letter, which nearly every use of one needs.
 
-    A query rather than ``session.get``: a signature already in the session still gets its
-    letter loaded (relationships raise on a lazy load).
+    One the session holds already with its letter, unchanged (the mail worker reads a
+    batch's at once), is returned with no query: the query would return that same object.
+    Otherwise a query rather than ``session.get``: a signature already in the session
+    still gets its letter loaded (relationships raise on a lazy load).
     """
+    held: Signature | None = session.identity_map.get(identity_key(Signature, signature_id))
+    if held is not None:
+        state = inspect(held)
+        if not state.modified and "letter" not in state.unloaded:
+            return held
     return session.scalar(
         select(Signature).options(joinedload(Signature.letter)).where(Signature.id == signature_id)
     )
