@@ -261,11 +261,7 @@ def init_app(app: Flask) -> None:
     language_menu = declare(Blueprint("i18n", __name__), "public")
     language_menu.add_url_rule("/language/<code>", view_func=switch, methods=["GET"])
     app.register_blueprint(language_menu)
-    # Flask-Babel keeps the chosen language on `g`, which belongs to the app context; a
-    # request inside an app context already pushed (a CLI command, a test) shares it, so
-    # each request chooses again.
-    app.before_request(refresh)
-    app.before_request(_form_messages)
+    app.before_request(_each_request)
     app.after_request(_vary)
     app.jinja_env.globals.update(
         current_locale=current_locale,
@@ -308,7 +304,11 @@ def _wtforms_catalogue(locale: str) -> support.NullTranslations:
 _FORM_MESSAGES = FormMessages()
 
 
-def _form_messages() -> None:
+def _each_request() -> None:
+    # Flask-Babel keeps the chosen language on `g`, which belongs to the app context; a
+    # request inside an app context already pushed (a CLI command, a test) shares it, so
+    # each request chooses again.
+    refresh()
     request.wtforms_translations = _FORM_MESSAGES  # type: ignore[attr-defined]
 
 

@@ -359,6 +359,22 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if "public" in response.headers.get("Cache-Control", ""):
+            # The views mark an answer public only when it is the same whoever asks (the
+            # live count, the widget, the feed), and a shared cache may keep it for
+            # everyone: it must carry no visitor's cookie. Flask-Login touches the session
+            # on every request (its freshness flag, its remember-me check), which would
+            # send one, and add "Vary: Cookie" (one cached copy per visitor, while every
+            # watcher of a letter has the sign form's session). Nothing such an answer
+            # does to the session is kept.
+            return
+        # Untouched and empty: Flask would work out the cookie's every setting, then send
+        # nothing (no cookie, and no Vary, which only a session read adds).
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
 
 def init_app(app: Flask) -> None:
     app.session_interface = CookieSessions()

@@ -358,6 +358,26 @@ def test_a_request_without_a_cookie_still_gets_a_session_for_its_form(client, le
     assert "Set-Cookie" not in poller.get("/letters/civic-space/live.json").headers
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/letters/civic-space/live.json", "/letters/civic-space/feed.atom",
+     "/letters/civic-space/widget"],
+)  # fmt: skip
+def test_a_public_answer_carries_no_visitors_cookie_and_does_not_vary_by_it(client, letter, path):
+    client.get("/letters/civic-space")  # the sign form's session cookie, as every signer has
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "public" in response.headers["Cache-Control"]
+    # One copy in a shared cache for every visitor, and no visitor's cookie in it.
+    assert "cookie" not in response.headers.get("Vary", "").lower()
+    assert "Set-Cookie" not in response.headers
+
+
+def test_the_letter_page_still_varies_by_cookie(client, letter):
+    response = client.get("/letters/civic-space")
+    assert "Cookie" in response.headers["Vary"]
+
+
 def test_pages_carry_security_headers(client, letter):
     response = client.get("/letters/civic-space")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
