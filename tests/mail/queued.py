@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +15,32 @@ from sqlalchemy.orm import Session
 from signatory.mail.outbox import enqueue
 from signatory.models import Letter, OutboxMessage
 from tests.factories import make_letter, make_signature
+
+
+class Memory:
+    """A mail backend that keeps what it is given, in order.
+
+    ``on_send`` runs first, on the sending thread; ``latency`` seconds pass before each
+    message is kept, as a server's answer takes.
+    """
+
+    def __init__(
+        self, on_send: Callable[[EmailMessage], None] | None = None, latency: float = 0.0
+    ) -> None:
+        self.sent: list[EmailMessage] = []
+        self.on_send = on_send
+        self.latency = latency
+        self.lock = threading.Lock()
+
+    def send(self, message: EmailMessage) -> None:
+        if self.on_send is not None:
+            self.on_send(message)
+        time.sleep(self.latency)
+        with self.lock:
+            self.sent.append(message)
+
+    def describe(self) -> str:
+        return "memory"
 
 
 def confirm_request(

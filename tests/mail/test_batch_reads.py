@@ -6,7 +6,7 @@ an email that shows none, and what a batch read is read again once it is
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from email.message import EmailMessage
@@ -26,25 +26,7 @@ from signatory.mail.worker import SendCounts, send_due
 from signatory.models import Letter, LetterVersion, Signature
 from tests.conftest import text_part
 from tests.factories import make_letter, make_signature
-from tests.mail.queued import addresses, confirm_request, rows
-
-
-class Kept:
-    """A backend that keeps what it is given; ``on_send`` runs first, on the sending thread."""
-
-    def __init__(self, on_send: Callable[[EmailMessage], None] | None = None) -> None:
-        self.sent: list[EmailMessage] = []
-        self.on_send = on_send
-        self.lock = threading.Lock()
-
-    def send(self, message: EmailMessage) -> None:
-        if self.on_send is not None:
-            self.on_send(message)
-        with self.lock:
-            self.sent.append(message)
-
-    def describe(self) -> str:
-        return "memory"
+from tests.mail.queued import Memory, addresses, confirm_request, rows
 
 
 @pytest.fixture
@@ -98,7 +80,7 @@ def statements_of_a_batch(
     for address in addresses(messages):
         confirm_request(session, letter, address, now=now)
     session.commit()
-    backend = Kept()
+    backend = Memory()
 
     with recorded() as statements:
         counts = send_due(session, backend, now=now, settings=WorkerSettings(batch_size=messages))
@@ -160,7 +142,7 @@ def test_a_batch_mixing_confirmations_and_a_change_notice_reads_the_texts_it_com
     for address in addresses(6)[3:]:
         confirm_request(session, letter, address, now=now)
     session.commit()
-    backend = Kept()
+    backend = Memory()
 
     counts = send_due(session, backend, now=now)
 
@@ -196,7 +178,7 @@ def test_what_a_batch_read_is_read_again_once_it_is_snapshot_age_old(
                 other.commit()
             confirmed.set()
 
-    counts = send_due(session, Kept(on_send=confirmed_meanwhile), now=now)
+    counts = send_due(session, Memory(on_send=confirmed_meanwhile), now=now)
 
     assert counts == SendCounts(sent=5, failed=1)
     assert rows(session, ids)[-1] == ("failed", "obsolete", 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -19,25 +18,7 @@ from signatory.mail.claims import LEASE, claim_batch
 from signatory.mail.worker import SendCounts, send_batch, send_due
 from signatory.models import OutboxMessage
 from tests import databases
-from tests.mail.queued import addresses, queue_to, rows
-
-
-class Memory:
-    """A backend that keeps what it is given; ``on_send`` runs before each message is kept."""
-
-    def __init__(self, on_send: Any = None, latency: float = 0.0) -> None:
-        self.sent: list[EmailMessage] = []
-        self.on_send = on_send
-        self.latency = latency
-
-    def send(self, message: EmailMessage) -> None:
-        if self.on_send is not None:
-            self.on_send(message)
-        time.sleep(self.latency)
-        self.sent.append(message)
-
-    def describe(self) -> str:
-        return "memory"
+from tests.mail.queued import Memory, addresses, queue_to, rows
 
 
 @pytest.fixture
