@@ -92,14 +92,21 @@ _PUBLIC_COLUMNS = (
 )
 
 
-def _public_rows(letter: Letter, kind: str, *, with_sort_key: bool = False) -> Select[Any]:
+def _public_rows(
+    letter: Letter,
+    kind: str,
+    *,
+    with_sort_key: bool = False,
+    columns: tuple[Any, ...] = _PUBLIC_COLUMNS,
+) -> Select[Any]:
     """The published signatures of one section of ``letter``, public columns only.
 
     Every read of the public list starts here: equality on (letter_id, status, kind) is
     the head of each list index, so an order and a keyset range on top of it are an index
-    seek plus one step per row.
+    seek plus one step per row. ``columns``: which (the downloads read their own).
     """
-    columns = (*_PUBLIC_COLUMNS, Signature.sort_key) if with_sort_key else _PUBLIC_COLUMNS
+    if with_sort_key:
+        columns = (*columns, Signature.sort_key)
     return (
         select(*columns)
         .join(LetterVersion, LetterVersion.id == Signature.version_id)
@@ -184,14 +191,7 @@ def iter_published(
     if kind not in PUBLIC_KINDS:
         raise InvalidArgument(f"unknown kind {kind!r}")
     query = (
-        select(*_DOWNLOAD_COLUMNS)
-        .join(LetterVersion, LetterVersion.id == Signature.version_id)
-        .where(
-            Signature.letter_id == letter.id,
-            Signature.status == SignatureStatus.PUBLISHED,
-            Signature.kind == kind,
-            Signature.published_at.is_not(None),
-        )
+        _public_rows(letter, kind, columns=_DOWNLOAD_COLUMNS)
         .order_by(Signature.published_at, Signature.id)
         .limit(batch_size)
     )
