@@ -157,22 +157,37 @@ def reads_first() -> None:
     setattr(g, _READS_FIRST, True)
 
 
+def own_session(session: DbSession) -> Session:
+    """The ``Session`` itself: the app's scoped session passes most methods on, not all."""
+    return session() if isinstance(session, scoped_session) else session
+
+
+@contextmanager
+def commits_keep_loaded(session: DbSession) -> Iterator[Session]:
+    """Commits inside the block leave what the session has loaded loaded (not expired)."""
+    own = own_session(session)
+    keep, own.expire_on_commit = own.expire_on_commit, False
+    try:
+        yield own
+    finally:
+        own.expire_on_commit = keep
+
+
 def end_reads(session: DbSession) -> None:
     """End the reading transaction ``reads_first`` began, keeping the objects it read.
 
     Its COMMIT writes nothing (the session holds no changes; flushing them here would
     write without the lock), so it does not count as this request having sent one.
     """
-    own = session() if isinstance(session, scoped_session) else session
+    own = own_session(session)
     if own.new or own.dirty or own.deleted:
         raise RuntimeError("end_reads: the session holds changes; the reading part must not write")
     g.pop(_READS_FIRST, None)
     sent = g.get(_COMMIT_SENT, False)
-    keep, own.expire_on_commit = own.expire_on_commit, False
     try:
-        own.commit()
+        with commits_keep_loaded(own):
+            own.commit()
     finally:
-        own.expire_on_commit = keep
         if not sent:
             g.pop(_COMMIT_SENT, None)
 

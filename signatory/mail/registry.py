@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, joinedload, scoped_session, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, commits_keep_loaded, own_session
 from signatory.core.tokens import Tokens
 from signatory.models import Letter, LetterVersion, Signature
 
@@ -139,21 +139,13 @@ def kept_between_commits(session: DbSession) -> Iterator[None]:
     server); expiring everything at each commit would read a batch's snapshot again for
     every message. ``Snapshot.stale`` bounds how old what is kept may get.
     """
-    own = _own(session)
-    expire_on_commit = own.expire_on_commit
-    own.expire_on_commit = False
-    try:
-        yield
-    finally:
-        own.expire_on_commit = expire_on_commit
-        own.expire_all()
+    with commits_keep_loaded(session) as own:
+        try:
+            yield
+        finally:
+            own.expire_all()
 
 
 def in_transaction(session: DbSession) -> bool:
     """Whether ``session`` has begun a transaction that a commit would end."""
-    return _own(session).in_transaction()
-
-
-def _own(session: DbSession) -> Session:
-    # The app's scoped session passes most methods on, but not these.
-    return session.registry() if isinstance(session, scoped_session) else session
+    return own_session(session).in_transaction()
