@@ -7,12 +7,14 @@ Services take their session as an argument, typed ``DbSession``: a plain SQLAlch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import Select, event, exc
+from sqlalchemy import Insert, Select, Table, event, exc
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 from werkzeug.routing import IntegerConverter, Map
@@ -109,6 +111,29 @@ class QuickRead:
         prepared = (compiled.string, positions, processors)
         self._prepared[dialect.name] = prepared
         return prepared
+
+
+def insert_unless_taken(session: DbSession, table: Table) -> Insert:
+    """An INSERT into ``table`` that a unique index refuses quietly, returning the new id.
+
+    ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike): a row another transaction
+    took first comes back as no id, in one statement, where catching the error would
+    need a savepoint around the insert. One statement per table and database, kept.
+    """
+    dialect = session.get_bind().dialect.name
+    kept = _INSERTS_UNLESS_TAKEN.get((table.name, dialect))
+    if kept is None:
+        construct = _DIALECT_INSERTS[dialect]
+        kept = construct(table).on_conflict_do_nothing().returning(table.c.id)
+        _INSERTS_UNLESS_TAKEN[(table.name, dialect)] = kept
+    return kept
+
+
+_DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "sqlite": sqlite_insert,
+    "postgresql": postgresql_insert,
+}
+_INSERTS_UNLESS_TAKEN: dict[tuple[str, str], Insert] = {}
 
 
 def configure_engines(app: Flask) -> None:

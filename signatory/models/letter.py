@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -182,6 +183,16 @@ class LetterTranslation(Model):
     author: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
 
 
+def current_version_query(letter_id: Any) -> Select[int]:
+    """The id of the letter's current version (``letter_id`` a value or a bound parameter)."""
+    return (
+        select(LetterVersion.id)
+        .where(LetterVersion.letter_id == letter_id)
+        .order_by(LetterVersion.number.desc())
+        .limit(1)
+    )
+
+
 def current_version_id(session: DbSession, letter: Letter) -> int:
     """The id of ``letter``'s current version, without reading every version's text.
 
@@ -190,12 +201,7 @@ def current_version_id(session: DbSession, letter: Letter) -> int:
     """
     if "versions" not in inspect(letter).unloaded:
         return letter.current_version.id
-    found = session.scalar(
-        select(LetterVersion.id)
-        .where(LetterVersion.letter_id == letter.id)
-        .order_by(LetterVersion.number.desc())
-        .limit(1)
-    )
+    found = session.scalar(current_version_query(letter.id))
     if found is None:
         raise LookupError(f"letter {letter.id} has no version")
     return found

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from signatory.core.database import DbSession
 from signatory.models.audit import AuditEvent, record
@@ -65,17 +65,22 @@ def emails_sent_today(
 
 def emails_to_address_today(session: DbSession, key: str, *, now: datetime) -> int:
     """Emails queued in the last day to the signers whose address has the email key ``key``."""
+    return session.scalar(emails_to_address_query(key, since=now - CAP_WINDOW)) or 0
+
+
+def emails_to_address_query(key: Any, *, since: Any) -> Select[int]:
+    """How many emails were queued since ``since`` to the address with the email key ``key``.
+
+    Either may be a value or a bound parameter (signing's one statement of checks).
+    """
     return (
-        session.scalar(
-            select(func.count(OutboxMessage.id))
-            .join(Signature, Signature.id == OutboxMessage.signature_id)
-            .where(
-                Signature.email_key == key,
-                OutboxMessage.created_at >= now - CAP_WINDOW,
-                OutboxMessage.to_addr == Signature.email,
-            )
+        select(func.count(OutboxMessage.id))
+        .join(Signature, Signature.id == OutboxMessage.signature_id)
+        .where(
+            Signature.email_key == key,
+            OutboxMessage.created_at >= since,
+            OutboxMessage.to_addr == Signature.email,
         )
-        or 0
     )
 
 

@@ -338,13 +338,29 @@ def lookalike_key(organization: str | None) -> str | None:
     return skeleton(organization)[:LOOKALIKE_KEY_MAX] or None if organization else None
 
 
+def derived_keys(
+    *, kind: str, organization: str | None, name: str | None, email: str | None
+) -> dict[str, str | None]:
+    """Every derived key of a signature with these fields, by column name."""
+    return {
+        "email_key": email_key(email or ""),
+        "organization_key": organization_key(organization),
+        "lookalike_key": lookalike_key(organization),
+        "sort_key": sort_key(kind, organization, name),
+        "search_key": search_key(organization, name),
+    }
+
+
 def refresh_keys(signature: Signature) -> None:
     """Set every derived key of ``signature`` from its fields."""
-    signature.email_key = email_key(signature.email or "")
-    signature.organization_key = organization_key(signature.organization)
-    signature.lookalike_key = lookalike_key(signature.organization)
-    signature.sort_key = sort_key(signature.kind, signature.organization, signature.name)
-    signature.search_key = search_key(signature.organization, signature.name)
+    keys = derived_keys(
+        kind=signature.kind,
+        organization=signature.organization,
+        name=signature.name,
+        email=signature.email,
+    )
+    for column, value in keys.items():
+        setattr(signature, column, value)
 
 
 # What the keys derive from. The status too: an approval re-derives the organization's key,

@@ -30,7 +30,7 @@ from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
 from signatory.letters import texts
-from signatory.letters.lookup import public_letter_or_404
+from signatory.letters.lookup import no_such_letter, public_letter_or_404
 from signatory.letters.queries import published_counts
 from signatory.lists import live
 from signatory.lists.live import LATEST
@@ -136,13 +136,15 @@ def _sign_limited(refusal: RateLimited) -> Response:
 def sign(slug: str) -> Response | tuple[str, int]:
     """Take a signature; on success send the signer to check their inbox.
 
-    The letter is read without its versions' texts, which only a refusal's page shows
-    (``_refused`` reads them then): a signature needs the current version's id alone.
+    The letter is read as signing needs it (``service.SigningLetter``), without its text,
+    which only a refusal's page shows (``_refused`` reads the letter again then).
     """
     # The checks read; only the signature, its audit event and its email are written, and
     # only they hold SQLite's write lock (``end_reads`` below).
     reads_first()
-    letter = public_letter_or_404(slug, with_versions=False)
+    letter = service.signing_letter(db.session, slug)
+    if letter is None:
+        no_such_letter()
     form = SignForm(
         allow_individuals=letter.allow_individuals,
         check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import Executable
 
-from signatory.core.database import DbSession, savepoint
+from signatory.core.database import DbSession, insert_unless_taken, savepoint
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import mixes_scripts_confusably
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
-from signatory.mail.outbox import enqueue
+from signatory.mail.outbox import enqueue, enqueue_at_once
 from signatory.models import (
     HELD_STATUSES,
     LANGUAGE_TAG_MAX,
     LIVE_STATUSES,
     Letter,
+    LetterStatus,
     Signature,
     SignatureKind,
     SignatureStatus,
@@ -30,16 +42,23 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.letter import DisposableEmail, accepting, current_version_id
-from signatory.models.mail_caps import EmailCaps, cap_reached, emails_to_address_today
+from signatory.models.letter import DisposableEmail, accepting, current_version_query
+from signatory.models.mail_caps import (
+    CAP_WINDOW,
+    EmailCaps,
+    cap_reached,
+    emails_to_address_query,
+)
 from signatory.models.signature import (
     ReviewReason,
+    derived_keys,
     email_key,
     load_signature,
+    lookalike_key,
     organization_key,
 )
 from signatory.notifications.service import notify_review_needed
-from signatory.signatures.similar import lookalike_on_letter
+from signatory.signatures.similar import lookalike_on_letter, lookalike_query
 
 log = logging.getLogger(__name__)
 
@@ -101,42 +120,118 @@ class SignOutcome:
     emailed: bool = True
 
 
-def _live_signature_for_email(session: DbSession, letter: Letter, key: str) -> Signature | None:
-    return session.scalar(
-        select(Signature).where(
-            Signature.letter_id == letter.id,
-            Signature.email_key == key,
-            Signature.status.in_(LIVE_STATUSES),
-        )
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record_signature`` did: the signature's id, whether it is new, whether mailed."""
+
+    signature_id: int
+    created: bool
+    emailed: bool
+
+
+@dataclass(frozen=True)
+class SigningLetter:
+    """What signing reads of a letter: whether it is open and its rules, never its text."""
+
+    id: int
+    slug: str
+    status: str
+    deadline: datetime | None
+    allow_individuals: bool
+    require_domain_match: bool
+    disposable_email: str
+
+    def accepts_signatures(self, now: datetime) -> bool:
+        return accepting(self.status, self.deadline, now)
+
+    @classmethod
+    def of(cls, letter: Letter) -> SigningLetter:
+        return cls(*(getattr(letter, name) for name in _SIGNING_FIELDS))
+
+
+_SIGNING_FIELDS = tuple(field.name for field in fields(SigningLetter))
+
+
+def signing_letter(session: DbSession, slug: str) -> SigningLetter | None:
+    """The public letter at ``slug`` as signing reads it (one indexed row), or None."""
+    row = _read(session, _SIGNING_LETTER, {"slug": slug}).first()
+    return SigningLetter(*row) if row is not None else None
+
+
+def _read(session: DbSession, statement: Executable, params: dict[str, Any]) -> Any:
+    """``statement`` run as Core in the session's transaction (``_core``)."""
+    return _core(session).execute(statement, params)
+
+
+def _core(session: DbSession) -> Connection:
+    """The session's connection, for statements sent as Core, after what it holds is flushed.
+
+    Core, not the ORM: signing reads columns and writes a few rows, and the ORM's result
+    and flush machinery cost more than the statements. The flush keeps what the caller
+    added earlier in the same transaction visible (a second signature, a queued email
+    that the caps count).
+    """
+    session.flush()
+    return session.connection()
+
+
+def _live_for_email(letter_id: Any, key: Any) -> tuple[ColumnElement[bool], ...]:
+    """The address's live signature on the letter (each a value or a bound parameter)."""
+    return (
+        Signature.letter_id == letter_id,
+        Signature.email_key == key,
+        Signature.status.in_(LIVE_STATUSES),
+    )
+
+
+def _published_organization(letter_id: Any, key: Any) -> Select[int]:
+    return select(Signature.id).where(
+        Signature.letter_id == letter_id,
+        Signature.kind == SignatureKind.ORGANIZATION,
+        Signature.organization_key == key,
+        Signature.status == SignatureStatus.PUBLISHED,
     )
 
 
 def organization_is_published(session: DbSession, letter: Letter, organization: str) -> bool:
     """Whether this organization (compared loosely) is already on the public list."""
-    return (
-        session.scalar(
-            select(Signature.id).where(
-                Signature.letter_id == letter.id,
-                Signature.kind == SignatureKind.ORGANIZATION,
-                Signature.organization_key == organization_key(organization),
-                Signature.status == SignatureStatus.PUBLISHED,
-            )
-        )
-        is not None
-    )
+    query = _published_organization(letter.id, organization_key(organization))
+    return session.scalar(query.limit(1)) is not None
 
 
-def review_reasons(
-    session: DbSession, letter: Letter, data: SignatureData, *, disposable: bool
-) -> list[ReviewReason]:
-    """Why this signature must wait for a moderator whatever the letter's moderation."""
+_SIGNING_LETTER = select(*(getattr(Letter, name) for name in _SIGNING_FIELDS)).where(
+    Letter.slug == bindparam("slug"), Letter.status != LetterStatus.DRAFT
+)
+_LETTER_ID: BindParameter[int] = bindparam("letter_id")
+# Every look-up signing makes, in one statement, each by an index on the letter and a key
+# whatever the letter's size: the address's live signature; whether the organization is
+# already published, and whether a held organization looks like it (both None-keyed, so
+# false, for an individual); the emails the address had today, on every letter (the caps);
+# and the current version, which the signature records.
+_SIGNING_CHECKS = select(
+    select(Signature.id)
+    .where(*_live_for_email(_LETTER_ID, bindparam("email_key")))
+    .limit(1)
+    .scalar_subquery(),
+    _published_organization(_LETTER_ID, bindparam("published_key")).exists(),
+    lookalike_query(_LETTER_ID, bindparam("lookalike_key"), bindparam("organization_key")).exists(),
+    emails_to_address_query(bindparam("email_key"), since=bindparam("since")).scalar_subquery(),
+    current_version_query(_LETTER_ID).scalar_subquery(),
+)
+_LETTER_STATUS = select(Letter.status, Letter.deadline).where(Letter.id == _LETTER_ID)
+_SIGNATURES = cast(Table, Signature.__table__)
+
+
+def review_reasons(data: SignatureData, *, disposable: bool, lookalike: bool) -> list[ReviewReason]:
+    """Why this signature must wait for a moderator whatever the letter's moderation.
+
+    ``lookalike``: whether a held organization on the letter looks like this one.
+    """
     reasons = []
     if disposable:
         reasons.append(ReviewReason.DISPOSABLE_EMAIL)
     if data.organization:
-        if data.kind == SignatureKind.ORGANIZATION and lookalike_on_letter(
-            session, letter, data.organization
-        ):
+        if data.kind == SignatureKind.ORGANIZATION and lookalike:
             reasons.append(ReviewReason.LOOKALIKE_NAME)
         if mixes_scripts_confusably(data.organization):
             reasons.append(ReviewReason.MIXED_SCRIPTS)
@@ -147,8 +242,8 @@ def review_reasons(
 class SigningCheck:
     """What signing found by reading alone, before it writes anything (``check_signing``)."""
 
-    # The live signature this address already has on the letter: its links go again.
-    existing: Signature | None
+    # The live signature this address already had on the letter: its links go again.
+    existing_id: int | None
     email_key: str
     version_id: int
     domain_verified: bool
@@ -159,7 +254,7 @@ class SigningCheck:
 
 def sign(
     session: DbSession,
-    letter: Letter,
+    letter: Letter | SigningLetter,
     data: SignatureData,
     *,
     now: datetime,
@@ -174,12 +269,22 @@ def sign(
     reading transaction between them (``core.database.end_reads``).
     """
     caps = caps or EmailCaps()
-    check = check_signing(session, letter, data, now=now, caps=caps)
-    return record_signature(session, letter, data, check, now=now, caps=caps)
+    terms = letter if isinstance(letter, SigningLetter) else SigningLetter.of(letter)
+    check = check_signing(session, terms, data, now=now, caps=caps)
+    recorded = record_signature(session, terms, data, check, now=now, caps=caps)
+    signature = session.get(Signature, recorded.signature_id)
+    if signature is None:
+        raise LookupError(f"signature {recorded.signature_id} was not found after signing")
+    return SignOutcome(signature, created=recorded.created, emailed=recorded.emailed)
 
 
 def check_signing(
-    session: DbSession, letter: Letter, data: SignatureData, *, now: datetime, caps: EmailCaps
+    session: DbSession,
+    letter: SigningLetter,
+    data: SignatureData,
+    *,
+    now: datetime,
+    caps: EmailCaps,
 ) -> SigningCheck:
     """Every check signing makes, by reading only; a refusal raises its ``DomainError``.
 
@@ -202,91 +307,133 @@ def check_signing(
         raise DisposableEmailRefused(data.email_domain)
 
     key = email_key(data.email)
-    existing = _live_signature_for_email(session, letter, key)
-    if existing is not None:
-        return SigningCheck(existing, key, 0, domain_verified, [], address_at_cap=False)
-    if (
-        is_organization
-        and data.organization
-        and organization_is_published(session, letter, data.organization)
-    ):
-        raise OrganizationAlreadySigned(data.organization)
+    organization = data.organization if is_organization else None
+    existing_id, published, lookalike, emails_today, version_id = _read(
+        session,
+        _SIGNING_CHECKS,
+        {
+            "letter_id": letter.id,
+            "email_key": key,
+            "published_key": organization_key(organization),
+            "lookalike_key": lookalike_key(organization),
+            "organization_key": organization_key(organization),
+            "since": now - CAP_WINDOW,
+        },
+    ).one()
+    if version_id is None:
+        raise LookupError(f"letter {letter.id} has no version")
+    if existing_id is None and organization and published:
+        raise OrganizationAlreadySigned(organization)
     return SigningCheck(
-        existing=None,
+        existing_id=existing_id,
         email_key=key,
-        version_id=current_version_id(session, letter),
+        version_id=version_id,
         domain_verified=domain_verified,
-        reasons=review_reasons(session, letter, data, disposable=disposable),
+        reasons=review_reasons(data, disposable=disposable, lookalike=bool(lookalike)),
         # A new signature has had no email yet; its address may have, on other letters.
-        address_at_cap=caps.per_signature <= 0
-        or emails_to_address_today(session, key, now=now) >= caps.per_address,
+        address_at_cap=caps.per_signature <= 0 or emails_today >= caps.per_address,
     )
 
 
 def record_signature(
     session: DbSession,
-    letter: Letter,
+    letter: SigningLetter,
     data: SignatureData,
     check: SigningCheck,
     *,
     now: datetime,
     caps: EmailCaps,
-) -> SignOutcome:
+) -> Recorded:
     """Write what ``check_signing`` decided: the signature, its audit event, its email."""
-    if check.existing is not None:
-        # Read again: it may have been confirmed since the check (its link is another).
-        session.refresh(check.existing)
-        emailed = send_links_again(session, check.existing, now=now, caps=caps)
-        return SignOutcome(check.existing, created=False, emailed=emailed)
+    if check.existing_id is not None:
+        # Read again: it may have been confirmed (its link is another) or withdrawn since.
+        existing = load_signature(session, check.existing_id)
+        if existing is not None and existing.status in LIVE_STATUSES:
+            return _links_again(session, existing, now=now, caps=caps)
     # Read again with the writes: on SQLite closing the letter takes the write lock too,
     # so a close since the check is seen here.
-    status, deadline = session.execute(
-        select(Letter.status, Letter.deadline).where(Letter.id == letter.id)
-    ).one()
+    connection = _core(session)
+    status, deadline = connection.execute(_LETTER_STATUS, {"letter_id": letter.id}).one()
     if not accepting(status, deadline, now):
         raise LetterNotOpen(letter.slug)
-    is_organization = data.kind == SignatureKind.ORGANIZATION
-    signature = Signature(
-        letter=letter,
-        version_id=check.version_id,
-        kind=data.kind,
-        organization=data.organization or None,
-        country=data.country,
-        organization_type=data.organization_type if is_organization else None,
-        website=data.website if is_organization else None,
-        name=data.name,
-        title=data.title or None,
-        email=data.email,
-        domain_verified=check.domain_verified,
-        language=(data.language or "")[:LANGUAGE_TAG_MAX] or None,
-        review_reason=",".join(check.reasons) or None,
-        client_prefix=data.client_prefix,
-        status=SignatureStatus.UNCONFIRMED,
-        created_at=now,
-        status_changed_at=now,
-    )
-    try:
-        with savepoint(session):
-            session.add(signature)
-    except IntegrityError:
-        # Another request with the same email won the race between our look-up and insert;
-        # rolling back the savepoint has already expunged our pending row.
-        existing = _live_signature_for_email(session, letter, check.email_key)
+    values = _signature_values(letter, data, check, now=now)
+    # One statement, no savepoint: a live signature of the same address, inserted by
+    # another request since the check, makes the unique index refuse the row quietly.
+    signature_id = connection.execute(insert_unless_taken(session, _SIGNATURES), values).scalar()
+    if signature_id is None:
+        existing = session.scalar(
+            select(Signature).where(*_live_for_email(letter.id, check.email_key))
+        )
         if existing is None:
-            raise
-        emailed = send_links_again(session, existing, now=now, caps=caps)
-        return SignOutcome(existing, created=False, emailed=emailed)
+            raise LookupError(
+                f"signing {letter.slug}: the insert was refused with no live signature"
+            )
+        return _links_again(session, existing, now=now, caps=caps)
 
-    detail: dict[str, Any] = {"kind": signature.kind, "domain_verified": check.domain_verified}
+    detail: dict[str, Any] = {"kind": data.kind, "domain_verified": check.domain_verified}
     if check.reasons:
         detail["review_reason"] = [str(reason) for reason in check.reasons]
-    audit_signer(session, signature, "signature.created", now=now, detail=detail)
+    # Written at once, not flushed at the commit: the ORM's flush would cost more than rows.
+    audit.record_at_once(
+        connection,
+        "signature.created",
+        actor_label="signer",
+        letter_id=letter.id,
+        signature_id=signature_id,
+        detail=detail,
+        now=now,
+    )
     if check.address_at_cap:
+        signature = load_signature(session, signature_id)
+        assert signature is not None  # inserted in this transaction
         emailed = email_within_caps(session, signature, "confirm_request", now=now, caps=caps)
     else:
-        _email_signer(session, signature, "confirm_request", now=now)
+        enqueue_at_once(
+            connection,
+            template="confirm_request",
+            to=data.email,
+            context={"signature_id": signature_id},
+            letter_id=letter.id,
+            signature_id=signature_id,
+            now=now,
+        )
         emailed = True
-    return SignOutcome(signature, created=True, emailed=emailed)
+    return Recorded(signature_id, created=True, emailed=emailed)
+
+
+def _signature_values(
+    letter: SigningLetter, data: SignatureData, check: SigningCheck, *, now: datetime
+) -> dict[str, Any]:
+    """The new signature's row: what was typed, what the check found, its derived keys."""
+    is_organization = data.kind == SignatureKind.ORGANIZATION
+    organization = data.organization or None
+    return {
+        "letter_id": letter.id,
+        "version_id": check.version_id,
+        "kind": data.kind,
+        "organization": organization,
+        "country": data.country,
+        "organization_type": data.organization_type if is_organization else None,
+        "website": data.website if is_organization else None,
+        "name": data.name,
+        "title": data.title or None,
+        "email": data.email,
+        "domain_verified": check.domain_verified,
+        "language": (data.language or "")[:LANGUAGE_TAG_MAX] or None,
+        "review_reason": ",".join(check.reasons) or None,
+        "client_prefix": data.client_prefix,
+        "status": SignatureStatus.UNCONFIRMED,
+        "created_at": now,
+        "status_changed_at": now,
+        **derived_keys(kind=data.kind, organization=organization, name=data.name, email=data.email),
+    }
+
+
+def _links_again(
+    session: DbSession, signature: Signature, *, now: datetime, caps: EmailCaps
+) -> Recorded:
+    emailed = send_links_again(session, signature, now=now, caps=caps)
+    return Recorded(signature.id, created=False, emailed=emailed)
 
 
 def email_within_caps(

@@ -17,8 +17,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from signatory.core.database import DbSession
 from signatory.core.text import comparison_key, folded, skeleton
@@ -274,15 +275,23 @@ def lookalike_on_letter(
     look = lookalike_key(organization)
     if not look:
         return False
-    query = select(Signature.id).where(
-        Signature.letter_id == letter.id,
+    query = lookalike_query(letter.id, look, organization_key(organization))
+    if besides is not None:
+        query = query.where(Signature.id != besides)
+    return session.scalar(query.limit(1)) is not None
+
+
+def lookalike_query(letter_id: Any, look: Any, key: Any) -> Select[int]:
+    """Held organizations on the letter with the lookalike key ``look`` but not the key ``key``.
+
+    Each may be a value or a bound parameter (signing's one statement of checks). One
+    equality on the stored key (index ``ix_signature_lookalike``): the cost does not grow
+    with the number of organizations on the letter.
+    """
+    return select(Signature.id).where(
+        Signature.letter_id == letter_id,
         Signature.lookalike_key == look,
-        Signature.organization_key != organization_key(organization),
+        Signature.organization_key != key,
         Signature.kind == SignatureKind.ORGANIZATION,
         Signature.status.in_(HELD_STATUSES),
     )
-    if besides is not None:
-        query = query.where(Signature.id != besides)
-    # One equality on the stored key (index ``ix_signature_lookalike``): the cost does not
-    # grow with the number of organizations on the letter.
-    return session.scalar(query.limit(1)) is not None

@@ -142,7 +142,7 @@ def _data(**changes):
 def test_a_letter_closed_between_the_checks_and_the_writes_takes_nothing(app, letter):
     now = utcnow()
     with app.app_context():
-        found = db.session.scalar(select(Letter).where(Letter.slug == letter))
+        found = service.signing_letter(db.session, letter)
         check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         db.session.commit()
         # A coordinator closes the letter meanwhile, in a transaction of their own.
@@ -161,10 +161,10 @@ def test_a_letter_closed_between_the_checks_and_the_writes_takes_nothing(app, le
 def test_a_deadline_passed_between_the_checks_and_the_writes_takes_nothing(app, letter):
     now = utcnow()
     with app.app_context():
-        found = db.session.scalar(select(Letter).where(Letter.slug == letter))
+        found = service.signing_letter(db.session, letter)
         check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
-        found.deadline = now - timedelta(seconds=1)
-        db.session.flush()
+        row = db.session.scalar(select(Letter).where(Letter.slug == letter))
+        row.deadline = now - timedelta(seconds=1)
         with pytest.raises(service.LetterNotOpen):
             service.record_signature(db.session, found, _data(), check, now=now, caps=EmailCaps())
 
@@ -173,7 +173,7 @@ def test_a_signature_made_by_another_request_meanwhile_gets_its_links_again(app,
     """Two requests for one address both pass the checks; the unique index decides."""
     now = utcnow()
     with app.app_context():
-        found = db.session.scalar(select(Letter).where(Letter.slug == letter))
+        found = service.signing_letter(db.session, letter)
         first = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         second = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         won = service.record_signature(db.session, found, _data(), first, now=now, caps=EmailCaps())
@@ -182,7 +182,7 @@ def test_a_signature_made_by_another_request_meanwhile_gets_its_links_again(app,
         )
         db.session.commit()
         assert won.created and not lost.created
-        assert lost.signature.id == won.signature.id
+        assert lost.signature_id == won.signature_id
         assert len(db.session.scalars(select(Signature)).all()) == 1
         # Each request sent the signer their link once.
         assert len(db.session.scalars(select(OutboxMessage)).all()) == 2
@@ -200,3 +200,46 @@ def test_end_reads_keeps_what_was_read_and_refuses_a_session_holding_changes(app
         with pytest.raises(RuntimeError, match="holds changes"):
             end_reads(db.session)
         db.session.rollback()
+
+
+def test_a_signature_withdrawn_since_the_check_leaves_the_address_free_to_sign_anew(app, letter):
+    """The check found the address's live signature; by the writes it was withdrawn."""
+    now = utcnow()
+    with app.app_context():
+        found = service.signing_letter(db.session, letter)
+        first = service.sign(db.session, found, _data(), now=now).signature.id
+        db.session.commit()
+        check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        assert check.existing_id == first
+        db.session.commit()
+        with db.engine.begin() as other:
+            other.execute(
+                Signature.__table__.update()
+                .where(Signature.__table__.c.id == first)
+                .values(status="withdrawn")
+            )
+        again = service.record_signature(
+            db.session, found, _data(), check, now=now, caps=EmailCaps()
+        )
+        db.session.commit()
+        assert again.created and again.signature_id != first
+        statuses = db.session.scalars(select(Signature.status).order_by(Signature.id)).all()
+        assert statuses == ["withdrawn", "unconfirmed"]
+
+
+def test_signing_sends_six_statements_whatever_it_checks(app, client, letter):
+    """The letter; every check in one statement; then the status again and the three rows."""
+    token = fetch_csrf(client, "/letters/civic")
+    response, statements = _recorded(
+        app, lambda: client.post("/letters/civic/sign", data={**ORG_FORM, "csrf_token": token})
+    )
+    assert response.status_code == 303
+    sent = [s for s in statements if not s.startswith("BEGIN")]
+    assert [s.split(" (")[0].split(" FROM")[0][:26] for s in sent] == [
+        "SELECT letter.id, letter.s",
+        "SELECT",
+        "SELECT letter.status, lett",
+        "INSERT INTO signature",
+        "INSERT INTO audit_event",
+        "INSERT INTO outbox_message",
+    ]
