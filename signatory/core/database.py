@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import Insert, Select, Table, event, exc
+from sqlalchemy import Connection, Select, Table, bindparam, event, exc, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -113,27 +113,47 @@ class QuickRead:
         return prepared
 
 
-def insert_unless_taken(session: DbSession, table: Table) -> Insert:
-    """An INSERT into ``table`` that a unique index refuses quietly, returning the new id.
+class InsertUnlessTaken:
+    """One row inserted if ``condition`` holds and no unique index refuses it; its id, or None.
 
-    ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike): a row another transaction
-    took first comes back as no id, in one statement, where catching the error would
-    need a savepoint around the insert. One statement per table and database, kept.
+    ``INSERT INTO table (columns) SELECT :column, ... WHERE condition ON CONFLICT DO NOTHING
+    RETURNING id``, on SQLite and PostgreSQL alike: a condition read again with the write
+    (a letter still open) and a row another transaction took first (the unique index)
+    both come back as no id, in one statement, where catching the error would need a
+    savepoint and checking the condition another statement. The statement is built once
+    per database; the caller tells the two answers apart when it gets None.
     """
-    dialect = session.get_bind().dialect.name
-    kept = _INSERTS_UNLESS_TAKEN.get((table.name, dialect))
-    if kept is None:
+
+    def __init__(self, table: Table, columns: tuple[str, ...], condition: Any) -> None:
+        self._table = table
+        self._columns = columns
+        self._condition = condition
+        self._by_dialect: dict[str, Any] = {}
+
+    def execute(self, connection: Connection, values: dict[str, Any]) -> int | None:
+        dialect = connection.dialect.name
+        statement = self._by_dialect.get(dialect)
+        if statement is None:
+            statement = self._by_dialect[dialect] = self._build(dialect)
+        found: int | None = connection.execute(statement, values).scalar()
+        return found
+
+    def _build(self, dialect: str) -> Any:
+        columns = [self._table.c[name] for name in self._columns]
+        source = select(*(bindparam(c.key, type_=c.type) for c in columns)).where(self._condition)
         construct = _DIALECT_INSERTS[dialect]
-        kept = construct(table).on_conflict_do_nothing().returning(table.c.id)
-        _INSERTS_UNLESS_TAKEN[(table.name, dialect)] = kept
-    return kept
+        return (
+            construct(self._table)
+            .from_select(columns, source)
+            .on_conflict_do_nothing()
+            .returning(self._table.c.id)
+        )
 
 
 _DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {
     "sqlite": sqlite_insert,
     "postgresql": postgresql_insert,
 }
-_INSERTS_UNLESS_TAKEN: dict[tuple[str, str], Insert] = {}
 
 
 def configure_engines(app: Flask) -> None:

@@ -30,6 +30,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     has_request_context,
     redirect,
     request,
@@ -290,10 +291,22 @@ class FormMessages:
     """
 
     def ugettext(self, string: str) -> str:
-        return _wtforms_catalogue(current_locale()).ugettext(string)
+        return _request_catalogue().ugettext(string)
 
     def ungettext(self, singular: str, plural: str, n: int) -> str:
-        return _wtforms_catalogue(current_locale()).ungettext(singular, plural, n)
+        return _request_catalogue().ungettext(singular, plural, n)
+
+
+def _request_catalogue() -> support.NullTranslations:
+    # A form asks for a dozen labels and messages: the language is looked up once.
+    found: support.NullTranslations | None = g.get(_WTFORMS_CATALOGUE)
+    if found is None:
+        found = _wtforms_catalogue(current_locale())
+        setattr(g, _WTFORMS_CATALOGUE, found)
+    return found
+
+
+_WTFORMS_CATALOGUE = "wtforms_catalogue"
 
 
 @cache
@@ -309,6 +322,7 @@ def _each_request() -> None:
     # request inside an app context already pushed (a CLI command, a test) shares it, so
     # each request chooses again.
     refresh()
+    g.pop(_WTFORMS_CATALOGUE, None)
     request.wtforms_translations = _FORM_MESSAGES  # type: ignore[attr-defined]
 
 

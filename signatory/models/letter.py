@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     ForeignKey,
     Integer,
     Select,
     String,
     Text,
     UniqueConstraint,
+    exists,
     inspect,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,8 +98,23 @@ class Letter(Model):
 
 
 def accepting(status: str, deadline: datetime | None, now: datetime) -> bool:
-    """Whether a letter in ``status`` with ``deadline`` takes signatures at ``now``."""
+    """Whether a letter in ``status`` with ``deadline`` takes signatures at ``now``.
+
+    ``accepting_clause`` says the same in SQL; a test holds the two together.
+    """
     return status == LetterStatus.OPEN and (deadline is None or now < deadline)
+
+
+def accepting_clause(letter_id: Any, now: Any) -> ColumnElement[bool]:
+    """SQL that is true while the letter ``letter_id`` takes signatures at ``now``.
+
+    Each a value or a bound parameter: signing's insert is conditional on it.
+    """
+    return exists().where(
+        Letter.id == letter_id,
+        Letter.status == LetterStatus.OPEN,
+        or_(Letter.deadline.is_(None), Letter.deadline > now),
+    )
 
 
 def _inherited_language(context: Any) -> str:

@@ -16,6 +16,7 @@ Two shortenings, for two uses:
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from flask import request
 
@@ -37,6 +38,9 @@ def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
     return parsed
 
 
+# Asked for at every sign POST and rate-limited request, mostly for the same few addresses
+# (a proxy, a busy office): remembered, as parsing and rebuilding costs more than a look-up.
+@lru_cache(maxsize=4096)
 def _network(address: str, v4: int, v6: int) -> str:
     parsed = _parse(address)
     if parsed is None:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable
 
-from signatory.core.database import DbSession, insert_unless_taken, savepoint
+from signatory.core.database import DbSession, InsertUnlessTaken, savepoint
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import mixes_scripts_confusably
@@ -42,7 +42,12 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.letter import DisposableEmail, accepting, current_version_query
+from signatory.models.letter import (
+    DisposableEmail,
+    accepting,
+    accepting_clause,
+    current_version_query,
+)
 from signatory.models.mail_caps import (
     CAP_WINDOW,
     EmailCaps,
@@ -219,7 +224,18 @@ _SIGNING_CHECKS = select(
     current_version_query(_LETTER_ID).scalar_subquery(),
 )
 _LETTER_STATUS = select(Letter.status, Letter.deadline).where(Letter.id == _LETTER_ID)
-_SIGNATURES = cast(Table, Signature.__table__)
+# A new signature's columns (``_signature_values``); the nonces come from their defaults.
+_NEW_SIGNATURE_COLUMNS = (
+    "letter_id", "version_id", "kind", "organization", "country", "organization_type",
+    "website", "name", "title", "email", "domain_verified", "language", "review_reason",
+    "client_prefix", "status", "created_at", "status_changed_at",
+    "email_key", "organization_key", "lookalike_key", "sort_key", "search_key",
+)  # fmt: skip
+_INSERT_SIGNATURE = InsertUnlessTaken(
+    cast(Table, Signature.__table__),
+    _NEW_SIGNATURE_COLUMNS,
+    accepting_clause(_LETTER_ID, bindparam("now")),
+)
 
 
 def review_reasons(data: SignatureData, *, disposable: bool, lookalike: bool) -> list[ReviewReason]:
@@ -350,24 +366,22 @@ def record_signature(
         existing = load_signature(session, check.existing_id)
         if existing is not None and existing.status in LIVE_STATUSES:
             return _links_again(session, existing, now=now, caps=caps)
-    # Read again with the writes: on SQLite closing the letter takes the write lock too,
-    # so a close since the check is seen here.
+    # The insert reads whether the letter is open again, with the write: on SQLite closing
+    # the letter takes the write lock too, so a close since the check is seen. And no
+    # savepoint: a live signature of the same address, inserted by another request since
+    # the check, makes the unique index refuse the row quietly.
     connection = _core(session)
-    status, deadline = connection.execute(_LETTER_STATUS, {"letter_id": letter.id}).one()
-    if not accepting(status, deadline, now):
-        raise LetterNotOpen(letter.slug)
     values = _signature_values(letter, data, check, now=now)
-    # One statement, no savepoint: a live signature of the same address, inserted by
-    # another request since the check, makes the unique index refuse the row quietly.
-    signature_id = connection.execute(insert_unless_taken(session, _SIGNATURES), values).scalar()
+    signature_id = _INSERT_SIGNATURE.execute(connection, values)
     if signature_id is None:
+        status, deadline = connection.execute(_LETTER_STATUS, {"letter_id": letter.id}).one()
+        if not accepting(status, deadline, now):
+            raise LetterNotOpen(letter.slug)
         existing = session.scalar(
             select(Signature).where(*_live_for_email(letter.id, check.email_key))
         )
         if existing is None:
-            raise LookupError(
-                f"signing {letter.slug}: the insert was refused with no live signature"
-            )
+            raise LookupError(f"signing {letter.slug}: insert refused, no live signature found")
         return _links_again(session, existing, now=now, caps=caps)
 
     detail: dict[str, Any] = {"kind": data.kind, "domain_verified": check.domain_verified}
@@ -426,6 +440,8 @@ def _signature_values(
         "created_at": now,
         "status_changed_at": now,
         **derived_keys(kind=data.kind, organization=organization, name=data.name, email=data.email),
+        # Not a column: the time the insert's condition (the letter is open) is read at.
+        "now": now,
     }
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from signatory.core.time import utcnow
 from signatory.models import IllegalTransition, SignatureStatus, transition
+from signatory.models.letter import accepting, accepting_clause
 from tests.factories import make_letter, make_signature
 
 
@@ -87,3 +89,20 @@ def test_a_deadline_closes_signing_without_a_scheduler(session):
 @pytest.mark.parametrize("status", ["draft", "closed", "delivered"])
 def test_only_open_letters_accept_signatures(session, status):
     assert not make_letter(session, status=status).accepts_signatures(utcnow())
+
+
+@pytest.mark.parametrize("status", ["draft", "open", "closed", "delivered"])
+@pytest.mark.parametrize("deadline_in", [None, -60, 60])
+def test_the_sql_and_the_python_say_alike_whether_a_letter_takes_signatures(
+    session, status, deadline_in
+):
+    """``accepting_clause`` (signing's conditional insert) and ``accepting`` agree."""
+    now = utcnow()
+    deadline = None if deadline_in is None else now + timedelta(seconds=deadline_in)
+    letter = make_letter(session, status=status)
+    letter.deadline = deadline
+    session.flush()
+
+    in_sql = session.scalar(select(accepting_clause(letter.id, now)))
+
+    assert bool(in_sql) == accepting(status, deadline, now)
