@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from flask import Flask, g, has_request_context, request
@@ -55,32 +56,59 @@ def savepoint(session: DbSession) -> Iterator[None]:
         session.flush()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A ``QuickRead``'s statement as its database's driver takes it."""
+
+    sql: str
+    # The parameters' names in order (a positional driver), or None (named parameters).
+    positions: tuple[str, ...] | None
+    # The values the statement itself holds (literals such as an IN list), by name.
+    literals: dict[str, Any]
+    # The columns' types' conversions: of parameters by name, of the row's values in order.
+    bind_processors: dict[str, Callable[[Any], Any]]
+    result_processors: list[Any]
+
+
 class QuickRead:
     """One small SELECT sent straight to the driver, for a read made by nearly every request
-    of an endpoint polled by thousands (the live endpoint's list state).
+    of an endpoint polled by thousands (the live endpoint's list state) or by every one of
+    a busy form's (signing's checks).
 
-    Through the ORM session the same read costs ten times more: a session, a transaction
-    (BEGIN, then ROLLBACK), the statement's cache key, result objects. Here the statement
-    is compiled once per dialect and run on a pooled connection as one statement (its own
-    snapshot), the row's values converted by the columns' own types; a driver's error
-    becomes SQLAlchemy's, so the web layer answers a busy or lost database as it does
-    everywhere (``database_unavailable``). Only for reads of a row or two.
+    Through the ORM session the same read costs several times more: a session, a
+    transaction (BEGIN, then COMMIT or ROLLBACK), the statement's cache key, result objects.
+    Here the statement is compiled once per dialect and run on a pooled connection as one
+    statement (its own snapshot), parameters and values converted by the columns' own
+    types; a driver's error becomes SQLAlchemy's, so the web layer answers a busy or lost
+    database as it does everywhere (``database_unavailable``). Only for reads of a row.
+
+    Given a session instead of an engine, the statement runs in the session's transaction
+    (after a flush), so it sees what the caller wrote and has not committed: a command or
+    a test that signs twice in one transaction.
     """
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self._statement = statement
-        self._prepared: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+        self._prepared: dict[str, _Prepared] = {}
 
-    def first(self, engine: Engine, **params: Any) -> tuple[Any, ...] | None:
-        dialect = engine.dialect
+    def first(self, source: Engine | DbSession, **params: Any) -> tuple[Any, ...] | None:
+        if not isinstance(source, Engine):
+            source.flush()
+            found = source.connection().execute(self._statement, params).first()
+            return tuple(found) if found is not None else None
+        dialect = source.dialect
         prepared = self._prepared.get(dialect.name) or self._prepare(dialect)
-        sql, positions, processors = prepared
-        values = tuple(params[name] for name in positions) if positions is not None else params
-        connection = engine.raw_connection()
+        named = prepared.literals | params
+        for name, process in prepared.bind_processors.items():
+            named[name] = process(named[name])
+        values: Any = named
+        if prepared.positions is not None:
+            values = tuple(named[name] for name in prepared.positions)
+        connection = source.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(sql, values)
+                cursor.execute(prepared.sql, values)
                 row = cursor.fetchone()
             finally:
                 cursor.close()
@@ -89,7 +117,7 @@ class QuickRead:
             if invalidated:
                 connection.invalidate(error)
             raise exc.DBAPIError.instance(
-                sql, values, error, dialect.loaded_dbapi.Error,
+                prepared.sql, values, error, dialect.loaded_dbapi.Error,
                 connection_invalidated=invalidated, dialect=dialect,
             ) from error  # fmt: skip
         finally:
@@ -98,17 +126,34 @@ class QuickRead:
             return None
         return tuple(
             process(value) if process else value
-            for process, value in zip(processors, row, strict=True)
+            for process, value in zip(prepared.result_processors, row, strict=True)
         )
 
-    def _prepare(self, dialect: Any) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+    def _prepare(self, dialect: Any) -> _Prepared:
         compiled = self._statement.compile(dialect=dialect)
-        positions = tuple(compiled.positiontup or ()) if compiled.positional else None
-        processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self._statement.selected_columns
-        ]
-        prepared = (compiled.string, positions, processors)
+        # The caller's parameters are the ones without a value; the rest are literals, whose
+        # IN lists expand here once (``construct_expanded_state``), not at every read.
+        open_names = {
+            bind.key for bind in compiled.binds.values() if bind.value is None and not bind.callable
+        }
+        expanded = compiled.construct_expanded_state(dict.fromkeys(open_names))
+        bind_processors: dict[str, Callable[[Any], Any]] = {}
+        for name in open_names:
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                bind_processors[name] = process
+        prepared = _Prepared(
+            sql=expanded.statement,
+            positions=tuple(expanded.positiontup) if expanded.positiontup is not None else None,
+            literals={
+                name: value for name, value in expanded.parameters.items() if name not in open_names
+            },
+            bind_processors=bind_processors,
+            result_processors=[
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self._statement.selected_columns
+            ],
+        )
         self._prepared[dialect.name] = prepared
         return prepared
 

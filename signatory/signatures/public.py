@@ -139,10 +139,12 @@ def sign(slug: str) -> Response | tuple[str, int]:
     The letter is read as signing needs it (``service.SigningLetter``), without its text,
     which only a refusal's page shows (``_refused`` reads the letter again then).
     """
-    # The checks read; only the signature, its audit event and its email are written, and
-    # only they hold SQLite's write lock (``end_reads`` below).
+    # The checks read, on connections of their own (``service.check_signing``); only the
+    # signature, its audit event and its email are written, and only they hold SQLite's
+    # write lock. A refusal's page reads through the session, without the lock
+    # (``reads_first``; ``end_reads`` below ends that before the writes).
     reads_first()
-    letter = service.signing_letter(db.session, slug)
+    letter = service.signing_letter(db.engine, slug)
     if letter is None:
         no_such_letter()
     form = SignForm(
@@ -171,7 +173,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
     )
     caps = EmailCaps.from_config(current_app.config)
     try:
-        check = service.check_signing(db.session, letter, data, now=now, caps=caps)
+        check = service.check_signing(db.engine, letter, data, now=now, caps=caps)
         end_reads(db.session)
         service.record_signature(db.session, letter, data, check, now=now, caps=caps)
     except LetterNotOpen:

@@ -19,11 +19,11 @@ from sqlalchemy import (
     delete,
     select,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql import Executable
 
-from signatory.core.database import DbSession, InsertUnlessTaken, savepoint
+from signatory.core.database import DbSession, InsertUnlessTaken, QuickRead, savepoint
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import mixes_scripts_confusably
@@ -157,15 +157,14 @@ class SigningLetter:
 _SIGNING_FIELDS = tuple(field.name for field in fields(SigningLetter))
 
 
-def signing_letter(session: DbSession, slug: str) -> SigningLetter | None:
-    """The public letter at ``slug`` as signing reads it (one indexed row), or None."""
-    row = _read(session, _SIGNING_LETTER, {"slug": slug}).first()
+def signing_letter(source: Engine | DbSession, slug: str) -> SigningLetter | None:
+    """The public letter at ``slug`` as signing reads it (one indexed row), or None.
+
+    ``source``: the engine, read on a connection of its own (the sign POST, whose reads
+    need no transaction: ``check_signing``), or a session, read in its transaction.
+    """
+    row = _SIGNING_LETTER.first(source, slug=slug)
     return SigningLetter(*row) if row is not None else None
-
-
-def _read(session: DbSession, statement: Executable, params: dict[str, Any]) -> Any:
-    """``statement`` run as Core in the session's transaction (``_core``)."""
-    return _core(session).execute(statement, params)
 
 
 def _core(session: DbSession) -> Connection:
@@ -204,8 +203,10 @@ def organization_is_published(session: DbSession, letter: Letter, organization: 
     return session.scalar(query.limit(1)) is not None
 
 
-_SIGNING_LETTER = select(*(getattr(Letter, name) for name in _SIGNING_FIELDS)).where(
-    Letter.slug == bindparam("slug"), Letter.status != LetterStatus.DRAFT
+_SIGNING_LETTER = QuickRead(
+    select(*(getattr(Letter, name) for name in _SIGNING_FIELDS)).where(
+        Letter.slug == bindparam("slug"), Letter.status != LetterStatus.DRAFT
+    )
 )
 _LETTER_ID: BindParameter[int] = bindparam("letter_id")
 # Every look-up signing makes, in one statement, each by an index on the letter and a key
@@ -213,15 +214,19 @@ _LETTER_ID: BindParameter[int] = bindparam("letter_id")
 # already published, and whether a held organization looks like it (both None-keyed, so
 # false, for an individual); the emails the address had today, on every letter (the caps);
 # and the current version, which the signature records.
-_SIGNING_CHECKS = select(
-    select(Signature.id)
-    .where(*_live_for_email(_LETTER_ID, bindparam("email_key")))
-    .limit(1)
-    .scalar_subquery(),
-    _published_organization(_LETTER_ID, bindparam("published_key")).exists(),
-    lookalike_query(_LETTER_ID, bindparam("lookalike_key"), bindparam("organization_key")).exists(),
-    emails_to_address_query(bindparam("email_key"), since=bindparam("since")).scalar_subquery(),
-    current_version_query(_LETTER_ID).scalar_subquery(),
+_SIGNING_CHECKS = QuickRead(
+    select(
+        select(Signature.id)
+        .where(*_live_for_email(_LETTER_ID, bindparam("email_key")))
+        .limit(1)
+        .scalar_subquery(),
+        _published_organization(_LETTER_ID, bindparam("published_key")).exists(),
+        lookalike_query(
+            _LETTER_ID, bindparam("lookalike_key"), bindparam("organization_key")
+        ).exists(),
+        emails_to_address_query(bindparam("email_key"), since=bindparam("since")).scalar_subquery(),
+        current_version_query(_LETTER_ID).scalar_subquery(),
+    )
 )
 _LETTER_STATUS = select(Letter.status, Letter.deadline).where(Letter.id == _LETTER_ID)
 # A new signature's columns (``_signature_values``); the nonces come from their defaults.
@@ -295,7 +300,7 @@ def sign(
 
 
 def check_signing(
-    session: DbSession,
+    source: Engine | DbSession,
     letter: SigningLetter,
     data: SignatureData,
     *,
@@ -304,9 +309,12 @@ def check_signing(
 ) -> SigningCheck:
     """Every check signing makes, by reading only; a refusal raises its ``DomainError``.
 
-    Nothing here needs the write lock. What a concurrent request could change before the
-    writes is either guarded by the database (one live signature per address: a unique
-    index, ``record_signature``) or looked at again there (whether the letter is open).
+    Nothing here needs the write lock, nor a transaction: given the engine (the sign
+    POST), the one statement of look-ups runs on a connection of its own (``QuickRead``);
+    given a session, in its transaction, seeing what it wrote. What a concurrent request
+    could change before the writes is either guarded by the database (one live signature
+    per address: a unique index, ``record_signature``) or looked at again there (whether
+    the letter is open).
     """
     if not letter.accepts_signatures(now):
         raise LetterNotOpen(letter.slug)
@@ -324,18 +332,17 @@ def check_signing(
 
     key = email_key(data.email)
     organization = data.organization if is_organization else None
-    existing_id, published, lookalike, emails_today, version_id = _read(
-        session,
-        _SIGNING_CHECKS,
-        {
-            "letter_id": letter.id,
-            "email_key": key,
-            "published_key": organization_key(organization),
-            "lookalike_key": lookalike_key(organization),
-            "organization_key": organization_key(organization),
-            "since": now - CAP_WINDOW,
-        },
-    ).one()
+    found = _SIGNING_CHECKS.first(
+        source,
+        letter_id=letter.id,
+        email_key=key,
+        published_key=organization_key(organization),
+        lookalike_key=lookalike_key(organization),
+        organization_key=organization_key(organization),
+        since=now - CAP_WINDOW,
+    )
+    assert found is not None  # a SELECT without FROM gives one row
+    existing_id, published, lookalike, emails_today, version_id = found
     if version_id is None:
         raise LookupError(f"letter {letter.id} has no version")
     if existing_id is None and organization and published:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import pytest
 from sqlalchemy import bindparam, column, exc, select, table
 
 from signatory.core.database import QuickRead, database_unavailable
 from signatory.core.extensions import db
-from signatory.models import Letter
+from signatory.core.time import utcnow
+from signatory.models import Letter, LetterStatus
 from tests.factories import make_letter
 
 BY_SLUG = QuickRead(
@@ -60,3 +63,38 @@ def test_a_driver_error_becomes_sqlalchemys_and_the_connection_goes_back(session
     make_letter(session, slug="civic")
     session.commit()
     assert BY_SLUG.first(db.engine, slug="civic") is not None
+
+
+# Literals the statement holds (an IN list, a LIMIT) and a parameter a column's type
+# converts (an aware datetime, stored as UTC by ``UTCDateTime``).
+OPEN_SINCE = QuickRead(
+    select(Letter.slug)
+    .where(
+        Letter.status.in_([LetterStatus.OPEN, LetterStatus.CLOSED]),
+        Letter.created_at >= bindparam("since"),
+    )
+    .order_by(Letter.id)
+    .limit(1)
+)
+
+
+def test_it_sends_the_statements_literals_and_converts_its_parameters(session):
+    make_letter(session, slug="draft", status="draft")
+    make_letter(session, slug="civic")
+    session.commit()
+    paris = timezone(timedelta(hours=1))
+    before = utcnow().astimezone(paris) - timedelta(minutes=5)
+    after = utcnow().astimezone(paris) + timedelta(minutes=5)
+
+    assert OPEN_SINCE.first(db.engine, since=before) == ("civic",)
+    assert OPEN_SINCE.first(db.engine, since=after) is None
+
+
+def test_given_a_session_it_reads_in_the_sessions_transaction(session):
+    make_letter(session, slug="civic", title="Not committed")
+
+    # The session's own rows, flushed and not committed, are seen; a connection of its
+    # own would not see them.
+    assert BY_SLUG.first(session, slug="civic")[1] == "Not committed"
+    session.rollback()
+    assert BY_SLUG.first(session, slug="civic") is None
