@@ -273,6 +273,8 @@ def end_reads(session: DbSession) -> None:
     if own.new or own.dirty or own.deleted:
         raise RuntimeError("end_reads: the session holds changes; the reading part must not write")
     g.pop(_READS_FIRST, None)
+    if not own.in_transaction():
+        return  # nothing was read through the session (the reads went to the driver)
     sent = g.get(_COMMIT_SENT, False)
     try:
         with commits_keep_loaded(own):
