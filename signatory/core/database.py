@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import Connection, Select, Table, bindparam, event, exc, select
+from sqlalchemy import Connection, Insert, Select, Table, bindparam, event, exc, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import PoolProxiedConnection
 from werkzeug.routing import IntegerConverter, Map
 
 DbSession: TypeAlias = Session | scoped_session[Any]
@@ -58,7 +59,7 @@ def savepoint(session: DbSession) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A ``QuickRead``'s statement as its database's driver takes it."""
+    """A ``QuickStatement``'s statement as its database's driver takes it."""
 
     sql: str
     # The parameters' names in order (a positional driver), or None (named parameters).
@@ -70,33 +71,56 @@ class _Prepared:
     result_processors: list[Any]
 
 
-class QuickRead:
-    """One small SELECT sent straight to the driver, for a read made by nearly every request
-    of an endpoint polled by thousands (the live endpoint's list state) or by every one of
-    a busy form's (signing's checks).
+class QuickStatement:
+    """One small statement sent straight to the driver, for what nearly every request of a
+    busy endpoint sends: the live endpoint's list state (polled by thousands), the sign
+    POST's look-ups and rows.
 
-    Through the ORM session the same read costs several times more: a session, a
-    transaction (BEGIN, then COMMIT or ROLLBACK), the statement's cache key, result objects.
-    Here the statement is compiled once per dialect and run on a pooled connection as one
-    statement (its own snapshot), parameters and values converted by the columns' own
+    Through SQLAlchemy the same statement costs several times the driver's own time: a
+    session, a transaction (BEGIN, then COMMIT or ROLLBACK), the statement's cache key,
+    parameter and result objects. Here it is compiled once per dialect, its literals
+    expanded once, and sent with the parameters and values converted by the columns' own
     types; a driver's error becomes SQLAlchemy's, so the web layer answers a busy or lost
-    database as it does everywhere (``database_unavailable``). Only for reads of a row.
+    database as it does everywhere (``database_unavailable``). Only for a row at a time,
+    and every value given: no Python-side column default runs (``_prepare`` refuses them).
 
-    Given a session instead of an engine, the statement runs in the session's transaction
-    (after a flush), so it sees what the caller wrote and has not committed: a command or
-    a test that signs twice in one transaction.
+    Where it runs is the caller's ``source``:
+
+    - an engine: on a pooled connection of its own, as one statement (its own snapshot);
+    - a ``Connection``: in that connection's transaction, one statement more of it;
+    - a session: through the session, in its transaction after a flush, so it sees what
+      the caller wrote and has not committed (a command or a test signing twice).
+
+    SQLAlchemy's execution events do not see the first two.
     """
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | Insert) -> None:
         self._statement = statement
         self._prepared: dict[str, _Prepared] = {}
 
-    def first(self, source: Engine | DbSession, **params: Any) -> tuple[Any, ...] | None:
-        if not isinstance(source, Engine):
-            source.flush()
-            found = source.connection().execute(self._statement, params).first()
-            return tuple(found) if found is not None else None
-        dialect = source.dialect
+    def first(
+        self, source: Engine | Connection | DbSession, **params: Any
+    ) -> tuple[Any, ...] | None:
+        """The statement's first row (its RETURNING row for an INSERT), or None."""
+        if isinstance(source, Engine):
+            raw = source.raw_connection()
+            try:
+                return self._run(source.dialect, raw, raw.invalidate, params)
+            finally:
+                raw.close()
+        if isinstance(source, Connection):
+            return self._run(source.dialect, source.connection, source.invalidate, params)
+        source.flush()
+        found = source.connection().execute(self._statement, params).first()
+        return tuple(found) if found is not None else None
+
+    def _run(
+        self,
+        dialect: Any,
+        raw: PoolProxiedConnection,
+        invalidate: Callable[[BaseException], None],
+        params: dict[str, Any],
+    ) -> tuple[Any, ...] | None:
         prepared = self._prepared.get(dialect.name) or self._prepare(dialect)
         named = prepared.literals | params
         for name, process in prepared.bind_processors.items():
@@ -104,24 +128,21 @@ class QuickRead:
         values: Any = named
         if prepared.positions is not None:
             values = tuple(named[name] for name in prepared.positions)
-        connection = source.raw_connection()
         try:
-            cursor = connection.cursor()
+            cursor = raw.cursor()
             try:
                 cursor.execute(prepared.sql, values)
-                row = cursor.fetchone()
+                row = cursor.fetchone() if cursor.description is not None else None
             finally:
                 cursor.close()
         except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, connection.dbapi_connection, None)
+            invalidated = dialect.is_disconnect(error, raw.dbapi_connection, None)
             if invalidated:
-                connection.invalidate(error)
+                invalidate(error)
             raise exc.DBAPIError.instance(
                 prepared.sql, values, error, dialect.loaded_dbapi.Error,
                 connection_invalidated=invalidated, dialect=dialect,
             ) from error  # fmt: skip
-        finally:
-            connection.close()
         if row is None:
             return None
         return tuple(
@@ -133,9 +154,10 @@ class QuickRead:
         compiled = self._statement.compile(dialect=dialect)
         # The caller's parameters are the ones without a value; the rest are literals, whose
         # IN lists expand here once (``construct_expanded_state``), not at every read.
-        open_names = {
-            bind.key for bind in compiled.binds.values() if bind.value is None and not bind.callable
-        }
+        if any(bind.callable for bind in compiled.binds.values()):
+            # A default computed in Python would be computed once, here, for every row.
+            raise ValueError("a QuickStatement takes every value from its caller")
+        open_names = {bind.key for bind in compiled.binds.values() if bind.value is None}
         expanded = compiled.construct_expanded_state(dict.fromkeys(open_names))
         bind_processors: dict[str, Callable[[Any], Any]] = {}
         for name in open_names:
@@ -151,7 +173,7 @@ class QuickRead:
             bind_processors=bind_processors,
             result_processors=[
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self._statement.selected_columns
+                for column in self._statement.exported_columns
             ],
         )
         self._prepared[dialect.name] = prepared
@@ -173,26 +195,44 @@ class InsertUnlessTaken:
         self._table = table
         self._columns = columns
         self._condition = condition
-        self._by_dialect: dict[str, Any] = {}
+        self._by_dialect: dict[str, QuickStatement] = {}
 
     def execute(self, connection: Connection, values: dict[str, Any]) -> int | None:
         dialect = connection.dialect.name
         statement = self._by_dialect.get(dialect)
         if statement is None:
-            statement = self._by_dialect[dialect] = self._build(dialect)
-        found: int | None = connection.execute(statement, values).scalar()
-        return found
+            statement = self._by_dialect[dialect] = QuickStatement(self._build(dialect))
+        row = statement.first(connection, **values)
+        return int(row[0]) if row is not None else None
 
-    def _build(self, dialect: str) -> Any:
+    def _build(self, dialect: str) -> Insert:
         columns = [self._table.c[name] for name in self._columns]
         source = select(*(bindparam(c.key, type_=c.type) for c in columns)).where(self._condition)
         construct = _DIALECT_INSERTS[dialect]
-        return (
+        built: Insert = (
             construct(self._table)
-            .from_select(columns, source)
+            .from_select(columns, source, include_defaults=False)
             .on_conflict_do_nothing()
             .returning(self._table.c.id)
         )
+        return built
+
+
+def insert_row(table: Table, columns: tuple[str, ...]) -> QuickStatement:
+    """An INSERT of one row into ``table``, a value given for each of ``columns``.
+
+    The other columns take their defaults, which must be constants (sent as literals): a
+    default computed in Python (a nonce, a time) would be computed once for every row.
+    """
+    values: dict[str, Any] = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    for column in table.columns:
+        if column.key in values or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"{column} has a default computed in Python: give its value")
+        values[column.key] = column.default.arg  # type: ignore[attr-defined]
+    # inline(): no RETURNING of the new id, which PostgreSQL would otherwise be sent.
+    return QuickStatement(insert(table).inline().values(values))
 
 
 _DIALECT_INSERTS: dict[str, Callable[[Table], Any]] = {

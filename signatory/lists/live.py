@@ -25,7 +25,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import bindparam, select
 
 from signatory import caching
-from signatory.core.database import QuickRead
+from signatory.core.database import QuickStatement
 from signatory.core.extensions import db
 from signatory.core.i18n import (
     current_locale,
@@ -131,7 +131,7 @@ class ListState(NamedTuple):
 
 # The live endpoint's one read while nothing changed: the columns of its validators alone,
 # by the slug's unique index, with no ORM object made (``current_list_state``).
-_LIST_STATE = QuickRead(
+_LIST_STATE = QuickStatement(
     select(
         Letter.id, Letter.list_revision, Letter.list_changed_at, Letter.opened_at, Letter.created_at
     ).where(Letter.slug == bindparam("slug"), Letter.status != bindparam("draft"))

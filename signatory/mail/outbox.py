@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, insert_row
 from signatory.core.ops.logs import current_request_id
 from signatory.core.time import utcnow
 from signatory.mail import registry
@@ -46,7 +46,7 @@ def enqueue_at_once(
     flush would cost more than the rows.
     """
     values = _message_values(template, to, context, letter_id, signature_id, now)
-    connection.execute(_INSERT_MESSAGE, values)
+    _INSERT_MESSAGE.first(connection, **values)
 
 
 def _message_values(
@@ -73,4 +73,10 @@ def _message_values(
     }
 
 
-_INSERT_MESSAGE = insert(cast(Table, OutboxMessage.__table__))
+_INSERT_MESSAGE = insert_row(
+    cast(Table, OutboxMessage.__table__),
+    (
+        "template", "to_addr", "context", "letter_id", "signature_id", "status",
+        "next_attempt_at", "created_at", "request_id",
+    ),
+)  # fmt: skip

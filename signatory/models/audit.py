@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, ForeignKey, Index, String, Table, insert
+from sqlalchemy import JSON, Connection, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signatory.core.database import DbSession
+from signatory.core.database import DbSession, insert_row
 from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 
@@ -70,7 +70,7 @@ def record_at_once(
     flush would cost more than the rows.
     """
     values = _event_values(action, actor_label, actor_id, letter_id, signature_id, detail, now)
-    connection.execute(_INSERT_EVENT, values)
+    _INSERT_EVENT.first(connection, **values)
 
 
 def _event_values(
@@ -93,4 +93,7 @@ def _event_values(
     }
 
 
-_INSERT_EVENT = insert(cast(Table, AuditEvent.__table__))
+_INSERT_EVENT = insert_row(
+    cast(Table, AuditEvent.__table__),
+    ("action", "actor_label", "actor_id", "letter_id", "signature_id", "detail", "created_at"),
+)

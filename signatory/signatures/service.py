@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from signatory.core.database import DbSession, InsertUnlessTaken, QuickRead, savepoint
+from signatory.core.database import DbSession, InsertUnlessTaken, QuickStatement, savepoint
 from signatory.core.domains import email_matches_website
 from signatory.core.errors import DomainError, InvalidToken
 from signatory.core.text import mixes_scripts_confusably
@@ -203,7 +203,7 @@ def organization_is_published(session: DbSession, letter: Letter, organization: 
     return session.scalar(query.limit(1)) is not None
 
 
-_SIGNING_LETTER = QuickRead(
+_SIGNING_LETTER = QuickStatement(
     select(*(getattr(Letter, name) for name in _SIGNING_FIELDS)).where(
         Letter.slug == bindparam("slug"), Letter.status != LetterStatus.DRAFT
     )
@@ -214,7 +214,7 @@ _LETTER_ID: BindParameter[int] = bindparam("letter_id")
 # already published, and whether a held organization looks like it (both None-keyed, so
 # false, for an individual); the emails the address had today, on every letter (the caps);
 # and the current version, which the signature records.
-_SIGNING_CHECKS = QuickRead(
+_SIGNING_CHECKS = QuickStatement(
     select(
         select(Signature.id)
         .where(*_live_for_email(_LETTER_ID, bindparam("email_key")))
@@ -229,12 +229,13 @@ _SIGNING_CHECKS = QuickRead(
     )
 )
 _LETTER_STATUS = select(Letter.status, Letter.deadline).where(Letter.id == _LETTER_ID)
-# A new signature's columns (``_signature_values``); the nonces come from their defaults.
+# A new signature's columns (``_signature_values``), every one given: no defaults run.
 _NEW_SIGNATURE_COLUMNS = (
     "letter_id", "version_id", "kind", "organization", "country", "organization_type",
     "website", "name", "title", "email", "domain_verified", "language", "review_reason",
     "client_prefix", "status", "created_at", "status_changed_at",
     "email_key", "organization_key", "lookalike_key", "sort_key", "search_key",
+    "confirm_nonce", "withdraw_nonce", "manage_nonce",
 )  # fmt: skip
 _INSERT_SIGNATURE = InsertUnlessTaken(
     cast(Table, Signature.__table__),
@@ -310,7 +311,7 @@ def check_signing(
     """Every check signing makes, by reading only; a refusal raises its ``DomainError``.
 
     Nothing here needs the write lock, nor a transaction: given the engine (the sign
-    POST), the one statement of look-ups runs on a connection of its own (``QuickRead``);
+    POST), the one statement of look-ups runs on a connection of its own (``QuickStatement``);
     given a session, in its transaction, seeing what it wrote. What a concurrent request
     could change before the writes is either guarded by the database (one live signature
     per address: a unique index, ``record_signature``) or looked at again there (whether
@@ -447,6 +448,9 @@ def _signature_values(
         "created_at": now,
         "status_changed_at": now,
         **derived_keys(kind=data.kind, organization=organization, name=data.name, email=data.email),
+        "confirm_nonce": new_nonce(),
+        "withdraw_nonce": new_nonce(),
+        "manage_nonce": new_nonce(),
         # Not a column: the time the insert's condition (the letter is open) is read at.
         "now": now,
     }

@@ -119,7 +119,7 @@ def test_a_poll_that_finds_nothing_new_opens_no_session_transaction(
 
     assert response.status_code == 304
     assert response.headers["ETag"] == etag
-    # The list state is read straight from the driver (``QuickRead``, which SQLAlchemy's
+    # The list state is read straight from the driver (``QuickStatement``, which SQLAlchemy's
     # events do not see): no BEGIN, no letter loaded through the ORM.
     assert statements == []
 

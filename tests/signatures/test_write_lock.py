@@ -42,7 +42,7 @@ def _recorded(app, send):
     """What SQLite runs (BEGINs and COMMITs among them) while ``send()`` runs, by connection.
 
     SQLite's own trace, not SQLAlchemy's events: the sign POST's reads go straight to the
-    driver (``core.database.QuickRead``), which the events do not see.
+    driver (``core.database.QuickStatement``), which the events do not see.
     """
     statements: list[tuple[int, str]] = []
 

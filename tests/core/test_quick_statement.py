@@ -1,19 +1,20 @@
-"""``core.database.QuickRead``: one small SELECT straight to the driver, with the ORM's values."""
+"""``core.database.QuickStatement``: one small statement straight to the driver, typed."""
 
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from typing import cast
 
 import pytest
-from sqlalchemy import bindparam, column, exc, select, table
+from sqlalchemy import Table, bindparam, column, exc, func, select, table
 
-from signatory.core.database import QuickRead, database_unavailable
+from signatory.core.database import QuickStatement, database_unavailable, insert_row
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
-from signatory.models import Letter, LetterStatus
+from signatory.models import AuditEvent, Letter, LetterStatus, Signature
 from tests.factories import make_letter
 
-BY_SLUG = QuickRead(
+BY_SLUG = QuickStatement(
     select(Letter.id, Letter.title, Letter.created_at, Letter.list_changed_at).where(
         Letter.slug == bindparam("slug")
     )
@@ -50,7 +51,7 @@ def test_it_sees_what_others_committed_since_its_last_read(session):
 
 
 def test_a_driver_error_becomes_sqlalchemys_and_the_connection_goes_back(session):
-    missing = QuickRead(select(column("id")).select_from(table("no_such_table")))
+    missing = QuickStatement(select(column("id")).select_from(table("no_such_table")))
     pool = db.engine.pool
 
     with pytest.raises(exc.DBAPIError) as raised:
@@ -67,7 +68,7 @@ def test_a_driver_error_becomes_sqlalchemys_and_the_connection_goes_back(session
 
 # Literals the statement holds (an IN list, a LIMIT) and a parameter a column's type
 # converts (an aware datetime, stored as UTC by ``UTCDateTime``).
-OPEN_SINCE = QuickRead(
+OPEN_SINCE = QuickStatement(
     select(Letter.slug)
     .where(
         Letter.status.in_([LetterStatus.OPEN, LetterStatus.CLOSED]),
@@ -98,3 +99,26 @@ def test_given_a_session_it_reads_in_the_sessions_transaction(session):
     assert BY_SLUG.first(session, slug="civic")[1] == "Not committed"
     session.rollback()
     assert BY_SLUG.first(session, slug="civic") is None
+
+
+EVENTS = cast(Table, AuditEvent.__table__)
+
+
+def test_an_insert_runs_in_the_transaction_of_the_connection_it_is_given(session):
+    add = insert_row(EVENTS, ("action", "actor_label", "detail", "created_at"))
+    row = {"action": "test.added", "actor_label": "test", "detail": {"n": 1}}
+
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        assert add.first(connection, **row, created_at=utcnow()) is None  # no RETURNING
+        # In the transaction: its own reads see the row, with the JSON converted.
+        assert connection.execute(select(EVENTS.c.detail)).scalar() == {"n": 1}
+        transaction.rollback()
+
+    assert session.scalar(select(func.count()).select_from(EVENTS)) == 0
+
+
+def test_an_insert_row_refuses_a_default_computed_once_for_every_row():
+    # A signature's nonces come from ``new_nonce``: each row must be given its own.
+    signatures = cast(Table, Signature.__table__)
+    with pytest.raises(ValueError, match="confirm_nonce"):
+        insert_row(signatures, ("letter_id", "email"))
