@@ -284,6 +284,34 @@ class SignForm(FlaskForm):
                 c for c in self.kind.choices if c.value == SignatureKind.ORGANIZATION
             ]
 
+    @classmethod
+    def posted(cls, *, allow_individuals: bool, check_deliverability: bool) -> SignForm:
+        """The form as the sign POST reads it: without a CSRF field of its own.
+
+        CSRFProtect checked the request's token before the view ran, as for every POST
+        (``core.extensions``); the form's own field would only check it again, and draw a
+        new token that no page shows when the signature is taken. A refusal's page draws
+        the form again with one (``shown_again``).
+        """
+        return cls(
+            allow_individuals=allow_individuals,
+            check_deliverability=check_deliverability,
+            meta={"csrf": False},
+        )
+
+    def shown_again(self) -> SignForm:
+        """This form as it was sent, with its errors, to draw again: with a CSRF token."""
+        shown = SignForm(
+            allow_individuals=self.allow_individuals,
+            check_deliverability=self.check_deliverability,
+        )
+        for name, field in self._fields.items():
+            shown[name].errors = list(field.errors)
+        shown.form_errors = list(self.form_errors)
+        shown.held_back = self.held_back
+        shown.email_domain = self.email_domain
+        return shown
+
     def validate(self, extra_validators: Any = None) -> bool:
         """The fields' checks, then the traps (``held_back`` when one was sprung)."""
         valid = super().validate(extra_validators)

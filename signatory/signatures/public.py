@@ -147,7 +147,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
     letter = service.signing_letter(db.engine, slug)
     if letter is None:
         no_such_letter()
-    form = SignForm(
+    form = SignForm.posted(
         allow_individuals=letter.allow_individuals,
         check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
     )
@@ -221,7 +221,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
 
 def _refused(slug: str, form: SignForm, status: int) -> tuple[str, int]:
     """The letter page again, with the form as posted and why it was not taken."""
-    return render_letter_page(public_letter_or_404(slug), form, status=status)
+    return render_letter_page(public_letter_or_404(slug), form.shown_again(), status=status)
 
 
 @routes.get("/letters/<slug>/signed")

@@ -23,7 +23,7 @@ from signatory.models import Letter, LetterStatus, OutboxMessage, Signature
 from signatory.models.mail_caps import EmailCaps
 from signatory.signatures import service
 from tests import databases
-from tests.conftest import fetch_csrf
+from tests.conftest import csrf_token_from, fetch_csrf
 from tests.factories import make_letter
 from tests.security.test_malformed_requests import ORG_FORM, write_locked
 
@@ -245,3 +245,26 @@ def test_a_signature_withdrawn_since_the_check_leaves_the_address_free_to_sign_a
         assert again.created and again.signature_id != first
         statuses = db.session.scalars(select(Signature.status).order_by(Signature.id)).all()
         assert statuses == ["withdrawn", "unconfirmed"]
+
+
+def test_a_refused_form_comes_back_with_its_errors_and_a_token_that_signs(app, client, letter):
+    """The sign POST's form checks no token of its own (CSRFProtect did); the page that
+    sends it back draws one, and the form sent again with it is taken."""
+    token = fetch_csrf(client, "/letters/civic")
+    refused = client.post("/letters/civic/sign", data={**ORG_FORM, "name": "", "csrf_token": token})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Enter your name" in page and ORG_FORM["email"] in page
+    again = csrf_token_from(page)
+
+    taken = client.post("/letters/civic/sign", data={**ORG_FORM, "csrf_token": again})
+
+    assert taken.status_code == 303
+
+
+def test_the_sign_post_still_refuses_a_missing_token(app, client, letter):
+    client.get("/letters/civic")
+    response = client.post("/letters/civic/sign", data=ORG_FORM)
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalars(select(Signature)).all() == []
