@@ -41,7 +41,7 @@ from signatory.models.signature import load_signature
 from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import RateLimited, limited
 from signatory.ratelimits.clients import address_prefix, client_address
-from signatory.signatures import service
+from signatory.signatures import service, signing
 from signatory.signatures.forms import SignForm, drawn_now
 from signatory.signatures.service import (
     DisposableEmailRefused,
@@ -136,15 +136,15 @@ def _sign_limited(refusal: RateLimited) -> Response:
 def sign(slug: str) -> Response | tuple[str, int]:
     """Take a signature; on success send the signer to check their inbox.
 
-    The letter is read as signing needs it (``service.SigningLetter``), without its text,
+    The letter is read as signing needs it (``signing.SigningLetter``), without its text,
     which only a refusal's page shows (``_refused`` reads the letter again then).
     """
-    # The checks read, on connections of their own (``service.check_signing``); only the
+    # The checks read, on connections of their own (``signing.check_signing``); only the
     # signature, its audit event and its email are written, and only they hold SQLite's
     # write lock. A refusal's page reads through the session, without the lock
     # (``reads_first``; ``end_reads`` below ends that before the writes).
     reads_first()
-    letter = service.signing_letter(db.engine, slug)
+    letter = signing.signing_letter(db.engine, slug)
     if letter is None:
         no_such_letter()
     form = SignForm.posted(
@@ -173,9 +173,9 @@ def sign(slug: str) -> Response | tuple[str, int]:
     )
     caps = EmailCaps.from_config(current_app.config)
     try:
-        check = service.check_signing(db.engine, letter, data, now=now, caps=caps)
+        check = signing.check_signing(db.engine, letter, data, now=now, caps=caps)
         end_reads(db.session)
-        service.record_signature(db.session, letter, data, check, now=now, caps=caps)
+        signing.record_signature(db.session, letter, data, check, now=now, caps=caps)
     except LetterNotOpen:
         db.session.rollback()
         return _refused(slug, form, 409)

@@ -314,7 +314,8 @@ def test_a_delivered_letters_texts_are_frozen(session):
 
 
 def test_a_signature_records_the_language_it_is_given(session):
-    from signatory.signatures.service import SignatureData, sign
+    from signatory.signatures.service import SignatureData
+    from signatory.signatures.signing import sign
 
     letter = make_letter(session, slug=SLUG)
     data = SignatureData(

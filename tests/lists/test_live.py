@@ -16,7 +16,8 @@ from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
 from signatory.lists import live
 from signatory.models import Letter, Signature, new_nonce, transition
-from signatory.signatures.service import SignatureData, confirm, sign
+from signatory.signatures.service import SignatureData, confirm
+from signatory.signatures.signing import sign
 from tests.factories import make_letter, make_signature
 
 LIVE = "/letters/civic/live.json"

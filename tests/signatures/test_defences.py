@@ -18,7 +18,7 @@ from signatory.core.time import utcnow
 from signatory.models import OutboxMessage, Signature
 from signatory.models.mail_caps import EmailCaps
 from signatory.models.status import needs_review
-from signatory.signatures import service
+from signatory.signatures import service, signing
 from signatory.signatures.service import SignatureData, is_disposable_domain
 from signatory.signatures.similar import LOOKALIKE, NameIndex
 from tests.factories import audit_events, make_letter, make_signature, outbox_messages
@@ -136,10 +136,10 @@ def test_the_signature_cap_lifts_a_day_later(session):
     caps = EmailCaps(per_signature=2, per_address=10)
     start = utcnow()
     for _ in range(4):
-        service.sign(session, letter, _data("ann@caps.example.org"), now=start, caps=caps)
+        signing.sign(session, letter, _data("ann@caps.example.org"), now=start, caps=caps)
     assert len(outbox_messages(session)) == 2
     later = start + timedelta(days=1, minutes=1)
-    outcome = service.sign(session, letter, _data("ann@caps.example.org"), now=later, caps=caps)
+    outcome = signing.sign(session, letter, _data("ann@caps.example.org"), now=later, caps=caps)
     assert outcome.emailed and not outcome.created
     assert len(outbox_messages(session)) == 3
 
@@ -149,7 +149,7 @@ def test_the_cap_is_audited_once_a_day_per_address(session):
     caps = EmailCaps(per_signature=1, per_address=10)
     start = utcnow()
     for _ in range(5):
-        service.sign(session, letter, _data("ann@caps.example.org"), now=start, caps=caps)
+        signing.sign(session, letter, _data("ann@caps.example.org"), now=start, caps=caps)
     [event] = audit_events(session, "signature.email_capped")
     assert event.detail == {
         "cap": "signature",
@@ -157,8 +157,8 @@ def test_the_cap_is_audited_once_a_day_per_address(session):
         "per_signature": 1,
         "per_address": 10,
     }
-    service.sign(session, letter, _data("ann@caps.example.org"), now=start + timedelta(days=2))
-    service.sign(
+    signing.sign(session, letter, _data("ann@caps.example.org"), now=start + timedelta(days=2))
+    signing.sign(
         session, letter, _data("ann@caps.example.org"), now=start + timedelta(days=2), caps=caps
     )
     assert len(audit_events(session, "signature.email_capped")) == 2
@@ -180,7 +180,7 @@ def test_mail_to_coordinators_about_a_signature_does_not_count_against_its_signe
         )
     session.flush()
     caps = EmailCaps(per_signature=1, per_address=1)
-    outcome = service.sign(session, letter, _data("ann@caps.example.org"), now=utcnow(), caps=caps)
+    outcome = signing.sign(session, letter, _data("ann@caps.example.org"), now=utcnow(), caps=caps)
     assert outcome.emailed
     assert isinstance(outcome.signature, Signature)
 
@@ -189,7 +189,7 @@ def test_a_lookalike_taken_between_signing_and_confirming_still_sends_to_review(
     from signatory.core.tokens import TokenPayload
 
     letter = make_letter(session, moderation="none")
-    outcome = service.sign(
+    outcome = signing.sign(
         session, letter, _data("ann@caps.example.org", "Amnesty Example"), now=utcnow()
     )
     assert outcome.signature.review_reason is None

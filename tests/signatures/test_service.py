@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
 from signatory.models import AuditEvent, Signature
-from signatory.signatures import service
+from signatory.signatures import service, signing
 from signatory.signatures.service import (
     DomainMismatch,
     IndividualsNotAllowed,
@@ -52,7 +52,7 @@ def withdraw_payload(signature: Signature) -> TokenPayload:
 
 def test_signing_records_an_unconfirmed_signature_and_queues_the_confirmation(session):
     letter = make_letter(session)
-    outcome = service.sign(session, letter, org_data(), now=utcnow())
+    outcome = signing.sign(session, letter, org_data(), now=utcnow())
     assert outcome.created
     signature = outcome.signature
     assert signature.status == "unconfirmed"
@@ -65,20 +65,20 @@ def test_signing_records_an_unconfirmed_signature_and_queues_the_confirmation(se
 
 def test_a_matching_email_domain_marks_the_organization_verified(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     assert signature.domain_verified
 
 
 def test_a_free_mail_address_is_not_domain_verified(session):
     letter = make_letter(session)
     data = org_data(email="jim@gmail.com", email_domain="gmail.com")
-    assert not service.sign(session, letter, data, now=utcnow()).signature.domain_verified
+    assert not signing.sign(session, letter, data, now=utcnow()).signature.domain_verified
 
 
 def test_a_letter_requiring_domain_match_refuses_a_mismatched_email(session):
     letter = make_letter(session, require_domain_match=True)
     with pytest.raises(DomainMismatch):
-        service.sign(
+        signing.sign(
             session, letter, org_data(email="jim@gmail.com", email_domain="gmail.com"), now=utcnow()
         )
     assert count(session, Signature) == 0
@@ -86,8 +86,8 @@ def test_a_letter_requiring_domain_match_refuses_a_mismatched_email(session):
 
 def test_signing_again_with_the_same_email_creates_nothing_and_resends(session):
     letter = make_letter(session)
-    first = service.sign(session, letter, org_data(), now=utcnow())
-    again = service.sign(
+    first = signing.sign(session, letter, org_data(), now=utcnow())
+    again = signing.sign(
         session, letter, org_data(email="JIM@openrights.example.org"), now=utcnow()
     )
     assert not again.created
@@ -98,9 +98,9 @@ def test_signing_again_with_the_same_email_creates_nothing_and_resends(session):
 
 def test_signing_again_after_confirming_sends_the_withdraw_link(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     service.confirm(session, confirm_payload(signature), now=utcnow())
-    again = service.sign(session, letter, org_data(), now=utcnow())
+    again = signing.sign(session, letter, org_data(), now=utcnow())
     assert not again.created
     assert outbox_messages(session)[-1].template == "withdraw_link"
     assert count(session, Signature) == 1
@@ -108,10 +108,10 @@ def test_signing_again_after_confirming_sends_the_withdraw_link(session):
 
 def test_signing_again_after_withdrawing_creates_a_new_signature(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     service.confirm(session, confirm_payload(signature), now=utcnow())
     service.withdraw(session, withdraw_payload(signature), now=utcnow())
-    again = service.sign(session, letter, org_data(), now=utcnow())
+    again = signing.sign(session, letter, org_data(), now=utcnow())
     assert again.created
     assert again.signature.id != signature.id
 
@@ -120,7 +120,7 @@ def test_signing_again_after_withdrawing_creates_a_new_signature(session):
 def test_signing_a_letter_that_is_not_open_is_refused(session, status):
     letter = make_letter(session, status=status)
     with pytest.raises(LetterNotOpen):
-        service.sign(session, letter, org_data(), now=utcnow())
+        signing.sign(session, letter, org_data(), now=utcnow())
     assert count(session, Signature) == 0
     assert outbox_messages(session) == []
 
@@ -129,21 +129,21 @@ def test_signing_after_the_deadline_is_refused(session):
     now = utcnow()
     letter = make_letter(session, deadline=now - timedelta(seconds=1))
     with pytest.raises(LetterNotOpen):
-        service.sign(session, letter, org_data(), now=now)
+        signing.sign(session, letter, org_data(), now=now)
 
 
 def test_individuals_cannot_sign_where_the_letter_forbids_it(session):
     letter = make_letter(session, allow_individuals=False)
     data = org_data(kind="individual", organization=None, organization_type=None, website=None)
     with pytest.raises(IndividualsNotAllowed):
-        service.sign(session, letter, data, now=utcnow())
+        signing.sign(session, letter, data, now=utcnow())
 
 
 def test_an_organization_already_on_the_list_cannot_sign_again_under_another_email(session):
     letter = make_letter(session)
     make_signature(session, letter, organization="Open Rights Example", status="published")
     with pytest.raises(OrganizationAlreadySigned):
-        service.sign(
+        signing.sign(
             session,
             letter,
             org_data(organization="open rights  EXAMPLE.", email="other@openrights.example.org"),
@@ -153,7 +153,7 @@ def test_an_organization_already_on_the_list_cannot_sign_again_under_another_ema
 
 def test_confirming_publishes_rotates_the_nonce_and_queues_a_receipt(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     payload = confirm_payload(signature)
     service.confirm(session, payload, now=utcnow())
     assert signature.status == "published"
@@ -163,14 +163,14 @@ def test_confirming_publishes_rotates_the_nonce_and_queues_a_receipt(session):
 
 def test_confirming_on_a_moderated_letter_waits_for_review(session):
     letter = make_letter(session, moderation="all")
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     service.confirm(session, confirm_payload(signature), now=utcnow())
     assert signature.status == "pending_review"
 
 
 def test_a_reused_confirm_link_changes_nothing(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     payload = confirm_payload(signature)
     service.confirm(session, payload, now=utcnow())
     sent = len(outbox_messages(session))
@@ -183,7 +183,7 @@ def test_a_reused_confirm_link_changes_nothing(session):
 
 def test_a_link_with_a_wrong_nonce_is_refused(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     with pytest.raises(InvalidToken) as raised:
         service.confirm(session, TokenPayload(signature.id, "forged"), now=utcnow())
     assert raised.value.reason == "used"
@@ -198,7 +198,7 @@ def test_a_link_for_a_missing_signature_says_it_is_gone(session):
 
 def test_confirming_after_the_letter_closed_is_refused(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     letter.status = "closed"
     with pytest.raises(LetterNotOpen):
         service.confirm(session, confirm_payload(signature), now=utcnow())
@@ -207,8 +207,8 @@ def test_confirming_after_the_letter_closed_is_refused(session):
 
 def test_two_people_confirming_for_one_organization_publish_only_the_first(session):
     letter = make_letter(session)
-    first = service.sign(session, letter, org_data(), now=utcnow()).signature
-    second = service.sign(
+    first = signing.sign(session, letter, org_data(), now=utcnow()).signature
+    second = signing.sign(
         session, letter, org_data(email="ceo@openrights.example.org"), now=utcnow()
     ).signature
     service.confirm(session, confirm_payload(first), now=utcnow())
@@ -263,7 +263,7 @@ def test_an_unconfirmed_signature_cannot_be_withdrawn_by_link(session):
 
 def test_an_expired_confirm_link_can_be_replaced_by_a_fresh_one(session):
     letter = make_letter(session)
-    signature = service.sign(session, letter, org_data(), now=utcnow()).signature
+    signature = signing.sign(session, letter, org_data(), now=utcnow()).signature
     service.resend_after_expiry(session, "confirm", confirm_payload(signature), now=utcnow())
     assert [m.template for m in outbox_messages(session)] == ["confirm_request", "confirm_request"]
     assert outbox_messages(session)[-1].to_addr == signature.email

@@ -21,7 +21,7 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.models import Letter, LetterStatus, OutboxMessage, Signature
 from signatory.models.mail_caps import EmailCaps
-from signatory.signatures import service
+from signatory.signatures import service, signing
 from tests import databases
 from tests.conftest import csrf_token_from, fetch_csrf
 from tests.factories import make_letter
@@ -162,8 +162,8 @@ def _data(**changes):
 def test_a_letter_closed_between_the_checks_and_the_writes_takes_nothing(app, letter):
     now = utcnow()
     with app.app_context():
-        found = service.signing_letter(db.session, letter)
-        check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        found = signing.signing_letter(db.session, letter)
+        check = signing.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         db.session.commit()
         # A coordinator closes the letter meanwhile, in a transaction of their own.
         with db.engine.begin() as other:
@@ -173,7 +173,7 @@ def test_a_letter_closed_between_the_checks_and_the_writes_takes_nothing(app, le
                 .values(status=LetterStatus.CLOSED)
             )
         with pytest.raises(service.LetterNotOpen):
-            service.record_signature(db.session, found, _data(), check, now=now, caps=EmailCaps())
+            signing.record_signature(db.session, found, _data(), check, now=now, caps=EmailCaps())
         db.session.rollback()
         assert db.session.scalars(select(Signature)).all() == []
 
@@ -181,23 +181,23 @@ def test_a_letter_closed_between_the_checks_and_the_writes_takes_nothing(app, le
 def test_a_deadline_passed_between_the_checks_and_the_writes_takes_nothing(app, letter):
     now = utcnow()
     with app.app_context():
-        found = service.signing_letter(db.session, letter)
-        check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        found = signing.signing_letter(db.session, letter)
+        check = signing.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         row = db.session.scalar(select(Letter).where(Letter.slug == letter))
         row.deadline = now - timedelta(seconds=1)
         with pytest.raises(service.LetterNotOpen):
-            service.record_signature(db.session, found, _data(), check, now=now, caps=EmailCaps())
+            signing.record_signature(db.session, found, _data(), check, now=now, caps=EmailCaps())
 
 
 def test_a_signature_made_by_another_request_meanwhile_gets_its_links_again(app, letter):
     """Two requests for one address both pass the checks; the unique index decides."""
     now = utcnow()
     with app.app_context():
-        found = service.signing_letter(db.session, letter)
-        first = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
-        second = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
-        won = service.record_signature(db.session, found, _data(), first, now=now, caps=EmailCaps())
-        lost = service.record_signature(
+        found = signing.signing_letter(db.session, letter)
+        first = signing.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        second = signing.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        won = signing.record_signature(db.session, found, _data(), first, now=now, caps=EmailCaps())
+        lost = signing.record_signature(
             db.session, found, _data(), second, now=now, caps=EmailCaps()
         )
         db.session.commit()
@@ -226,10 +226,10 @@ def test_a_signature_withdrawn_since_the_check_leaves_the_address_free_to_sign_a
     """The check found the address's live signature; by the writes it was withdrawn."""
     now = utcnow()
     with app.app_context():
-        found = service.signing_letter(db.session, letter)
-        first = service.sign(db.session, found, _data(), now=now).signature.id
+        found = signing.signing_letter(db.session, letter)
+        first = signing.sign(db.session, found, _data(), now=now).signature.id
         db.session.commit()
-        check = service.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
+        check = signing.check_signing(db.session, found, _data(), now=now, caps=EmailCaps())
         assert check.existing_id == first
         db.session.commit()
         with db.engine.begin() as other:
@@ -238,7 +238,7 @@ def test_a_signature_withdrawn_since_the_check_leaves_the_address_free_to_sign_a
                 .where(Signature.__table__.c.id == first)
                 .values(status="withdrawn")
             )
-        again = service.record_signature(
+        again = signing.record_signature(
             db.session, found, _data(), check, now=now, caps=EmailCaps()
         )
         db.session.commit()
