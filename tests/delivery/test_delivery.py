@@ -25,7 +25,7 @@ from signatory.delivery.service import (
     NotDeliverable,
 )
 from signatory.models import AuditEvent, Coordinator, Delivery, Letter, Signature
-from signatory.signatures import service as signing
+from signatory.signatures import service, signing
 from signatory.signatures.service import LetterNotOpen
 from tests.conftest import fetch_csrf, sign_in
 from tests.factories import make_letter, make_member, make_signature, make_team
@@ -147,7 +147,7 @@ def test_a_delivery_in_the_future_is_refused(session: Session, letter: Letter) -
 
 def test_a_delivered_letter_refuses_new_signatures(session: Session, letter: Letter) -> None:
     deliver(session, letter)
-    sign_data = signing.SignatureData(
+    sign_data = service.SignatureData(
         kind="organization",
         name="Late Signer",
         email="late@late.example.org",
@@ -167,7 +167,7 @@ def test_a_delivered_letter_refuses_a_late_confirmation(session: Session, letter
     unconfirmed = next(s for s in _signatures(session, letter) if s.status == "unconfirmed")
 
     with pytest.raises(LetterNotOpen):
-        signing.confirm(
+        service.confirm(
             session, TokenPayload(unconfirmed.id, unconfirmed.confirm_nonce), now=utcnow()
         )
 
@@ -181,7 +181,7 @@ def test_the_frozen_list_stays_when_a_signature_is_withdrawn_later(
 ) -> None:
     delivery = deliver(session, letter)
     published = next(s for s in _signatures(session, letter) if s.status == "published")
-    signing.withdraw(session, TokenPayload(published.id, published.withdraw_nonce), now=utcnow())
+    service.withdraw(session, TokenPayload(published.id, published.withdraw_nonce), now=utcnow())
     session.commit()
 
     served = client.get("/letters/civic/delivered.csv").get_data()

@@ -31,7 +31,7 @@ from signatory.notifications.service import (
     digest_slot,
     run_digests,
 )
-from signatory.signatures import service as signing
+from signatory.signatures import service, signing
 from tests.conftest import html_part, text_part
 from tests.factories import (
     make_coordinator,
@@ -47,7 +47,7 @@ HOUR = 7
 
 
 def signed_and_confirmed(session: Session, letter: Letter, n: int) -> Signature:
-    data = signing.SignatureData(
+    data = service.SignatureData(
         kind="organization",
         organization=f"Free Speech Collective {n}",
         organization_type="ngo",
@@ -59,7 +59,7 @@ def signed_and_confirmed(session: Session, letter: Letter, n: int) -> Signature:
         email_domain="gmail.com",
     )
     signature = signing.sign(session, letter, data, now=utcnow()).signature
-    return signing.confirm(
+    return service.confirm(
         session, TokenPayload(signature.id, signature.confirm_nonce), now=utcnow()
     )
 
