@@ -19,13 +19,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
-    inspect,
     or_,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from signatory.core.database import DbSession
 from signatory.core.extensions import Model
 from signatory.core.time import UTCDateTime, utcnow
 from signatory.models.common import LANGUAGE_TAG_MAX
@@ -209,17 +207,3 @@ def current_version_query(letter_id: Any) -> Select[int]:
         .order_by(LetterVersion.number.desc())
         .limit(1)
     )
-
-
-def current_version_id(session: DbSession, letter: Letter) -> int:
-    """The id of ``letter``'s current version, without reading every version's text.
-
-    Signing needs only the id; a letter read without its versions (``raiseload``) gets it
-    by the (letter, number) index.
-    """
-    if "versions" not in inspect(letter).unloaded:
-        return letter.current_version.id
-    found = session.scalar(current_version_query(letter.id))
-    if found is None:
-        raise LookupError(f"letter {letter.id} has no version")
-    return found

@@ -142,12 +142,6 @@ def _published_organization(letter_id: Any, key: Any) -> Select[int]:
     )
 
 
-def organization_is_published(session: DbSession, letter: Letter, organization: str) -> bool:
-    """Whether this organization (compared loosely) is already on the public list."""
-    query = _published_organization(letter.id, organization_key(organization))
-    return session.scalar(query.limit(1)) is not None
-
-
 _SIGNING_LETTER = QuickStatement(
     select(*(getattr(Letter, name) for name in _SIGNING_FIELDS)).where(
         Letter.slug == bindparam("slug"), Letter.status != LetterStatus.DRAFT
