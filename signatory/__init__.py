@@ -87,7 +87,7 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
     notifications.init_app(app)
     team.init_app(app, sides)
     letters.init_app(app, sides)
-    lists.init_app(sides)
+    lists.init_app(app, sides)
     signatures.init_app(app, sides)
     delivery.init_app(sides)
     audit.init_app(sides)

@@ -101,6 +101,7 @@ def install(api: Blueprint) -> None:
         exempt_when=_not_counted,
         error_message=_limit_message,
     )(api)
+    limiter.checks(api)
     api.after_request(_conditional)
     # App-wide: an unknown path or a wrong method under /api/ is answered before any
     # blueprint is chosen, and those answers need the same headers.

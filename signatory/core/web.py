@@ -312,6 +312,12 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def _security_headers(response: Response) -> Response:
+    if response.status_code == 304:
+        # No body, nothing to protect: the client keeps the headers of the copy it just
+        # revalidated (RFC 9111, 4.3.4), policies included. The live poll is mostly these.
+        if _is_private(response):
+            response.headers["Cache-Control"] = "no-store"
+        return response
     headers = response.headers
     # The names already set, read once: werkzeug's Headers finds a missing name by raising
     # KeyError, and these hooks run for every answer (the live endpoint's 304s among them).
@@ -355,7 +361,11 @@ class CookieSessions(SecureCookieSessionInterface):
     """
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header at all (a poll, a feed reader, the API): nothing to parse.
+        if app.secret_key and (
+            "HTTP_COOKIE" not in request.environ
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
 

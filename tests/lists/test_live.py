@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from flask import request_started
 from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from werkzeug.http import http_date
 from signatory.core.time import utcnow
 from signatory.core.tokens import TokenPayload
 from signatory.lists import live
-from signatory.models import Letter, Signature, new_nonce, transition
+from signatory.models import Letter, LetterStatus, Signature, new_nonce, transition
 from signatory.signatures.service import SignatureData, confirm
 from signatory.signatures.signing import sign
 from tests.factories import make_letter, make_signature
@@ -123,6 +125,79 @@ def test_a_poll_that_finds_nothing_new_opens_no_session_transaction(
     # The list state is read straight from the driver (``QuickStatement``, which SQLAlchemy's
     # events do not see): no BEGIN, no letter loaded through the ORM.
     assert statements == []
+
+
+def _dispatched(client: FlaskClient, headers: dict[str, str], path: str = LIVE) -> tuple[Any, int]:
+    """The answer to a poll, and how many times Flask dispatched a request for it."""
+    started: list[object] = []
+
+    def count(sender: object, **extra: object) -> None:
+        started.append(sender)
+
+    request_started.connect(count, client.application)
+    try:
+        response = client.get(path, headers=headers)
+    finally:
+        request_started.disconnect(count, client.application)
+    return response, len(started)
+
+
+def test_a_current_poll_is_answered_before_flask_builds_a_request(
+    client: FlaskClient, session: Session
+) -> None:
+    letter = make_letter(session, slug="civic")
+    make_signature(session, letter)
+    session.commit()
+    etag = etag_of(client)
+
+    quick, dispatched = _dispatched(client, {"If-None-Match": etag})
+    assert (quick.status_code, dispatched) == (304, 0)
+
+    # The same 304 from the view (an If-None-Match list is parsed by Flask, not matched
+    # in front of it): the same headers, the request id aside.
+    slow, dispatched = _dispatched(client, {"If-None-Match": f'"other", {etag}'})
+    assert (slow.status_code, dispatched) == (304, 1)
+    assert quick.get_data() == slow.get_data() == b""
+    assert quick.headers["X-Request-Id"] != slow.headers["X-Request-Id"]
+    assert {k: v for k, v in quick.headers.items() if k != "X-Request-Id"} == {
+        k: v for k, v in slow.headers.items() if k != "X-Request-Id"
+    }
+
+    # A request id the client chose comes back from either.
+    quick, _ = _dispatched(client, {"If-None-Match": etag, "X-Request-Id": "poll-42"})
+    assert quick.headers["X-Request-Id"] == "poll-42"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        (LIVE, {}, 200),
+        (LIVE, {"If-None-Match": '"live-1-1-999"'}, 200),
+        (LIVE, {"If-None-Match": "*"}, 304),
+        ("/letters/none/live.json", {"If-None-Match": '"live-1-1-0"'}, 404),
+        ("/letters/civic/x/live.json", {"If-None-Match": '"live-1-1-0"'}, 404),
+    ],
+)
+def test_every_other_poll_goes_on_to_flask(
+    client: FlaskClient, session: Session, path: str, headers: dict[str, str], status: int
+) -> None:
+    make_letter(session, slug="civic")
+    session.commit()
+
+    response, dispatched = _dispatched(client, headers, path)
+
+    assert (response.status_code, dispatched) == (status, 1)
+
+
+def test_a_draft_letters_poll_is_not_answered_in_front(
+    client: FlaskClient, session: Session
+) -> None:
+    letter = make_letter(session, slug="civic", status=LetterStatus.DRAFT)
+    session.commit()
+
+    response = client.get(LIVE, headers={"If-None-Match": f'"live-1-{letter.id}-0"'})
+
+    assert response.status_code == 404
 
 
 def test_live_answers_200_to_a_stale_etag(client: FlaskClient, session: Session) -> None:
