@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
+from signatory.core.i18n import count_text
 from signatory.core.time import utcnow
 from signatory.delivery import frozen, service
 from signatory.delivery.forms import METHOD_SUGGESTIONS, DeliveryForm
@@ -93,10 +94,12 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
     db.session.commit()
     flash(
         gettext(
-            "Delivered. Signing is closed and the list is frozen: %(organizations)s "
-            "organizations and %(individuals)s individuals.",
-            organizations=record.organizations,
-            individuals=record.individuals,
+            "Delivered. Signing is closed and the list is frozen: %(organizations)s and "
+            "%(individuals)s.",
+            organizations=count_text(
+                "%(num)s organization", "%(num)s organizations", record.organizations
+            ),
+            individuals=count_text("%(num)s individual", "%(num)s individuals", record.individuals),
         ),
         "ok",
     )

@@ -65,7 +65,7 @@ DEMO_V2_AGE = timedelta(days=8)
 # The demo coordinator. The password is fixed and printed by ./scripts/serve: this
 # account only ever exists in a local demo database, never in production data.
 DEMO_COORDINATOR_EMAIL = "demo@signatory.example"
-DEMO_COORDINATOR_NAME = "Demo Coordinator (demo account)"
+DEMO_COORDINATOR_NAME = "Demo Coordinator"
 DEMO_COORDINATOR_PASSWORD = "demo-coordinator-password"  # noqa: S105 - documented demo login
 
 # The data files' names, inside this package.

@@ -1,13 +1,14 @@
-"""The public letters: the home page, and each letter's history of its text (every version,
-any two compared, each one in full). The letter page itself, with its sign form, is
-``signatures.public``.
+"""The public letters: the home page (and the site's icon), and each letter's history of its
+text (every version, any two compared, each one in full). The letter page itself, with its
+sign form, is ``signatures.public``.
 
 Drafts are not public, so their history answers 404 like the draft itself.
 """
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
@@ -27,6 +28,14 @@ def index() -> str:
     letters = queries.listed_letters(db.session)
     counts = {letter.id: queries.published_counts(db.session, letter) for letter in letters}
     return render_template("letters/index.html", letters=letters, counts=counts, now=utcnow())
+
+
+@routes.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask every site for /favicon.ico, whatever its pages link: the icon, for a day."""
+    response = redirect(url_for("static", filename="favicon.svg"), 301)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def _version_or_404(letter: Letter, number: int) -> LetterVersion:

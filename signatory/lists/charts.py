@@ -36,21 +36,35 @@ BAR_HEIGHT = 18
 TOP = 8
 LABEL_CHARACTERS = 32
 TOP_COUNTRIES = 12
+# A phone's drawing of the same chart, at about the width it is shown (390 px less the
+# page's margins), so its text stays the page's size: each label above its bar.
+NARROW_WIDTH = 360
+NARROW_VALUE_WIDTH = 64
+NARROW_ROW_HEIGHT = 42
+NARROW_BAR_HEIGHT = 14
 
 PLOT_LEFT = 64
 PLOT_RIGHT = 16
 PLOT_TOP = 16
 PLOT_BOTTOM = 40
 TIME_HEIGHT = 280
-X_TICKS = 6
+NARROW_PLOT_LEFT = 52
+NARROW_TIME_HEIGHT = 240
+# At least this much room per date on the time axis, so no two labels ever touch.
+X_TICK_SPACING = 110
+Y_TICKS = 4
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
     value: int
-    y: float
-    length: float
+    index: int
+    # The bar's share of the room it may fill: 1 for the largest named row. The group of
+    # every other row (``rest``) is drawn on the same scale, cut at the end of the room
+    # (``capped``) when it outgrows it, so the named rows stay readable beside it.
+    fraction: float
+    rest: bool = False
 
     @property
     def short_label(self) -> str:
@@ -58,6 +72,34 @@ class Bar:
         if len(self.label) <= LABEL_CHARACTERS:
             return self.label
         return self.label[: LABEL_CHARACTERS - 1].rstrip() + "…"
+
+    @property
+    def capped(self) -> bool:
+        return self.fraction > 1
+
+    def _length(self, room: int) -> float:
+        # A bar of 1 among 100,000 still shows as a sliver.
+        return max(1.0, round(room * min(self.fraction, 1.0), 1)) if self.fraction else 0.0
+
+    @property
+    def y(self) -> float:
+        return TOP + self.index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
+
+    @property
+    def length(self) -> float:
+        return self._length(WIDTH - LABEL_WIDTH - VALUE_WIDTH)
+
+    @property
+    def narrow_label_y(self) -> float:
+        return TOP + self.index * NARROW_ROW_HEIGHT + 13
+
+    @property
+    def narrow_y(self) -> float:
+        return self.narrow_label_y + 8
+
+    @property
+    def narrow_length(self) -> float:
+        return self._length(NARROW_WIDTH - NARROW_VALUE_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -75,10 +117,16 @@ class BarChart:
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
     bar_height: int = BAR_HEIGHT
+    narrow_width: int = NARROW_WIDTH
+    narrow_bar_height: int = NARROW_BAR_HEIGHT
 
     @property
     def height(self) -> int:
         return TOP * 2 + ROW_HEIGHT * len(self.bars)
+
+    @property
+    def narrow_height(self) -> int:
+        return TOP * 2 + NARROW_ROW_HEIGHT * len(self.bars)
 
 
 @dataclass(frozen=True)
@@ -95,22 +143,41 @@ class DayRow:
 
 
 @dataclass(frozen=True)
-class TimeChart:
-    key: str
-    title: str
-    description: str
+class TimePlot:
+    """The time chart drawn at one width: its line, area and ticks."""
+
+    name: str  # "wide" or "narrow"
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
     line: str  # polyline points
     area: str  # path of the area under the line
     x_ticks: list[Tick]
     y_ticks: list[Tick]
-    rows: list[DayRow]
 
-    width: int = WIDTH
-    height: int = TIME_HEIGHT
-    left: int = PLOT_LEFT
-    right: int = WIDTH - PLOT_RIGHT
-    top: int = PLOT_TOP
-    bottom: int = TIME_HEIGHT - PLOT_BOTTOM
+
+@dataclass(frozen=True)
+class TimeChart:
+    key: str
+    title: str
+    description: str
+    rows: list[DayRow]
+    plots: tuple[TimePlot, TimePlot]  # wide, narrow
+
+    @property
+    def line(self) -> str:
+        return self.plots[0].line
+
+    @property
+    def x_ticks(self) -> list[Tick]:
+        return self.plots[0].x_ticks
+
+    @property
+    def y_ticks(self) -> list[Tick]:
+        return self.plots[0].y_ticks
 
 
 def _count(value: int) -> str:
@@ -156,15 +223,16 @@ def bar_chart(
     if shown is not None and len(ordered) > shown + 1:
         rest = ordered[shown:]
         drawn = [*ordered[:shown], (f"{others} ({len(rest)})", sum(v for _, v in rest))]
-    largest = max((value for _, value in drawn), default=0)
-    room = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    grouped = len(drawn) < len(ordered)
+    named = drawn[:-1] if grouped else drawn
+    largest = max((value for _, value in named), default=0)
     bars = [
         Bar(
             label=label,
             value=value,
-            y=TOP + index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2,
-            # A bar of 1 among 100,000 still shows as a sliver.
-            length=max(1.0, round(room * value / largest, 1)) if largest else 0.0,
+            index=index,
+            fraction=value / largest if largest else 0.0,
+            rest=grouped and index == len(drawn) - 1,
         )
         for index, (label, value) in enumerate(drawn)
     ]
@@ -197,6 +265,15 @@ def nice_ceiling(value: int) -> int:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
+def nice_axis(value: int, steps: int = Y_TICKS) -> tuple[int, int]:
+    """A round axis for counts up to ``value``: (top, step), the step 1, 2 or 5 × 10^k.
+
+    At most ``steps`` steps of whole numbers: 50 gives 0, 20, 40, 60, not 0, 12, 25, 37, 50.
+    """
+    step = nice_ceiling(math.ceil(max(value, 1) / steps))
+    return step * math.ceil(max(value, 1) / step), step
+
+
 def _day_label(day: date, with_year: bool) -> str:
     return month_day(day, with_year)
 
@@ -216,37 +293,10 @@ def time_chart(per_day: list[tuple[date, int]]) -> TimeChart:
         running += counts.get(day, 0)
         rows.append(DayRow(day, counts.get(day, 0), running))
 
-    top = nice_ceiling(running)
-    left, right = PLOT_LEFT, WIDTH - PLOT_RIGHT
-    plot_top, bottom = PLOT_TOP, TIME_HEIGHT - PLOT_BOTTOM
-    span = max(1, len(days) - 1)
-
-    def x(index: int) -> float:
-        # A single day still draws: as a flat line across the plot.
-        return round(left + (right - left) * (index / span if len(days) > 1 else 1), 1)
-
-    def y(value: int) -> float:
-        return round(bottom - (bottom - plot_top) * value / top, 1)
-
-    points = [(x(i), y(row.total)) for i, row in enumerate(rows)]
-    if len(points) == 1:
-        points = [(float(left), points[0][1]), points[0]]
-    line = " ".join(f"{px},{py}" for px, py in points)
-    area = (
-        f"M{points[0][0]},{bottom} "
-        + " ".join(f"L{px},{py}" for px, py in points)
-        + f" L{points[-1][0]},{bottom} Z"
+    plots = (
+        _time_plot("wide", rows, WIDTH, TIME_HEIGHT, PLOT_LEFT),
+        _time_plot("narrow", rows, NARROW_WIDTH, NARROW_TIME_HEIGHT, NARROW_PLOT_LEFT),
     )
-
-    steps = 4 if top >= 4 else top
-    y_ticks = [Tick(y(top * n // steps), _count(top * n // steps)) for n in range(steps + 1)]
-    with_year = first.year != last.year
-    count = min(X_TICKS, len(days))
-    indexes = sorted({round(n * (len(days) - 1) / max(1, count - 1)) for n in range(count)})
-    x_ticks = [
-        Tick(x(i), _day_label(days[i], with_year or i in (0, len(days) - 1))) for i in indexes
-    ]
-
     busiest = max(rows, key=lambda row: (row.new, -row.day.toordinal()))
     description = " ".join(
         (
@@ -269,11 +319,56 @@ def time_chart(per_day: list[tuple[date, int]]) -> TimeChart:
         key="over-time",
         title=gettext("Signatures over time"),
         description=description,
-        line=line,
-        area=area,
-        x_ticks=x_ticks,
-        y_ticks=y_ticks,
         rows=rows,
+        plots=plots,
+    )
+
+
+def _spaced(days: int, per_day: float) -> list[int]:
+    """Which of ``days`` get a date on the axis: first and last, and as many evenly between
+    as keep ``X_TICK_SPACING`` pixels between any two (``per_day`` pixels a day)."""
+    if days == 1:
+        return [0]
+    for count in range(min(days, 12), 2, -1):
+        indexes = sorted({round(n * (days - 1) / (count - 1)) for n in range(count)})
+        if (
+            min(b - a for a, b in zip(indexes, indexes[1:], strict=False)) * per_day
+            >= X_TICK_SPACING
+        ):
+            return indexes
+    return [0, days - 1]
+
+
+def _time_plot(name: str, rows: list[DayRow], width: int, height: int, left: int) -> TimePlot:
+    """The running total of ``rows`` drawn ``width`` wide: round y ticks, dates that never touch."""
+    days = [row.day for row in rows]
+    top, step = nice_axis(rows[-1].total)
+    right, plot_top, bottom = width - PLOT_RIGHT, PLOT_TOP, height - PLOT_BOTTOM
+    span = max(1, len(days) - 1)
+
+    def x(index: int) -> float:
+        # A single day still draws: as a flat line across the plot.
+        return round(left + (right - left) * (index / span if len(days) > 1 else 1), 1)
+
+    def y(value: int) -> float:
+        return round(bottom - (bottom - plot_top) * value / top, 1)
+
+    points = [(x(i), y(row.total)) for i, row in enumerate(rows)]
+    if len(points) == 1:
+        points = [(float(left), points[0][1]), points[0]]
+    line = " ".join(f"{px},{py}" for px, py in points)
+    area = (
+        f"M{points[0][0]},{bottom} "
+        + " ".join(f"L{px},{py}" for px, py in points)
+        + f" L{points[-1][0]},{bottom} Z"
+    )
+    y_ticks = [Tick(y(value), _count(value)) for value in range(0, top + 1, step)]
+    # The year only where the dates span two; the table names every day in full.
+    with_year = days[0].year != days[-1].year
+    indexes = _spaced(len(days), (right - left) / span if len(days) > 1 else 0)
+    x_ticks = [Tick(x(i), _day_label(days[i], with_year)) for i in indexes]
+    return TimePlot(
+        name, width, height, left, right, plot_top, bottom, line, area, x_ticks, y_ticks
     )
 
 

@@ -230,14 +230,15 @@ class SignForm(FlaskForm):
         # requires the field for organizations.
         validators=[_length(NAME_MAX), _one_line, _no_url],
     )
-    country = LongSelectField(
-        _l("Country"), validators=[InputRequired(_l("Choose a country."))], widget=LongSelect()
-    )
+    # Declared in the order the page shows them: the error summary lists in this order.
     organization_type = LongSelectField(_l("Type of organization"))
     website = StringField(
         _l("Organization website"),
         filters=[stripped],
         validators=[_length(WEBSITE_MAX), _one_line],
+    )
+    country = LongSelectField(
+        _l("Country"), validators=[InputRequired(_l("Choose a country."))], widget=LongSelect()
     )
     name = StringField(
         _l("Your name"),

@@ -211,6 +211,18 @@
     return el("tr", { "data-signature-id": String(s.id), "class": "live-new" }, cells);
   }
 
+  // On a phone a row is a card whose cells carry their column's name, as the server's do.
+  function labelled(tr, body) {
+    var head = body.parentNode.tHead;
+    var names = head && head.rows[0] ? head.rows[0].cells : [];
+    Array.prototype.forEach.call(tr.cells, function (td, i) {
+      if (td.tagName === "TD" && names[i]) {
+        td.setAttribute("data-label", names[i].textContent.trim());
+      }
+    });
+    return tr;
+  }
+
   function position(signedAt, id) {
     return signedAt + "#" + String(id).padStart(20, "0");
   }
@@ -240,10 +252,11 @@
         return s.kind === kind && !known[String(s.id)] && position(s.signed_at, s.id) > newest;
       }).reverse();
       fresh.forEach(function (s) {
+        var tr = labelled(row(s, withVersion), body);
         if (where === "top") {
-          body.insertBefore(row(s, withVersion), body.firstChild);
+          body.insertBefore(tr, body.firstChild);
         } else {
-          body.appendChild(row(s, withVersion));
+          body.appendChild(tr);
         }
       });
       if (fresh.length) {

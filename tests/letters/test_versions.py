@@ -501,7 +501,8 @@ def test_a_substantive_change_through_the_editor_keeps_each_signature_on_its_ver
         )
     assert version_of == {early: 1, late: 2}
     history = client.get(f"/letters/{SLUG}/versions").get_data(as_text=True)
-    assert history.count("<td>1</td>") == 2  # one published signature on each version
+    # One published signature on each version.
+    assert history.count(">1</td>") == 2
 
 
 def test_stranger_gets_404_on_the_workspace_versions_page(app, client, team):

@@ -265,3 +265,61 @@ def test_published_per_day_counts_published_signatures_by_utc_day(session: Sessi
         (date(2025, 3, 1), 1),
         (date(2025, 3, 2), 2),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "ticks"),
+    [
+        (0, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (10, [0, 5, 10]),
+        (50, [0, 20, 40, 60]),
+        (101, [0, 50, 100, 150]),
+    ],
+)
+def test_the_time_axis_counts_in_round_steps(value: int, ticks: list[int]) -> None:
+    top, step = charts.nice_axis(value)
+
+    assert list(range(0, top + 1, step)) == ticks
+
+
+def test_the_group_of_other_rows_does_not_shrink_the_named_ones() -> None:
+    rows = [("Kenya", 40), ("Brazil", 20)] + [(f"Country {n:02}", 10) for n in range(30)]
+
+    chart = charts.bar_chart(
+        "c", "T", rows, label_header="Country", value_header="Signatures",
+        noun="signature", groups=("country", "countries"), shown=2, others="Other countries",
+    )  # fmt: skip
+
+    kenya, brazil, rest = chart.bars
+    assert kenya.length == charts.WIDTH - charts.LABEL_WIDTH - charts.VALUE_WIDTH
+    assert brazil.length == kenya.length / 2
+    assert (rest.rest, rest.capped, rest.value) == (True, True, 300)
+    assert rest.length == kenya.length  # cut at the end of the room, its number beside it
+    assert rest.narrow_length == kenya.narrow_length == charts.NARROW_WIDTH - 64
+
+
+def test_dates_on_the_time_axis_never_touch_at_either_width() -> None:
+    start = date(2026, 11, 10)
+    chart = charts.time_chart([(start + timedelta(days=n), n + 1) for n in range(45)])
+
+    for plot in chart.plots:
+        positions = [tick.position for tick in plot.x_ticks]
+        gaps = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+        assert len(positions) >= 2
+        assert min(gaps) >= charts.X_TICK_SPACING - 1
+        assert all("2026" not in tick.label for tick in plot.x_ticks)  # one year: said once
+    assert chart.plots[1].width == charts.NARROW_WIDTH
+
+
+@pytest.mark.usefixtures("letter_with_support")
+def test_a_phone_gets_a_drawing_of_each_chart_that_fits_it(client: FlaskClient) -> None:
+    page = stats_page(client)
+
+    for key in ("by-country", "by-type", "over-time"):
+        chart = figure(page, key)
+        assert (
+            f'class="chart-svg chart-narrow" role="img" aria-labelledby="{key}-narrow-title"'
+            in chart
+        )
+        assert f'viewBox="0 0 {charts.NARROW_WIDTH} ' in chart

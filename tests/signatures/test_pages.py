@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -400,3 +402,17 @@ def test_a_wrong_method_gets_405_not_a_stack_trace(client, letter):
 def test_a_wrong_method_says_which_methods_are_allowed(client, letter):
     response = client.get("/letters/civic-space/sign")
     assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+def test_the_error_summary_lists_the_errors_in_the_order_of_the_form(client, letter):
+    # Every field an organization must fill, left empty or wrong.
+    page = sign(
+        client, organization="", organization_type="", website="", country="", name="", email="x"
+    ).get_data(as_text=True)
+    summary = page.split('class="error-summary"', 1)[1].split("</ul>", 1)[0]
+    listed = re.findall(r'<a href="#([\w-]+)"', summary)
+    form = page.split("data-sign-form", 1)[1]
+    shown = [name for name in re.findall(r'\bid="([\w-]+)"', form) if name in listed]
+
+    assert len(listed) >= 5
+    assert listed == list(dict.fromkeys(shown))

@@ -1,0 +1,178 @@
+"""Every page at a phone's width and a desktop's, as evidence: a screenshot of each, and a
+failure when a page scrolls sideways or cuts visible content off at 390 px.
+
+The screenshots go to ``docs/screenshots/<width>/<page>.jpg`` (README, "Screenshots"), so
+a reviewer sees every page without running anything. The pages are the demo letter's
+(``flask demo``: signatories, a queue, two versions) and its coordinator's workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from signatory.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD
+from signatory.demo.loader import DEMO_SLUG
+from tests.browser.conftest import Live, expect
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+DEMO = DEMO_SLUG
+
+PUBLIC_PAGES = {
+    "home": "/",
+    "letter": f"/letters/{DEMO}",
+    "signatories": f"/letters/{DEMO}/signatories",
+    "signatories-by-name": f"/letters/{DEMO}/signatories?sort=name",
+    "charts": f"/letters/{DEMO}/stats",
+    "versions": f"/letters/{DEMO}/versions",
+    "version-1": f"/letters/{DEMO}/versions/1",
+    "versions-compared": f"/letters/{DEMO}/versions/compare?from=1&to=2",
+    "widget": f"/letters/{DEMO}/widget",
+    "privacy": "/privacy",
+    "my-signature": "/my-signature",
+    "api-docs": "/api/v1/docs",
+    "not-found": "/letters/no-such-letter",
+    "bad-link": "/confirm/not-a-real-token",
+    "login": "/manage/login",
+    "forgot-password": "/manage/forgot",
+}
+WORKSPACE_PAGES = {
+    "dashboard": "/manage/",
+    "letter-overview": f"/manage/letters/{DEMO}/",
+    "letter-edit": f"/manage/letters/{DEMO}/edit",
+    "letter-settings": f"/manage/letters/{DEMO}/settings",
+    "moderation": f"/manage/letters/{DEMO}/moderation",
+    "workspace-signatures": f"/manage/letters/{DEMO}/signatures",
+    "workspace-versions": f"/manage/letters/{DEMO}/versions",
+    "translations": f"/manage/letters/{DEMO}/translations",
+    "team": f"/manage/letters/{DEMO}/team",
+    "traffic": f"/manage/letters/{DEMO}/traffic",
+    "export": f"/manage/letters/{DEMO}/export",
+    "delivery": f"/manage/letters/{DEMO}/delivery",
+    "audit": f"/manage/letters/{DEMO}/audit",
+    "account": "/manage/account",
+}
+
+# Visible boxes that end past the right edge of the window, outside any element that
+# scrolls (a scroll box shows that it scrolls; a page that scrolls sideways is caught
+# separately). Visually hidden text (1 px, clipped) and the skip link are not content.
+CUT_OFF = """() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const rect = el.getBoundingClientRect();
+    if (rect.width <= 1 || rect.height <= 1 || rect.right <= width + 1) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.display === "contents") continue;
+    if (el.closest(".visually-hidden, .skip-link, .sign-trap")) continue;
+    let scrolled = false;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if (overflow === "auto" || overflow === "scroll" || overflow === "hidden") {
+        scrolled = true; break;
+      }
+    }
+    if (scrolled) continue;
+    const name = el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+    found.push(`${name} ends at ${Math.round(rect.right)} px`);
+  }
+  return found.slice(0, 10);
+}"""
+# Tables and charts that a phone would have to scroll: content the reader may never find.
+SCROLLED_AWAY = """() => {
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const overflow = getComputedStyle(el).overflowX;
+    if ((overflow === "auto" || overflow === "scroll") && el.scrollWidth > el.clientWidth + 1
+        && el.getBoundingClientRect().height > 1 && !el.matches("textarea, pre")) {
+      found.push(`${el.tagName.toLowerCase()}.${el.className} holds ${el.scrollWidth} px`
+        + ` in ${el.clientWidth}`);
+    }
+  }
+  return found.slice(0, 10);
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo(live: Live) -> Live:
+    live.stack.flask("demo")
+    return live
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, demo: Live) -> Iterator[Callable[..., BrowserContext]]:
+    """Contexts of the demo coordinator, signed in once (the session cookie is shared)."""
+    first = browser.new_context(base_url=demo.base, locale="en-US")
+    page = first.new_page()
+    page.goto("/manage/login")
+    page.get_by_label("Email").fill(DEMO_COORDINATOR_EMAIL)
+    page.get_by_label("Password").fill(DEMO_COORDINATOR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your letters")).to_be_visible()
+    state = first.storage_state()
+    first.close()
+    opened: list[BrowserContext] = []
+
+    def open_context(**options: Any) -> BrowserContext:
+        context = browser.new_context(
+            base_url=demo.base, locale="en-US", storage_state=state, **options
+        )
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        context.close()
+
+
+def _looked_at(page: Page, name: str, path: str, width: str) -> list[str]:
+    """Open ``path``, save its screenshot, and list what a reader at this width cannot see."""
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    target = SHOTS / width / f"{name}.jpg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # JPEG: a fifth of a PNG's size for pages of text, and these are kept in the repository.
+    page.screenshot(path=str(target), full_page=True, type="jpeg", quality=70)
+    if width != "phone":
+        return []
+    problems: list[str] = []
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    client_width = page.evaluate("document.documentElement.clientWidth")
+    if scroll_width > client_width + 1:
+        problems.append(f"the page scrolls sideways: {scroll_width} px in {client_width}")
+    problems += page.evaluate(CUT_OFF)
+    problems += page.evaluate(SCROLLED_AWAY)
+    return problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_public_pages_fit_the_screen(
+    demo: Live, new_context: Callable[..., BrowserContext], name: str, width: str
+) -> None:
+    w, h = WIDTHS[width]
+    page = new_context(viewport={"width": w, "height": h}).new_page()
+
+    assert _looked_at(page, name, PUBLIC_PAGES[name], width) == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", WORKSPACE_PAGES)
+def test_workspace_pages_fit_the_screen(
+    signed_in: Callable[..., BrowserContext], name: str, width: str
+) -> None:
+    w, h = WIDTHS[width]
+    page = signed_in(viewport={"width": w, "height": h}).new_page()
+
+    assert _looked_at(page, name, WORKSPACE_PAGES[name], width) == []
