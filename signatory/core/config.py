@@ -99,7 +99,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No ping before every use: PostgreSQL's connections are pinged only after they sat
+    # idle (core.database._configure_postgresql), and a file has none to drop.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     # SQLite: how long (seconds) a write waits for another writer's lock before the request
     # is answered 503 with Retry-After (nothing saved).
     "DATABASE_BUSY_TIMEOUT": 15,
@@ -158,12 +160,6 @@ def _fill_instance_defaults(app: Flask, test_config: dict[str, Any] | None) -> N
         config["SECRET_KEY"] = _instance_secret(instance / DEVELOPMENT_SECRET_FILE)
         config["USING_GENERATED_SECRET"] = True
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    if str(config["DATABASE_URL"]).startswith("sqlite"):
-        # A ping before each use finds a server's dropped connection; a file has none to
-        # drop, and the ping was a second statement for every request's one read.
-        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options.pop("pool_pre_ping", None)
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not config.get("RATELIMIT_STORAGE_URI"):
         # A file of its own, never the app's database: counting a request must not wait
         # for the write lock a signature needs.

@@ -7,6 +7,7 @@ Services take their session as an argument, typed ``DbSession``: a plain SQLAlch
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,7 +106,8 @@ class QuickStatement:
         if isinstance(source, Engine):
             raw = source.raw_connection()
             try:
-                return self._run(source.dialect, raw, raw.invalidate, params)
+                with _one_statement(source.dialect, raw):
+                    return self._run(source.dialect, raw, raw.invalidate, params)
             finally:
                 raw.close()
         if isinstance(source, Connection):
@@ -178,6 +180,24 @@ class QuickStatement:
         )
         self._prepared[dialect.name] = prepared
         return prepared
+
+
+@contextmanager
+def _one_statement(dialect: Any, raw: PoolProxiedConnection) -> Iterator[None]:
+    """On PostgreSQL, the statement alone, in autocommit: no BEGIN before it, no ROLLBACK
+    when the connection goes back to the pool, two round trips of three saved. (SQLite's
+    connections already send no BEGIN of their own.) A connection the idle ping left in a
+    transaction is used as it is."""
+    connection: Any = raw.dbapi_connection
+    if dialect.name != "postgresql" or connection.info.transaction_status.name != "IDLE":
+        yield
+        return
+    connection.autocommit = True
+    try:
+        yield
+    finally:
+        if not connection.closed:
+            connection.autocommit = False
 
 
 class InsertUnlessTaken:
@@ -360,13 +380,40 @@ def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _configure_postgresql(engine: Engine, *, busy_ms: int) -> None:
-    """A statement waits up to ``DATABASE_BUSY_TIMEOUT`` for a lock another holds.
+# A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
 
-    Past it PostgreSQL raises ``lock_not_available`` (an ``OperationalError``), which the
-    web layer answers with a 503, as on SQLite, instead of the request hanging until the
-    proxy gives up.
+
+def _configure_postgresql(engine: Engine, *, busy_ms: int) -> None:
+    """A statement waits up to ``DATABASE_BUSY_TIMEOUT`` for a lock another holds, and a
+    connection that sat idle is pinged before it is used.
+
+    Past the timeout PostgreSQL raises ``lock_not_available`` (an ``OperationalError``),
+    which the web layer answers with a 503, as on SQLite, instead of the request hanging
+    until the proxy gives up.
+
+    The ping (``SELECT 1``) finds a connection the server or the network dropped while it
+    was idle (a restart, an idle timeout) and replaces it before any request sees it: the
+    pool retries with a fresh one (``DisconnectionError``). Only after
+    ``IDLE_PING_SECONDS`` unused: SQLAlchemy's ``pool_pre_ping`` pinged before every use,
+    a round trip more on every request (a third of the live poll's time). A connection
+    lost while in use fails its request with a 503, with or without a ping, and the pool
+    is then renewed.
     """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"an idle connection was lost: {error}") from error
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
