@@ -312,15 +312,19 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def _security_headers(response: Response) -> Response:
-    if response.status_code == 304:
-        # No body, nothing to protect: the client keeps the headers of the copy it just
-        # revalidated (RFC 9111, 4.3.4), policies included. The live poll is mostly these.
-        if _is_private(response):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    # A 304 has no body, nothing to protect: the client keeps the headers of the copy it
+    # just revalidated (RFC 9111, 4.3.4), policies included. The live poll is mostly these.
+    if response.status_code != 304:
+        _add_policies(response)
+    if _is_private(response):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _add_policies(response: Response) -> None:
     headers = response.headers
     # The names already set, read once: werkzeug's Headers finds a missing name by raising
-    # KeyError, and these hooks run for every answer (the live endpoint's 304s among them).
+    # KeyError, and these hooks run for every answer.
     present = {name.lower() for name, _ in headers.items()}
     headers.extend(pair for pair in _SECURITY_HEADERS if pair[0].lower() not in present)
     # X-Frame-Options is the older twin of frame-ancestors: a response that sets its own
@@ -333,9 +337,6 @@ def _security_headers(response: Response) -> Response:
     # told to use nothing else, on every subdomain too, for a year.
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*_HSTS)
-    if _is_private(response):
-        headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _is_private(response: Response) -> bool:

@@ -38,6 +38,15 @@ def live_json(client: FlaskClient) -> Any:
     return response.get_json()
 
 
+@pytest.fixture
+def etag(client: FlaskClient, session: Session) -> str:
+    """The live ETag of a letter at LIVE with one published signature."""
+    letter = make_letter(session, slug="civic")
+    make_signature(session, letter)
+    session.commit()
+    return etag_of(client)
+
+
 def sign_up(session: Session, letter: Letter, organization: str) -> Signature:
     """A signature through the signer's own path: signed, not yet confirmed."""
     # Requests share this session, and the live endpoint reads the letter without its
@@ -87,13 +96,8 @@ def test_live_never_holds_an_email_address(client: FlaskClient, session: Session
 
 
 def test_live_answers_304_with_an_empty_body_while_nothing_changed(
-    client: FlaskClient, session: Session
+    client: FlaskClient, etag: str
 ) -> None:
-    letter = make_letter(session, slug="civic")
-    make_signature(session, letter)
-    session.commit()
-    etag = etag_of(client)
-
     response = client.get(LIVE, headers={"If-None-Match": etag})
 
     assert response.status_code == 304
@@ -102,12 +106,8 @@ def test_live_answers_304_with_an_empty_body_while_nothing_changed(
 
 
 def test_a_poll_that_finds_nothing_new_opens_no_session_transaction(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, etag: str
 ) -> None:
-    letter = make_letter(session, slug="civic")
-    make_signature(session, letter)
-    session.commit()
-    etag = etag_of(client)
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
@@ -143,13 +143,8 @@ def _dispatched(client: FlaskClient, headers: dict[str, str], path: str = LIVE) 
 
 
 def test_a_current_poll_is_answered_before_flask_builds_a_request(
-    client: FlaskClient, session: Session
+    client: FlaskClient, etag: str
 ) -> None:
-    letter = make_letter(session, slug="civic")
-    make_signature(session, letter)
-    session.commit()
-    etag = etag_of(client)
-
     quick, dispatched = _dispatched(client, {"If-None-Match": etag})
     assert (quick.status_code, dispatched) == (304, 0)
 
