@@ -176,3 +176,24 @@ def test_workspace_pages_fit_the_screen(
     page = signed_in(viewport={"width": w, "height": h}).new_page()
 
     assert _looked_at(page, name, WORKSPACE_PAGES[name], width) == []
+
+
+# The frame sizes a site might give the widget: the embed code's own, and smaller ones.
+WIDGET_FRAMES = [(360, 420), (320, 300), (280, 240)]
+
+
+@pytest.mark.parametrize(("w", "h"), WIDGET_FRAMES)
+def test_the_widget_keeps_its_count_and_button_inside_the_frame(
+    demo: Live, new_context: Callable[..., BrowserContext], w: int, h: int
+) -> None:
+    page = new_context(viewport={"width": w, "height": h}).new_page()
+    page.goto(PUBLIC_PAGES["widget"])
+    button = page.get_by_role("link", name="Sign the letter")
+    expect(button).to_be_visible()
+
+    inside = """el => { const r = el.getBoundingClientRect();
+        return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; }"""
+    assert button.evaluate(inside), f"the button is cut off in a {w}×{h} frame"
+    assert page.locator("[data-live-total]").evaluate(inside)
+    # The page itself never scrolls: what does not fit is the list's, cut whole.
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
