@@ -92,8 +92,41 @@ def normalise(text: str) -> str:
 
 
 def paragraphs(text: str) -> list[str]:
+    """The paragraphs of ``text``, each with its soft line breaks flowed (``flowed``)."""
     text = normalise(text).strip("\n")
-    return _PARAGRAPH_BREAK.split(text) if text else []
+    return [flowed(p) for p in _PARAGRAPH_BREAK.split(text)] if text else []
+
+
+# A line that starts a block of its own in Markdown: a list item, a quote, a heading, a
+# table row, or a fence. The line break before it is kept.
+_BLOCK_START = re.compile(r" {0,3}(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|#{1,6}(?:[ \t]|$)|\||```|~~~)")
+# A line that is a block by itself: a heading or a table row. The break after it is kept.
+_WHOLE_LINE = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|\|)")
+# A paragraph holding code keeps every line as written.
+_CODE = re.compile(r"^(?: {4}|\t| {0,3}(?:```|~~~))", re.MULTILINE)
+
+
+def flowed(paragraph: str) -> str:
+    """``paragraph`` with its soft line breaks turned into spaces, as Markdown reads them.
+
+    Letters are often written hard-wrapped at 72 or 80 columns; Markdown shows such a
+    paragraph as one flowing line, and so should the comparison, or it is shown as
+    ragged lines, and a paragraph merely re-wrapped would count as changed. Breaks that
+    mean something stay: before a list item, quote, heading or table row, after a heading, a
+    table row or a hard break (two trailing spaces or a backslash), and every line of code.
+    """
+    if "\n" not in paragraph or _CODE.search(paragraph):
+        return paragraph
+    lines = paragraph.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        previous = out[-1]
+        hard_break = previous.endswith(("  ", "\\")) or _WHOLE_LINE.match(previous)
+        if hard_break or _BLOCK_START.match(line):
+            out.append(line)
+        else:
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+    return "\n".join(out)
 
 
 def compare(old: str, new: str) -> TextDiff:

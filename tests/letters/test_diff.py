@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signatory.letters.diff import compare, normalise, to_html, to_text
+from signatory.letters.diff import compare, flowed, normalise, to_html, to_text
 
 
 def test_identical_texts_have_no_changes():
@@ -101,3 +101,43 @@ def test_line_breaks_inside_a_paragraph_become_br_in_html():
 
 def test_normalise_keeps_leading_indentation():
     assert normalise("    code\r\n") == "    code"
+
+
+WRAPPED_OLD = """We, the undersigned organizations, ask the Committee to keep the
+safeguards of Article 6 in the draft convention, and to hear civil
+society before every reading."""
+WRAPPED_NEW = """We, the undersigned organizations, urge the Committee to keep the
+safeguards of Article 6 in the draft convention, and to hear civil
+society before every reading."""
+
+
+def test_a_hard_wrapped_paragraph_is_compared_and_shown_as_one_flowing_line():
+    result = compare(WRAPPED_OLD, WRAPPED_NEW)
+    html = str(to_html(result))
+
+    assert "<br>" not in html
+    assert to_text(result) == (
+        "We, the undersigned organizations, [-ask-]{+urge+} the Committee to keep the "
+        "safeguards of Article 6 in the draft convention, and to hear civil society "
+        "before every reading."
+    )
+
+
+def test_a_paragraph_only_rewrapped_is_not_a_change():
+    rewrapped = "We, the undersigned\norganizations, ask the Committee to keep the safeguards"
+    assert not compare(
+        "We, the undersigned organizations, ask the\nCommittee to keep the safeguards", rewrapped
+    ).changed
+
+
+def test_breaks_that_mean_something_are_kept():
+    # List items and quotes start their own lines; a continuation line of an item flows.
+    assert flowed("We ask:\n- one\n  more\n* two\n3) three\n> quoted") == (
+        "We ask:\n- one more\n* two\n3) three\n> quoted"
+    )
+    # A hard break (two trailing spaces, or a backslash) stays.
+    assert flowed("Signed  \nGeneva\\\nAugust") == "Signed  \nGeneva\\\nAugust"
+    # Code keeps every line.
+    assert flowed("```\na\nb\n```") == "```\na\nb\n```"
+    assert flowed("    a = 1\n    b = 2") == "    a = 1\n    b = 2"
+    assert flowed("# Title\ntext") == "# Title\ntext"
