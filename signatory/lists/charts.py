@@ -27,6 +27,7 @@ from signatory.core.i18n import (
     number,
     organization_type_name,
 )
+from signatory.lists.worldmap import WorldMap, world_map
 
 WIDTH = 640
 LABEL_WIDTH = 240
@@ -393,6 +394,7 @@ class LetterCharts:
     """The charts of the stats page."""
 
     by_country: BarChart
+    world: WorldMap | None  # drawn with by_country, whose table holds its numbers
     by_type: BarChart
     over_time: TimeChart | None
 
@@ -415,6 +417,7 @@ def letter_charts(
             summary=_signatures_by_country,
             empty=gettext("No signatures yet."),
         ),
+        world=world_map(countries) if countries else None,
         by_type=bar_chart(
             "by-type",
             gettext("Organizations by type"),

@@ -360,6 +360,7 @@ def _stats_page(letter: Letter) -> str:
         letter=letter,
         counts=counts,
         by_country=charts.by_country,
+        world=charts.world,
         by_type=charts.by_type,
         over_time=charts.over_time,
     )
