@@ -136,7 +136,10 @@ def main() -> None:
     OUTPUT.write_text(
         json.dumps(
             {
-                "source": "Natural Earth 1:110m countries (public domain), via world-atlas 2.0.2",
+                "source": (
+                    "Natural Earth 1:110m countries (public domain), via world-atlas 2.0.2"
+                    " (ISC licence, Copyright 2013-2019 Michael Bostock)"
+                ),
                 "projection": "Equal Earth",
                 "width": WIDTH,
                 "height": height,
