@@ -197,3 +197,18 @@ def test_the_widget_keeps_its_count_and_button_inside_the_frame(
     assert page.locator("[data-live-total]").evaluate(inside)
     # The page itself never scrolls: what does not fit is the list's, cut whole.
     assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+
+
+def test_a_changed_paragraph_says_so_in_words_not_only_by_colour(
+    demo: Live, new_context: Callable[..., BrowserContext]
+) -> None:
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(PUBLIC_PAGES["versions-compared"])
+
+    changed = page.locator(".diff-changed").first
+    expect(changed.locator(".diff-label")).to_be_visible()
+    expect(changed.locator(".diff-label")).to_have_text("Changed paragraph:")
+    assert changed.locator(".diff-label").evaluate("el => el.getBoundingClientRect().width > 50")
+    # Unchanged paragraphs carry no visible label.
+    same = page.locator(".diff-same").first.locator(".diff-label")
+    assert same.evaluate("el => el.getBoundingClientRect().width <= 1")
