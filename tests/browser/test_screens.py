@@ -16,7 +16,7 @@ import pytest
 
 from signatory.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD
 from signatory.demo.loader import DEMO_SLUG
-from tests.browser.conftest import Live, expect
+from tests.browser.conftest import PASSWORD, Live, confirm_in, expect, sign_in_browser
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -212,3 +212,82 @@ def test_a_changed_paragraph_says_so_in_words_not_only_by_colour(
     # Unchanged paragraphs carry no visible label.
     same = page.locator(".diff-same").first.locator(".diff-label")
     assert same.evaluate("el => el.getBoundingClientRect().width <= 1")
+
+
+DELIVERED = "/letters/delivered-letter/delivered"
+
+
+@pytest.fixture(scope="module")
+def delivered(browser: Browser, demo: Live) -> str:
+    """A second letter, signed once and delivered through the workspace; its public page."""
+    slug = demo.new_letter("delivered-letter", "A delivered letter")
+    context = browser.new_context(base_url=demo.base, locale="en-US")
+    page = context.new_page()
+    email = "ivo@harbour-workers.example.org"
+    sign_in_browser(page, slug, organization="Harbour Workers Union", email=email)
+    confirm_in(page, demo.mail_to(email, "confirm"))
+    page.goto("/manage/login")
+    page.get_by_label("Email").fill("chair@coalition.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/manage/letters/{slug}/delivery")
+    page.get_by_label("How").fill("In person, at the Committee's session")
+    page.get_by_label("I understand").check()
+    page.get_by_role("button", name="Mark delivered and freeze the list").click()
+    expect(page.get_by_text("Delivered to")).to_be_visible()
+    context.close()
+    return DELIVERED
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_delivered_page_fits_the_screen(
+    delivered: str, new_context: Callable[..., BrowserContext], width: str
+) -> None:
+    w, h = WIDTHS[width]
+    page = new_context(viewport={"width": w, "height": h}).new_page()
+
+    assert _looked_at(page, "delivered", delivered, width) == []
+
+
+PRINTED = {
+    "letter": PUBLIC_PAGES["letter"],
+    "signatories": PUBLIC_PAGES["signatories"],
+    "delivered": DELIVERED,
+}
+A4 = {"width": 794, "height": 1123}  # 210 mm at 96 px per inch
+
+
+@pytest.mark.parametrize("name", PRINTED)
+def test_the_letter_the_list_and_the_delivery_print_as_documents(
+    demo: Live,
+    new_context: Callable[..., BrowserContext],
+    name: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    if name == "delivered":
+        request.getfixturevalue("delivered")
+    page = new_context(viewport=A4).new_page()
+    page.goto(PRINTED[name])
+    page.emulate_media(media="print")
+    target = SHOTS / "print" / f"{name}.jpg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True, type="jpeg", quality=70)
+
+    # The site's controls stay on screen; the page says where it came from.
+    for control in [".site-header", ".site-footer", ".sign-panel", ".filters", ".no-print"]:
+        for element in page.locator(control).all():
+            expect(element).to_be_hidden()
+    source = page.locator(".print-source")
+    expect(source).to_be_visible()
+    expect(source).to_contain_text(f"{demo.base}{PRINTED[name]}")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    if name == "delivered":
+        expect(page.locator(".delivered-proof")).to_be_visible()
+        expect(page.get_by_text("Harbour Workers Union")).to_be_visible()
+    elif name == "signatories":
+        # On paper a list is a table whose header repeats on every sheet, never cards.
+        table = page.get_by_role("table", name="Organizations").first
+        assert table.evaluate("t => getComputedStyle(t.tHead).display") == "table-header-group"
+        assert table.evaluate("t => getComputedStyle(t).display") == "table"
+    else:
+        expect(page.locator(".letter-body")).to_be_visible()
