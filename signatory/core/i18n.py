@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pycountry
-from babel import Locale, support
+from babel import Locale, UnknownLocaleError, support
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import (
@@ -108,6 +108,20 @@ def language_of(tag: str | None) -> str:
     """The interface language closest to a stored language tag ("fr-CA" -> "fr"), else English."""
     primary = (tag or "").replace("_", "-").split("-")[0].lower()
     return supported(primary) or DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=512)
+def text_direction(tag: str | None) -> str:
+    """How text in language ``tag`` runs: "rtl" (Arabic, Hebrew, Persian, Urdu…) or "ltr".
+
+    From the CLDR data Babel carries (``Locale.text_direction``). A tag it does not know
+    gets "auto": the browser then takes the direction from the text's first strong letter.
+    """
+    try:
+        locale = Locale.parse((tag or "").replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "auto"
+    return "rtl" if locale.text_direction == "rtl" else "ltr"
 
 
 def lang_args() -> dict[str, str]:
@@ -268,6 +282,7 @@ def init_app(app: Flask) -> None:
         current_locale=current_locale,
         lang_args=lang_args,
         language_links=language_links,
+        text_direction=text_direction,
     )
     app.jinja_env.filters.update(
         long_date=long_date,

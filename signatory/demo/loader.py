@@ -10,7 +10,8 @@ acronym of a name already on the list, a plain domain mismatch) and a second,
 substantive version of the text, with earlier signatures still on the first.
 
 The invented data lives beside this module, to be edited without touching code:
-``letter.md`` and ``letter-v2.md`` are the two versions of the text, ``signatories.json``
+``letter.md`` and ``letter-v2.md`` are the two versions of the text (``letter-v2.fr.md`` and
+``letter-v2.ar.md`` the second's French and Arabic translations), ``signatories.json``
 the published organizations and individuals (signing order is list order) and the
 signatures awaiting review. They are read once, on first use.
 """
@@ -30,6 +31,7 @@ from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
 from signatory.core.text import render_markdown
 from signatory.letters.service import create_letter
+from signatory.letters.translations import add_translation
 from signatory.models import (
     LIVE_STATUSES,
     Coordinator,
@@ -71,6 +73,15 @@ DEMO_COORDINATOR_PASSWORD = "demo-coordinator-password"  # noqa: S105 - document
 # The data files' names, inside this package.
 _BODY_FILE = "letter.md"
 _BODY_V2_FILE = "letter-v2.md"
+# Version 2 in two more languages, one written right to left: (language, title, file).
+_TRANSLATIONS = (
+    (
+        "fr",
+        "Garder la société civile dans la salle : lettre ouverte sur le projet de convention",
+        "letter-v2.fr.md",
+    ),
+    ("ar", "إبقاء المجتمع المدني في القاعة: رسالة مفتوحة بشأن مشروع الاتفاقية", "letter-v2.ar.md"),
+)
 _SIGNATORIES_FILE = "signatories.json"
 
 
@@ -195,6 +206,16 @@ def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datet
     letter.deadline = now + timedelta(days=30)
     first = letter.current_version
     second = _second_version(session, letter, coordinator, at=now - DEMO_V2_AGE)
+    for language, title, name in _TRANSLATIONS:
+        add_translation(
+            session,
+            letter,
+            language=language,
+            title=title,
+            body_markdown=_text(name),
+            author=coordinator,
+            now=now - DEMO_V2_AGE + timedelta(hours=2),
+        )
     data = _signatories()
     total = len(data.organizations) + len(data.individuals)
     # Spread the signing times over twenty days, oldest first, all in the past.

@@ -31,6 +31,7 @@ DEMO = DEMO_SLUG
 PUBLIC_PAGES = {
     "home": "/",
     "letter": f"/letters/{DEMO}",
+    "letter-in-arabic": f"/letters/{DEMO}?text=ar",
     "signatories": f"/letters/{DEMO}/signatories",
     "signatories-by-name": f"/letters/{DEMO}/signatories?sort=name",
     "charts": f"/letters/{DEMO}/stats",
@@ -291,3 +292,64 @@ def test_the_letter_the_list_and_the_delivery_print_as_documents(
         assert table.evaluate("t => getComputedStyle(t).display") == "table"
     else:
         expect(page.locator(".letter-body")).to_be_visible()
+
+
+# A box that starts past the left edge of the window, outside any scroll box: what a
+# right-to-left page would cut off (its overflow runs to the left).
+CUT_OFF_LEFT = CUT_OFF.replace("rect.right <= width + 1", "rect.left >= -1").replace(
+    "ends at ${Math.round(rect.right)}", "starts at ${Math.round(rect.left)}"
+)
+
+
+def test_an_arabic_translation_runs_from_the_right_inside_a_left_to_right_page(
+    demo: Live, new_context: Callable[..., BrowserContext]
+) -> None:
+    w, h = WIDTHS["phone"]
+    page = new_context(viewport={"width": w, "height": h}).new_page()
+    page.goto(PUBLIC_PAGES["letter-in-arabic"])
+
+    body = page.locator(".letter-body")
+    assert body.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    # The salutation, one short line, sits against the right edge of the text.
+    line = body.locator("p").first.evaluate(
+        """p => { const range = document.createRange(); range.selectNodeContents(p);
+            const line = range.getBoundingClientRect(), box = p.getBoundingClientRect();
+            return {left: line.left - box.left, right: box.right - line.right}; }"""
+    )
+    assert line["right"] <= 2 and line["left"] > 50, line
+    # The numbered requests: their numbers in the right margin.
+    ol = body.locator("ol").first
+    assert ol.evaluate("el => parseFloat(getComputedStyle(el).paddingRight)") > 10
+    assert ol.evaluate("el => parseFloat(getComputedStyle(el).paddingLeft)") == 0
+    # The interface around the text stays English, left to right.
+    assert page.locator("h1").evaluate("el => getComputedStyle(el).direction") == "ltr"
+
+
+@pytest.mark.parametrize(
+    "name", ["letter-in-arabic", "signatories", "versions-compared", "privacy"]
+)
+def test_pages_lay_out_right_to_left_when_the_interface_does(
+    demo: Live, new_context: Callable[..., BrowserContext], name: str
+) -> None:
+    """An interface language written right to left (none is translated yet) sets
+    ``<html dir="rtl">`` (``core.i18n.text_direction``); every rule then mirrors, since
+    the stylesheet speaks of start and end, never of left and right."""
+    w, h = WIDTHS["phone"]
+    page = new_context(viewport={"width": w, "height": h}).new_page()
+    page.goto(PUBLIC_PAGES[name])
+    page.evaluate("document.documentElement.dir = 'rtl'")
+
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    assert page.evaluate(CUT_OFF_LEFT) == []
+    assert page.evaluate(CUT_OFF) == []
+    # Headings and notices hang from the right edge; a notice's rule is on its right.
+    heading = page.locator("main h1").first
+    assert heading.evaluate("el => el.getBoundingClientRect().right") >= w - 40
+    notice = page.locator(".notice").first
+    if name == "letter-in-arabic":  # "This is a translation."
+        expect(notice).to_be_visible()
+    if notice.count():
+        side = notice.evaluate(
+            "el => [getComputedStyle(el).borderRightWidth, getComputedStyle(el).borderLeftWidth]"
+        )
+        assert side[0] != "0px" and side[1] == "0px", side

@@ -360,7 +360,7 @@ def test_a_signer_email_is_written_in_the_signers_language(app: Flask, session: 
     assert email["Subject"] == "Confirmez votre signature de « Protect civic space in the treaty »"
     assert "Bonjour Camille Exemple," in text_part(email)
     assert "Confirmer ma signature" in html_part(email)
-    assert '<html lang="fr">' in html_part(email)
+    assert '<html lang="fr" dir="ltr">' in html_part(email)
 
 
 def test_a_signer_email_without_a_known_language_is_english(session: Session) -> None:
@@ -493,3 +493,34 @@ def test_translations_keep_the_placeholders_of_their_message(language: str) -> N
             if not expected - {"num"} <= _placeholders(string) <= expected:
                 problems.append((message.id, string))
     assert not problems, f"placeholders differ from the message: {problems[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("tag", "direction"),
+    [
+        ("ar", "rtl"),
+        ("ar-EG", "rtl"),
+        ("he", "rtl"),
+        ("fa", "rtl"),
+        ("ur", "rtl"),
+        ("yi", "rtl"),
+        ("en", "ltr"),
+        ("fr", "ltr"),
+        ("pt-BR", "ltr"),
+        ("zh-Hant", "ltr"),
+        ("sr-Latn", "ltr"),
+        ("xx-yy", "auto"),
+        ("", "auto"),
+        (None, "auto"),
+        ("x" * 300, "auto"),
+    ],
+)
+def test_each_language_tag_has_its_writing_direction(tag: str | None, direction: str) -> None:
+    assert i18n.text_direction(tag) == direction
+
+
+def test_the_page_says_the_direction_of_its_interface_language(client: FlaskClient) -> None:
+    for language in i18n.LOCALES:
+        page = client.get("/", headers={"Accept-Language": language}).get_data(as_text=True)
+        expected = i18n.text_direction(language)
+        assert f'<html lang="{language}" dir="{expected}">' in page

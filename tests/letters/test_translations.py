@@ -470,7 +470,7 @@ def test_the_letter_shows_the_authoritative_english_text_by_default(app, client,
 
     page = client.get(f"/letters/{SLUG}").get_data(as_text=True)
 
-    assert '<div class="letter-body" lang="en" dir="auto">' in page
+    assert '<div class="letter-body" lang="en" dir="ltr">' in page
     assert "<strong>protect</strong>" in page
     assert FRENCH_BODY not in page
     assert f'href="/letters/{SLUG}?text=fr" hreflang="fr"' in page
@@ -482,7 +482,7 @@ def test_text_fr_shows_the_french_translation_marked_as_one(app, client, team):
 
     page = client.get(f"/letters/{SLUG}?text=fr").get_data(as_text=True)
 
-    assert '<div class="letter-body" lang="fr" dir="auto">' in page
+    assert '<div class="letter-body" lang="fr" dir="ltr">' in page
     assert "<strong>protéger</strong>" in page
     assert "This is a translation." in page
     assert (
@@ -495,7 +495,7 @@ def test_a_french_interface_shows_the_french_text(app, client, team):
 
     page = client.get(f"/letters/{SLUG}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
 
-    assert '<div class="letter-body" lang="fr" dir="auto">' in page
+    assert '<div class="letter-body" lang="fr" dir="ltr">' in page
     assert "<strong>protéger</strong>" in page
 
 
@@ -516,8 +516,8 @@ def test_a_reader_whose_language_the_interface_lacks_still_gets_its_translation(
 
     page = client.get(f"/letters/{SLUG}", headers={"Accept-Language": "de-DE, en;q=0.5"})
 
-    assert '<html lang="en">' in page.get_data(as_text=True)
-    assert '<div class="letter-body" lang="de" dir="auto">' in page.get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in page.get_data(as_text=True)
+    assert '<div class="letter-body" lang="de" dir="ltr">' in page.get_data(as_text=True)
 
 
 def test_an_authoritative_french_text_is_shown_first_with_a_note_on_the_english(app, client, team):
@@ -526,9 +526,9 @@ def test_an_authoritative_french_text_is_shown_first_with_a_note_on_the_english(
     default = client.get(f"/letters/{SLUG}").get_data(as_text=True)
     english = client.get(f"/letters/{SLUG}?text=en").get_data(as_text=True)
 
-    assert '<div class="letter-body" lang="fr" dir="auto">' in default
+    assert '<div class="letter-body" lang="fr" dir="ltr">' in default
     assert "This translation is the authoritative text of the letter." in default
-    assert '<div class="letter-body" lang="en" dir="auto">' in english
+    assert '<div class="letter-body" lang="en" dir="ltr">' in english
     assert "The authoritative text is in" in english
 
 
@@ -545,8 +545,38 @@ def test_a_language_the_version_lacks_falls_back_to_the_authoritative_text(app, 
 
     page = client.get(f"/letters/{SLUG}?text=de").get_data(as_text=True)
 
-    assert '<div class="letter-body" lang="en" dir="auto">' in page
+    assert '<div class="letter-body" lang="en" dir="ltr">' in page
     assert "has no text in" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "body"),
+    [
+        ("ar", "حماية الفضاء المدني", "نطلب من اللجنة **حماية** الفضاء المدني."),
+        ("he", "הגנה על המרחב האזרחי", "אנו מבקשים מהוועדה **להגן** על המרחב האזרחי."),
+    ],
+)
+def test_a_right_to_left_translation_is_marked_to_run_right_to_left(
+    app, client, team, language, title, body
+):
+    with app.app_context():
+        letter = find_letter(db.session, SLUG)
+        editor = make_member(db.session, letter, role="editor")
+        service.add_translation(
+            db.session, letter, language=language, title=title, body_markdown=body,
+            author=editor, now=utcnow(),
+        )  # fmt: skip
+        db.session.commit()
+
+    page = client.get(f"/letters/{SLUG}?text={language}").get_data(as_text=True)
+
+    assert f'<div class="letter-body" lang="{language}" dir="rtl">' in page
+    # Its name in the language menu runs right to left too; the interface stays English.
+    assert f'hreflang="{language}" lang="{language}" dir="rtl"' in page
+    assert '<html lang="en" dir="ltr">' in page
+    # The public text of that version, and the workspace's view of the translation.
+    versions = client.get(f"/letters/{SLUG}/versions/1").get_data(as_text=True)
+    assert '<div class="letter-body" lang="en" dir="ltr">' in versions
 
 
 def test_a_nonsense_text_parameter_is_ignored(app, client, team):
@@ -568,7 +598,7 @@ def test_a_translation_awaiting_review_is_not_offered_to_readers(app, client, te
     page = client.get(f"/letters/{SLUG}?text=fr").get_data(as_text=True)
 
     assert "protéger" not in page
-    assert "?text=fr" not in page
+    assert f'href="/letters/{SLUG}?text=fr"' not in page
 
 
 # --- signatures: one list, each with its language -----------------------------------------

@@ -146,7 +146,7 @@ def test_the_error_page_speaks_the_readers_language(client, letter):
 
     assert response.status_code == 405
     assert message_of(response) != "This address does not accept that kind of request."
-    assert '<html lang="fr">' in response.get_data(as_text=True)
+    assert '<html lang="fr" dir="ltr">' in response.get_data(as_text=True)
 
 
 def test_an_unexpected_error_gets_a_500_page_that_claims_only_what_is_true(app):
