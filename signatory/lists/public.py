@@ -5,8 +5,8 @@ Every filter lives in the query string, so any view of the list can be shared as
 type code), ``verified`` (yes | no), ``q`` (a name, any case and accents), ``sort``
 (signed | newest | name) and ``after`` (a cursor from a "more" link, within one section);
 ``lists.filters`` reads them. Besides the list: its CSV and JSON downloads, the endpoint
-open pages poll (``live.json``), the charts (``stats``), the embeddable widget and the
-Atom feed.
+open pages poll (``live.json``), the charts (``stats``), the embeddable widget, the Atom
+feed and the picture a shared link shows (``preview.png``).
 """
 
 from __future__ import annotations
@@ -25,17 +25,24 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import LazyString, gettext, lazy_gettext
+from flask_babel import LazyString, force_locale, gettext, lazy_gettext
 
+from signatory import caching
 from signatory.core.access import Routes
 from signatory.core.extensions import db
-from signatory.core.i18n import ORGANIZATION_TYPES, local_country_name, organization_types
+from signatory.core.i18n import (
+    DEFAULT_LOCALE,
+    ORGANIZATION_TYPES,
+    local_country_name,
+    organization_types,
+    supported,
+)
 from signatory.core.text import folded
 from signatory.core.time import utcnow
 from signatory.core.web import absolute_url
 from signatory.letters.lookup import no_such_letter, public_letter_or_404
 from signatory.letters.queries import published_counts
-from signatory.lists import feeds, share, writers
+from signatory.lists import feeds, preview, share, writers
 from signatory.lists import live as live_list
 from signatory.lists import queries as service
 from signatory.lists.charts import letter_charts
@@ -406,6 +413,46 @@ def widget(slug: str) -> Response:
         stale=30,
     )
     response.headers["Content-Security-Policy"] = share.WIDGET_POLICY
+    return response
+
+
+@routes.get("/letters/<slug>/preview.png")
+def preview_image(slug: str) -> Response:
+    """The letter's card for link previews (``og:image``): a 1200×630 PNG of its title,
+    recipient and published count.
+
+    Its words are in the language of ``?lang=`` alone (English without it, or for a code
+    the site does not speak), as the widget's are: the letter page links the card in its
+    own language, and a shared cache keeps one copy per URL. Drawn once for each state of
+    the letter (its two revisions) and kept (``caching``); browsers and crawlers may keep
+    it ``preview.MAX_AGE`` seconds, then revalidate by its ETag.
+    """
+    letter = public_letter_or_404(slug, with_versions=False)
+    language = supported(request.args.get("lang")) or DEFAULT_LOCALE
+    state = (
+        "preview",
+        preview.FORMAT,
+        letter.id,
+        letter.revision,
+        letter.list_revision,
+        language,
+    )
+    etag = "-".join(str(part) for part in state)
+
+    def render() -> Response:
+        counts = live_list.list_cached(
+            letter, "counts", lambda: published_counts(db.session, letter)
+        )
+        with force_locale(language):
+            body = preview.letter_card(letter, counts)
+        return Response(body, content_type="image/png")
+
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = caching.page(state, render)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={preview.MAX_AGE}"
     return response
 
 

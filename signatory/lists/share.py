@@ -20,7 +20,8 @@ WIDGET_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame
 WIDGET_ORGANIZATIONS = 5
 
 
-def _count_phrase(counts: Counts) -> str:
+def count_phrase(counts: Counts) -> str:
+    """The count in words ("1,234 signatures: 900 organizations and 334 individuals")."""
     return gettext(
         "%(signatures)s: %(organizations)s and %(individuals)s",
         signatures=count_text("%(num)s signature", "%(num)s signatures", counts.total),
@@ -48,8 +49,11 @@ def share_context(letter: Letter, counts: Counts) -> dict[str, str]:
         "description": gettext(
             "An open letter to %(recipient)s. %(counts)s.",
             recipient=letter.recipient,
-            counts=_count_phrase(counts),
+            counts=count_phrase(counts),
         ),
+        # The preview card (lists.preview) in the page's language, as the widget is.
+        "image": absolute_url("public.preview_image", slug=letter.slug, **lang_args()),
+        "image_alt": letter.title,
         "widget_url": widget_url,
         "embed_snippet": snippet,
     }

@@ -194,7 +194,7 @@ def test_letter_page_has_open_graph_and_twitter_tags(client: FlaskClient, sessio
     assert meta("property", "og:url") == "http://signatory.test/letters/civic"
     assert meta("property", "og:type") == "article"
     assert "3 signatures: 2 organizations and 1 individual" in meta("property", "og:description")
-    assert meta("name", "twitter:card") == "summary"
+    assert meta("name", "twitter:card") == "summary_large_image"
     assert meta("name", "twitter:title") == "Protect civic space"
     assert '<link rel="canonical" href="http://signatory.test/letters/civic">' in page
 
