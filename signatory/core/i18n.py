@@ -1,7 +1,8 @@
 """The interface in English, French and Spanish (Flask-Babel).
 
 Which language a page speaks, in order: the reader's explicit choice (the language menu
-sets a ``lang`` cookie), then the best match in ``Accept-Language``, then English.
+sets a ``lang`` cookie), then a signed-in coordinator's chosen language (their account
+page), then the best match in ``Accept-Language``, then English.
 
 Two kinds of response do not negotiate, because a shared cache in front keeps one copy
 per URL for everyone: the embeddable widget and the live endpoint take their language
@@ -48,6 +49,9 @@ LOCALES = ("en", "fr", "es")
 # Each language named in itself, so a reader finds theirs whatever the page speaks now.
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
 COOKIE = "lang"
+# Where the team module puts a function that gives the signed-in coordinator's chosen
+# language (or None): this module cannot import the accounts that sit above it.
+STORED_LANGUAGE = "signatory.stored_language"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # Answers cached by URL alone (``Cache-Control: public``): the language is in the URL.
@@ -86,6 +90,9 @@ def select_locale() -> str:
     chosen = supported(request.cookies.get(COOKIE))
     if chosen:
         return chosen
+    stored = current_app.extensions.get(STORED_LANGUAGE)
+    if stored is not None and (kept := supported(stored())):
+        return kept
     return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
 
 
@@ -178,6 +185,15 @@ def switch(code: str) -> BaseResponse:
     if supported(code) is None:
         abort(404, description="This site is available in English, French and Spanish.")
     response = redirect(safe_next(request.args.get("next")) or url_for("public.index"), code=303)
+    return remember_language(response, code)
+
+
+def remember_language(response: BaseResponse, code: str | None) -> BaseResponse:
+    """Set this browser's language (the ``lang`` cookie) to ``code``; None forgets it, so
+    the pages follow the browser's ``Accept-Language`` again."""
+    if code is None:
+        response.delete_cookie(COOKIE, samesite="Lax", secure=request.is_secure, httponly=True)
+        return response
     response.set_cookie(
         COOKIE,
         code,

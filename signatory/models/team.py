@@ -36,6 +36,9 @@ class Coordinator(Model):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notify: Mapped[str] = mapped_column(String(16), default=NotifyPreference.DIGEST)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The interface language chosen on the account page ("fr"): the workspace's and the
+    # emails'. None follows the browser (Accept-Language), and English in emails.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     # Flask-Login's user protocol.
     @property

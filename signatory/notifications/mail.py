@@ -62,6 +62,7 @@ def _review_needed(session: DbSession, context: dict[str, Any], env: MailEnv) ->
     domain = email_domain(signature.email)
     return {
         **_common(env),
+        "locale": coordinator.language,
         "coordinator": coordinator,
         "signature": signature,
         "letter": letter,
@@ -100,6 +101,7 @@ def _digest(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[s
         raise Undeliverable(f"nothing left to report to coordinator {coordinator.id}")
     return {
         **_common(env),
+        "locale": coordinator.language,
         "coordinator": coordinator,
         "letters": letters,
         "since": since,

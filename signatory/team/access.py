@@ -36,6 +36,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from signatory.core.extensions import db
+from signatory.core.i18n import STORED_LANGUAGE
 from signatory.models import Coordinator, Letter, Membership, MembershipRole
 
 login_manager = LoginManager()
@@ -211,8 +212,14 @@ def _permissions() -> dict[str, Any]:
     return {"may": Permissions(g.get("membership"))}
 
 
+def _stored_language() -> str | None:
+    """The signed-in coordinator's chosen interface language, None for anyone else."""
+    return current_user.language if current_user.is_authenticated else None
+
+
 def init_app(app: Flask, manage: Blueprint) -> None:
     """Sessions for the workspace: Flask-Login, the timeouts, and what a member may do."""
     login_manager.init_app(app)
+    app.extensions[STORED_LANGUAGE] = _stored_language
     manage.before_request(_enforce_timeouts)
     manage.context_processor(_permissions)

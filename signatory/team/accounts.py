@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from signatory.core.database import DbSession
 from signatory.core.errors import DomainError, InvalidArgument, InvalidToken
+from signatory.core.i18n import LOCALES, current_locale
 from signatory.core.text import has_control_characters
 from signatory.core.tokens import USED, TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
@@ -232,21 +233,34 @@ def change_password(
 
 
 def update_profile(
-    session: DbSession, coordinator: Coordinator, *, name: str, notify: str, now: datetime
+    session: DbSession,
+    coordinator: Coordinator,
+    *,
+    name: str,
+    notify: str,
+    language: str | None,
+    now: datetime,
 ) -> bool:
-    """Change the display name and the notification choice; False when nothing changed."""
+    """Change the display name, the notification choice and the language (None or "":
+    the browser's); False when nothing changed."""
     name = _checked_name(name)
     if notify not in set(NotifyPreference):
         raise InvalidArgument(
             gettext("Choose one of: %(choices)s.", choices=", ".join(NotifyPreference))
         )
-    changes: dict[str, list[str]] = {}
+    language = language or None
+    if language is not None and language not in LOCALES:
+        raise InvalidArgument(gettext("Choose one of: %(choices)s.", choices=", ".join(LOCALES)))
+    changes: dict[str, list[str | None]] = {}
     if name != coordinator.name:
         changes["name"] = [coordinator.name, name]
         coordinator.name = name
     if notify != coordinator.notify:
         changes["notify"] = [str(coordinator.notify), notify]
         coordinator.notify = notify
+    if language != coordinator.language:
+        changes["language"] = [coordinator.language, language]
+        coordinator.language = language
     if not changes:
         return False
     audit.record(
@@ -291,7 +305,8 @@ def request_password_reset(session: DbSession, *, email: str, now: datetime) -> 
         session,
         template="password_reset",
         to=coordinator.email,
-        context={"coordinator_id": coordinator.id},
+        # The language of the page that asked, for an account that has not chosen one.
+        context={"coordinator_id": coordinator.id, "locale": current_locale()},
         now=now,
     )
     return True

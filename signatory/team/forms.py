@@ -8,6 +8,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
+from signatory.core.i18n import LANGUAGE_NAMES, LOCALES
 from signatory.core.text import stripped
 from signatory.models import MembershipRole, NotifyPreference
 from signatory.team import accounts
@@ -88,6 +89,13 @@ class ProfileForm(FlaskForm):
         _l("Signatures awaiting review"),
         choices=NOTIFY_CHOICES,
         validators=[InputRequired(_l("Choose how you want to hear of signatures to review."))],
+    )
+    # Each language named in itself, as in the language menu; "" follows the browser.
+    language = SelectField(
+        _l("Language of the workspace and of your emails"),
+        choices=[SelectChoice("", _l("The one my browser asks for"))]
+        + [SelectChoice(code, LANGUAGE_NAMES[code], render_kw={"lang": code}) for code in LOCALES],
+        default="",
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from signatory.core.database import DbSession, savepoint
 from signatory.core.errors import DomainError, InvalidArgument
+from signatory.core.i18n import current_locale
 from signatory.core.tokens import TokenPayload, nonce_matches
 from signatory.mail.outbox import enqueue
 from signatory.models import (
@@ -229,7 +230,7 @@ def invite(
         session,
         template="invitation",
         to=address,
-        context={"invitation_id": invitation.id},
+        context={"invitation_id": invitation.id, "locale": current_locale()},
         letter_id=letter.id,
         now=now,
     )

@@ -211,7 +211,7 @@ def test_the_digest_counts_what_is_new_and_what_waits_per_letter(
     [message] = outbox_messages(session, "digest")
     email = rendered(session, message)
     text = text_part(email)
-    assert "Newly published:     2" in text
+    assert "Newly published: 2" in text
     assert "New awaiting review: 2" in text
     assert "Awaiting review now: 3" in text
     assert "http://signatory.test/manage/letters/busy/moderation" in text
@@ -316,7 +316,7 @@ def test_a_first_digest_looks_back_one_day(session: Session) -> None:
 
     run_digests(session, now=NOW, hour=HOUR)
 
-    assert "Newly published:     1" in text_part(
+    assert "Newly published: 1" in text_part(
         rendered(session, outbox_messages(session, "digest")[0])
     )
 
@@ -448,3 +448,40 @@ def test_an_impossible_digest_hour_is_refused(tmp_path: Path, hour: object) -> N
 
 def test_the_digest_hour_defaults_to_seven(app: Flask) -> None:
     assert app.config["DIGEST_HOUR_UTC"] == 7
+
+
+# --- In the coordinator's language ------------------------------------------------------
+
+
+def test_the_review_email_speaks_the_coordinators_chosen_language(session: Session) -> None:
+    letter = make_letter(session, slug="civic", moderation="all", title="Keep it open")
+    make_member(session, letter, notify="each", name="Camille Modératrice", language="fr")
+    signed_and_confirmed(session, letter, 7)
+
+    email = rendered(session, outbox_messages(session, "review_needed")[0])
+
+    assert email["Subject"] == (
+        "Vérification requise sur « Keep it open » : Free Speech Collective 7"
+    )
+    text = text_part(email)
+    assert text.startswith("Bonjour Camille Modératrice,")
+    assert "gmail.com" in text and "Keep it open" in text
+    assert '<html lang="fr" dir="ltr">' in html_part(email)
+
+
+def test_the_digest_speaks_the_coordinators_chosen_language(session: Session) -> None:
+    reader = make_coordinator(
+        session, notify="digest", language="es", last_digest_at=NOW - timedelta(days=1)
+    )
+    letter = make_letter(session, slug="busy", title="Busy letter", moderation="all")
+    make_member(session, letter, role="moderator", coordinator=reader)
+    published(session, letter, at=NOW - timedelta(hours=5))
+    pending(session, letter, at=NOW - timedelta(hours=4))
+
+    run_digests(session, now=NOW, hour=HOUR)
+    email = rendered(session, outbox_messages(session, "digest")[0])
+
+    assert email["Subject"] == "Su resumen diario: 1 recién publicada, 1 pendiente de revisión"
+    text = text_part(email)
+    assert "Publicadas recientemente: 1" in text
+    assert "(abierta)" in text

@@ -1,15 +1,18 @@
-"""The signed-in coordinator's own account: name, notifications, password."""
+"""The signed-in coordinator's own account: name, notifications, language, password."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from signatory.core.access import Routes
 from signatory.core.errors import InvalidArgument
 from signatory.core.extensions import db
+from signatory.core.i18n import remember_language
 from signatory.core.time import utcnow
 from signatory.team import accounts
 from signatory.team.access import current_coordinator, signed_in, start_session
@@ -23,6 +26,8 @@ def _page(
 ) -> tuple[str, int]:
     if profile is None:
         profile = ProfileForm(obj=current_user, formdata=None)
+        # No stored language shows as the first choice, "the one my browser asks for".
+        profile.language.data = current_user.language or ""
     if password is None:
         password = PasswordForm(formdata=None)
     page = render_template("team/manage/account.html", profile=profile, password_form=password)
@@ -49,6 +54,7 @@ def update_profile() -> Response | tuple[str, int]:
             current_coordinator(),
             name=form.name.data,
             notify=form.notify.data,
+            language=form.language.data,
             now=utcnow(),
         )
     except InvalidArgument as error:
@@ -56,8 +62,11 @@ def update_profile() -> Response | tuple[str, int]:
         form.name.errors = [str(error)]
         return _page(profile=form, status=400)
     db.session.commit()
-    flash(gettext("Your account is saved.") if changed else gettext("Nothing to change."), "ok")
-    return redirect(url_for("manage.account"), code=303)
+    language = current_coordinator().language
+    # The next page speaks the chosen language at once, and so does this message.
+    with force_locale(language) if language else nullcontext():
+        flash(gettext("Your account is saved.") if changed else gettext("Nothing to change."), "ok")
+    return remember_language(redirect(url_for("manage.account"), code=303), language)
 
 
 @routes.post("/account/password")

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,7 +21,7 @@ from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
-from signatory.models import Coordinator, Invitation, Letter, Membership, MembershipRole
+from signatory.models import Coordinator, Invitation, Letter, Membership
 from signatory.models.membership import load_invitation
 from signatory.team import accounts
 from signatory.team import membership as team_service
@@ -34,22 +33,15 @@ from signatory.team.access import (
     start_session,
 )
 from signatory.team.forms import ROLE_CHOICES, InviteForm, JoinForm, RoleForm
-from signatory.team.mail import ROLE_DESCRIPTIONS
+from signatory.team.mail import ROLE_DESCRIPTIONS, ROLE_NAMES
 from signatory.team.manage.signin import LINK_STATUS
 
 routes = Routes("manage")
 
 
-_ROLE_NAMES = {
-    MembershipRole.OWNER.value: _l("owner"),
-    MembershipRole.EDITOR.value: _l("editor"),
-    MembershipRole.MODERATOR.value: _l("moderator"),
-}
-
-
 def _role_name(role: str | None) -> str:
     """A role as a sentence names it ("editor"), in the reader's language."""
-    name = _ROLE_NAMES.get(role or "")
+    name = ROLE_NAMES.get(role or "")
     return str(name) if name is not None else (role or "")
 
 
