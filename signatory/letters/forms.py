@@ -170,20 +170,20 @@ def _language_tag(form: FlaskForm, field: StringField) -> None:
 
 def _translated_title_field() -> Any:
     return StringField(
-        "Title in this language",
+        _l("Title in this language"),
         validators=[
-            InputRequired("Give the letter's title in this language."),
-            Length(max=TITLE_MAX, message=f"At most {TITLE_MAX} characters."),
+            InputRequired(_l("Give the letter's title in this language.")),
+            Length(max=TITLE_MAX, message=_at_most(TITLE_MAX)),
         ],
     )
 
 
 def _translated_body_field() -> Any:
     return TextAreaField(
-        "Translated text (Markdown)",
+        _l("Translated text (Markdown)"),
         validators=[
-            InputRequired("Write the translated text."),
-            Length(max=BODY_MAX, message=f"At most {BODY_MAX:,} characters."),
+            InputRequired(_l("Write the translated text.")),
+            Length(max=BODY_MAX, message=_at_most(BODY_MAX)),
         ],
     )
 
@@ -196,8 +196,8 @@ class TitleAndTextForm(FlaskForm):
 class NewTranslationForm(FlaskForm):
     # Declared first, so it comes first on the page and in the error summary.
     language = StringField(
-        "Language code",
-        validators=[InputRequired("Give the language's code, e.g. fr."), _language_tag],
+        _l("Language code"),
+        validators=[InputRequired(_l("Give the language's code, e.g. fr.")), _language_tag],
     )
     title = _translated_title_field()
     body = _translated_body_field()
@@ -205,5 +205,5 @@ class NewTranslationForm(FlaskForm):
 
 class LanguageForm(FlaskForm):
     language = StringField(
-        "Language code", validators=[InputRequired("Choose a language."), _language_tag]
+        _l("Language code"), validators=[InputRequired(_l("Choose a language.")), _language_tag]
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -64,25 +65,32 @@ class TranslationNotFound(TranslationError):
 def parse_language(raw: str) -> str:
     """``raw`` as a canonical language tag ("PT_br" -> "pt-BR"), or ``TranslationError``."""
     value = (raw or "").strip()
-    example = "Use a language code such as fr, es or ar, with a region if needed: pt-BR."
+    example = gettext("Use a language code such as fr, es or ar, with a region if needed: pt-BR.")
     if not value:
-        raise TranslationError(f"Give the language's code. {example}", field="language")
+        raise TranslationError(
+            gettext("Give the language's code.") + " " + example, field="language"
+        )
     match = _TAG.fullmatch(value)
     if match is None or len(value) > LANGUAGE_TAG_MAX:
         raise TranslationError(
-            f"“{value[:40]}” is not a language code. {example}", field="language"
+            gettext("“%(code)s” is not a language code.", code=value[:40]) + " " + example,
+            field="language",
         )
     language = match["language"].lower()
     if pycountry.languages.get(alpha_2=language) is None:
         raise TranslationError(
-            f"“{language}” is not an ISO 639-1 language code. {example}", field="language"
+            gettext("“%(code)s” is not an ISO 639-1 language code.", code=language) + " " + example,
+            field="language",
         )
     tag = [language]
     if match["script"]:
         script = match["script"].title()
         if pycountry.scripts.get(alpha_4=script) is None:
             raise TranslationError(
-                f"“{script}” is not an ISO 15924 script code (such as Latn, Cyrl or Hant).",
+                gettext(
+                    "“%(code)s” is not an ISO 15924 script code (such as Latn, Cyrl or Hant).",
+                    code=script,
+                ),
                 field="language",
             )
         tag.append(script)
@@ -90,8 +98,11 @@ def parse_language(raw: str) -> str:
         region = match["region"].upper()
         if not region.isdigit() and pycountry.countries.get(alpha_2=region) is None:
             raise TranslationError(
-                f"“{region}” is not a country code. Give a two-letter ISO 3166-1 code, such "
-                "as BR in pt-BR.",
+                gettext(
+                    "“%(code)s” is not a country code. Give a two-letter ISO 3166-1 code, such "
+                    "as BR in pt-BR.",
+                    code=region,
+                ),
                 field="language",
             )
         tag.append(region)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -62,26 +63,39 @@ from signatory.models import (
 def _refuse_if_delivered(letter: Letter) -> None:
     if letter.status == LetterStatus.DELIVERED:
         raise TranslationError(
-            "This letter was delivered to its recipient, so its texts can no longer change."
+            gettext(
+                "This letter was delivered to its recipient, so its texts can no longer change."
+            )
         )
+
+
+def _already_translated(version: LetterVersion, tag: str) -> str:
+    return gettext(
+        "Version %(number)s already has a translation into %(language)s. Edit that one instead.",
+        number=version.number,
+        language=language_name(tag),
+    )
 
 
 def _checked_title(title: str) -> str:
     value = " ".join((title or "").split())
     if not value:
-        raise TranslationError("Give the letter's title in this language.", field="title")
+        raise TranslationError(gettext("Give the letter's title in this language."), field="title")
     if len(value) > TITLE_MAX:
-        raise TranslationError(f"The title is longer than {TITLE_MAX} characters.", field="title")
+        raise TranslationError(
+            gettext("The title is longer than %(max)s characters.", max=TITLE_MAX), field="title"
+        )
     return value
 
 
 def _checked_body(body_markdown: str) -> str:
     body = diff.normalise(body_markdown or "")
     if not body.strip():
-        raise TranslationError("Write the translated text.", field="body")
+        raise TranslationError(gettext("Write the translated text."), field="body")
     if len(body) > BODY_MAX:
         raise TranslationError(
-            f"The text is longer than {BODY_MAX:,} characters. Shorten it.", field="body"
+            gettext("The text is longer than %(max)s characters. Shorten it.", max=f"{BODY_MAX:,}"),
+            field="body",
         )
     return body
 
@@ -101,11 +115,17 @@ def translation_for(session: DbSession, version: LetterVersion, language: str) -
     try:
         tag = parse_language(language)
     except TranslationError:
-        raise TranslationNotFound(f"“{language[:40]}” is not a language code.") from None
+        raise TranslationNotFound(
+            gettext("“%(code)s” is not a language code.", code=language[:40])
+        ) from None
     translation = _translation_in(session, version, tag)
     if translation is None:
         raise TranslationNotFound(
-            f"Version {version.number} has no translation into {language_name(tag)}."
+            gettext(
+                "Version %(number)s has no translation into %(language)s.",
+                number=version.number,
+                language=language_name(tag),
+            )
         )
     return translation
 
@@ -147,16 +167,19 @@ def add_translation(
     tag = parse_language(language)
     if tag == version.language:
         raise TranslationError(
-            f"Version {version.number} is itself written in {language_name(tag)}. Choose "
-            "another language, or change the language of the text below.",
+            gettext(
+                "Version %(number)s is itself written in %(language)s. Choose another language, "
+                "or change the language of the text below.",
+                number=version.number,
+                language=language_name(tag),
+            ),
             field="language",
         )
     body = _checked_body(body_markdown)
     already = _translation_in(session, version, tag)
     if already is not None:
         raise TranslationError(
-            f"Version {version.number} already has a translation into {language_name(tag)}. "
-            "Edit that one instead.",
+            _already_translated(version, tag),
             field="language",
         )
     # By id, not through ``version.translations``: a refused insert below then leaves no
@@ -178,8 +201,7 @@ def add_translation(
     except IntegrityError:
         # (version, language) is unique: another editor added it a moment ago.
         raise TranslationError(
-            f"Version {version.number} already has a translation into {language_name(tag)}. "
-            "Edit that one instead.",
+            _already_translated(version, tag),
             field="language",
         ) from None
     _audit(
@@ -231,9 +253,12 @@ def update_translation(
         and version_has_signatures(session, version)
     ):
         raise TranslationError(
-            f"This is the authoritative text of version {version.number}, and people have "
-            "signed it: what they signed is not rewritten. Publish a new version of the "
-            "letter instead.",
+            gettext(
+                "This is the authoritative text of version %(number)s, and people have signed "
+                "it: what they signed is not rewritten. Publish a new version of the letter "
+                "instead.",
+                number=version.number,
+            ),
             field="body",
         )
     translation.title = new_title
@@ -268,8 +293,11 @@ def remove_translation(
     translation = translation_for(session, version, language)
     if translation.language == version.authoritative_language:
         raise TranslationError(
-            f"The {language_name(translation.language)} text is the authoritative one. Make "
-            "another text authoritative before removing it."
+            gettext(
+                "The %(language)s text is the authoritative one. Make another text "
+                "authoritative before removing it.",
+                language=language_name(translation.language),
+            )
         )
     session.delete(translation)
     session.flush()
@@ -305,8 +333,12 @@ def set_authoritative(
         translation = translation_for(session, version, tag)
         if needs_review(translation):
             raise TranslationError(
-                f"The {language_name(tag)} translation needs review against version "
-                f"{version.number}'s text. Save it first, then make it authoritative.",
+                gettext(
+                    "The %(language)s translation needs review against version %(number)s's "
+                    "text. Save it first, then make it authoritative.",
+                    language=language_name(tag),
+                    number=version.number,
+                ),
                 field="authoritative",
             )
     if tag == version.authoritative_language:
@@ -340,8 +372,12 @@ def set_text_language(
         return False
     if any(translation.language == tag for translation in translations_of(session, version)):
         raise TranslationError(
-            f"Version {version.number} has a translation into {language_name(tag)}: the "
-            "text cannot be in that language too. Remove the translation first.",
+            gettext(
+                "Version %(number)s has a translation into %(language)s: the text cannot be in "
+                "that language too. Remove the translation first.",
+                number=version.number,
+                language=language_name(tag),
+            ),
             field="language",
         )
     previous = version.language
@@ -374,7 +410,9 @@ def copy_translations(
     version = letter.current_version
     source = copy_source(session, letter)
     if source is None:
-        raise TranslationError("No earlier version of this letter has translations to copy.")
+        raise TranslationError(
+            gettext("No earlier version of this letter has translations to copy.")
+        )
     present = {translation.language for translation in translations_of(session, version)}
     present.add(version.language)
     copies = []
@@ -395,14 +433,18 @@ def copy_translations(
         copies.append(copy)
     if not copies:
         raise TranslationError(
-            f"Version {version.number} already has every language version {source.number} had."
+            gettext(
+                "Version %(number)s already has every language version %(earlier)s had.",
+                number=version.number,
+                earlier=source.number,
+            )
         )
     try:
         with savepoint(session):
             session.add_all(copies)
     except IntegrityError:
         raise TranslationError(
-            "Someone added translations at the same moment. Reload the page and try again."
+            gettext("Someone added translations at the same moment. Reload the page and try again.")
         ) from None
     for copy in copies:
         _audit(

@@ -263,7 +263,7 @@ def decide(
     if not wanted:
         raise NothingSelected()
     if len(wanted) > MAX_BATCH:
-        raise ModerationError(f"Decide at most {MAX_BATCH} signatures at once.")
+        raise ModerationError(gettext("Decide at most %(num)s signatures at once.", num=MAX_BATCH))
     if not all(0 < each <= MAX_ROW_ID for each in wanted):
         raise SignatureNotFound()
     reason = clean_reason(reason)

@@ -398,8 +398,8 @@ def test_the_translations_page_counts_signatures_by_language(app, client, team):
 
     page = client.get(f"/manage/letters/{SLUG}/translations").get_data(as_text=True)
 
-    assert "<code>fr</code></th><td>2</td>" in page
-    assert "<code>en</code></th><td>1</td>" in page
+    assert '<code>fr</code></th><td data-label="Signatures">2</td>' in page
+    assert '<code>en</code></th><td data-label="Signatures">1</td>' in page
 
 
 def post_in_workspace(client, path: str, **data):
@@ -703,3 +703,37 @@ def test_the_letter_endpoint_gives_the_current_versions_languages(app, client, t
 
     assert (version["language"], version["authoritative_language"]) == ("en", "en")
     assert [t["language"] for t in version["translations"]] == ["fr"]
+
+
+def test_the_translation_pages_speak_the_coordinators_language(app, client, team):
+    add_french(app)
+    sign_in(client, team["editor"])
+    client.get("/language/es")
+    base = f"/manage/letters/{SLUG}/translations"
+
+    index = client.get(base).get_data(as_text=True)
+    new = client.get(f"{base}/new").get_data(as_text=True)
+    edit = client.get(f"{base}/fr").get_data(as_text=True)
+    saved = post_in_workspace(client, "/fr", title=FRENCH_TITLE, body="Un texte corrigé.")
+
+    assert "Textos de la versión 1" in index and "Texts of version" not in index
+    assert "Firmas por idioma" in index and "Signatures by language" not in index
+    assert "Traducir la versión 1" in new and "The translation belongs to" not in new
+    assert "Traducción al francés de la versión 1" in edit
+    assert "Guardar la traducción" in edit and "Save the translation" not in edit
+    flashed = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Traducción al francés guardada." in flashed
+
+
+def test_a_bad_language_code_is_explained_in_the_coordinators_language(app, client, team):
+    sign_in(client, team["editor"])
+    client.get("/language/fr")
+
+    response = post_in_workspace(
+        client, "/new", language="zz", title=FRENCH_TITLE, body=FRENCH_BODY
+    )
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "n’est pas un code de langue ISO 639-1" in page
+    assert "Utilisez un code de langue comme fr, es ou ar" in page

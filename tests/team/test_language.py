@@ -170,6 +170,9 @@ def test_an_invitation_speaks_the_invitees_language_or_else_the_inviters(app, cl
     assert text_part(french).startswith("Bonjour,")
     assert "Noor Example" in french["Subject"]
     with app.app_context():
-        assert db.session.scalar(
-            select(Coordinator.language).where(Coordinator.email == "ines@union.example.org")
-        ) == "es"
+        assert (
+            db.session.scalar(
+                select(Coordinator.language).where(Coordinator.email == "ines@union.example.org")
+            )
+            == "es"
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from signatory.core.access import Routes
@@ -33,7 +34,9 @@ routes = Routes("manage")
 
 def _refuse_if_delivered(letter: Letter) -> None:
     if letter.status == LetterStatus.DELIVERED:
-        abort(409, description="This letter was delivered; its texts can no longer change.")
+        abort(
+            409, description=gettext("This letter was delivered; its texts can no longer change.")
+        )
 
 
 def _may_edit(letter: Letter, membership: Membership) -> bool:
@@ -123,8 +126,12 @@ def new_translation(letter: Letter, membership: Membership) -> Response | tuple[
     language, number = translation.language, letter.current_version.number
     db.session.commit()
     flash(
-        f"{_name(language)} translation added to version "
-        f"{number}. It is public once the letter is.",
+        gettext(
+            "%(language)s translation added to version %(number)s. It is public once the "
+            "letter is.",
+            language=_name(language),
+            number=number,
+        ),
         "ok",
     )
     return _back(letter)
@@ -203,7 +210,12 @@ def update_translation(
         return _render_translation(letter, membership, found, form, status=400)
     db.session.commit()
     name = _name(found.language)
-    flash(f"{name} translation saved." if changed else f"The {name} text is unchanged.", "ok")
+    flash(
+        gettext("%(language)s translation saved.", language=name)
+        if changed
+        else gettext("The %(language)s text is unchanged.", language=name),
+        "ok",
+    )
     return _back(letter)
 
 
@@ -224,14 +236,16 @@ def remove_translation(letter: Letter, membership: Membership, language: str) ->
             url_for("manage.translation", slug=letter.slug, language=found.language), code=303
         )
     db.session.commit()
-    flash(f"{_name(found.language)} translation removed.", "ok")
+    flash(gettext("%(language)s translation removed.", language=_name(found.language)), "ok")
     return _back(letter)
 
 
 # --- The version's texts as a whole -------------------------------------------------------
 
 
-def _language_action(letter: Letter, action: Callable[..., bool], done: str) -> Response:
+def _language_action(
+    letter: Letter, action: Callable[..., bool], done: Callable[[str], str]
+) -> Response:
     _refuse_if_delivered(letter)
     form = LanguageForm()
     if not form.validate():
@@ -247,7 +261,7 @@ def _language_action(letter: Letter, action: Callable[..., bool], done: str) -> 
         return _back(letter)
     db.session.commit()
     name = _name(form.language.data)
-    flash(done.format(name=name) if changed else "Nothing changed.", "ok")
+    flash(done(name) if changed else gettext("Nothing changed."), "ok")
     return _back(letter)
 
 
@@ -256,7 +270,9 @@ def _language_action(letter: Letter, action: Callable[..., bool], done: str) -> 
 def set_authoritative(letter: Letter, membership: Membership) -> Response:
     """Make the text in ``language`` the authoritative text of the current version."""
     return _language_action(
-        letter, service.set_authoritative, "The {name} text is now the authoritative one."
+        letter,
+        service.set_authoritative,
+        lambda name: gettext("The %(language)s text is now the authoritative one.", language=name),
     )
 
 
@@ -265,7 +281,9 @@ def set_authoritative(letter: Letter, membership: Membership) -> Response:
 def set_text_language(letter: Letter, membership: Membership) -> Response:
     """Say which language the current version's own text is written in."""
     return _language_action(
-        letter, service.set_text_language, "The text of this version is marked as {name}."
+        letter,
+        service.set_text_language,
+        lambda name: gettext("The text of this version is marked as %(language)s.", language=name),
     )
 
 
@@ -285,8 +303,11 @@ def copy_translations(letter: Letter, membership: Membership) -> Response:
     db.session.commit()
     names = ", ".join(_name(copy.language) for copy in copies)
     flash(
-        f"Copied: {names}. Each one needs review: it is not public until you save it against "
-        "this version's text.",
+        gettext(
+            "Copied: %(languages)s. Each one needs review: it is not public until you save it "
+            "against this version's text.",
+            languages=names,
+        ),
         "ok",
     )
     return _back(letter)
