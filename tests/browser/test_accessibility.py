@@ -31,6 +31,7 @@ pytestmark = pytest.mark.slow
 # The demo letter and its signed-in coordinator, as the screenshot tests have them.
 demo = screens.demo
 signed_in = screens.signed_in
+delivered = screens.delivered
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 FAILING = ("serious", "critical")
@@ -128,5 +129,15 @@ def test_forms_sent_with_errors_pass_axe(
         page.locator("input[type=password]").fill("not the password")
         page.locator("form button[type=submit], form input[type=submit]").first.click()
     expect(page.get_by_role("alert").first).to_be_visible()
+
+    assert _checked(page, axe, language) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_delivered_page_passes_axe(
+    delivered: str, demo: Any, new_context: Callable[..., BrowserContext], axe: str, language: str
+) -> None:
+    page = _in_language(new_context(), demo.base, language).new_page()
+    page.goto(delivered)
 
     assert _checked(page, axe, language) == []
