@@ -65,7 +65,8 @@ KIND_CHOICES = [
 
 def _at_most(limit: int) -> Any:
     """A length limit's message, with the number grouped as people read it."""
-    return _l("At most %(max)s characters.", max=f"{limit:,}")
+    grouped = format(limit, ",")
+    return _l("At most %(max)s characters.", max=grouped)
 
 
 # Fields that the new-letter form shares with the text and settings forms.

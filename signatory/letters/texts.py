@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pycountry
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -385,8 +385,9 @@ def signature_languages(
         .where(Signature.letter_id == letter.id, Signature.status == SignatureStatus.PUBLISHED)
         .group_by(Signature.language)
     ).all()
+    unknown = pgettext("the language of a signature", "not recorded")
     counts = [
-        LanguageCount(tag, language_name(tag, display_language) if tag else "not recorded", count)
+        LanguageCount(tag, language_name(tag, display_language) if tag else unknown, count)
         for tag, count in rows
     ]
     return sorted(counts, key=lambda row: (row.language is None, -row.count, folded(row.name)))

@@ -93,8 +93,9 @@ def _checked_body(body_markdown: str) -> str:
     if not body.strip():
         raise TranslationError(gettext("Write the translated text."), field="body")
     if len(body) > BODY_MAX:
+        grouped = format(BODY_MAX, ",")
         raise TranslationError(
-            gettext("The text is longer than %(max)s characters. Shorten it.", max=f"{BODY_MAX:,}"),
+            gettext("The text is longer than %(max)s characters. Shorten it.", max=grouped),
             field="body",
         )
     return body

@@ -737,3 +737,28 @@ def test_a_bad_language_code_is_explained_in_the_coordinators_language(app, clie
     page = response.get_data(as_text=True)
     assert "n’est pas un code de langue ISO 639-1" in page
     assert "Utilisez un code de langue comme fr, es ou ar" in page
+
+
+def test_the_translation_pages_follow_a_french_browser(app, client, team):
+    add_french(app)
+    sign_in(client, team["editor"])
+    base = f"/manage/letters/{SLUG}/translations"
+    french = {"Accept-Language": "fr"}
+
+    pages = {
+        "index": client.get(base, headers=french),
+        "new": client.get(f"{base}/new", headers=french),
+        "edit": client.get(f"{base}/fr", headers=french),
+    }
+    english = {
+        "index": ["Texts of version 1", "Signatures by language", "Language of the original text"],
+        "new": ["Translate version 1", "The translation belongs to version 1", "two-letter ISO"],
+        "edit": ["translation of version 1", "Save the translation", "the text to translate"],
+    }
+
+    for name, response in pages.items():
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert '<html lang="fr"' in page, name
+        for sentence in english[name]:
+            assert sentence not in page, f"{name}: {sentence!r}"
