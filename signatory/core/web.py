@@ -120,6 +120,13 @@ def absolute_url(endpoint: str, **values: Any) -> str:
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
+def this_page_url() -> str:
+    """The address of the page being answered, under ``BASE_URL`` as ``absolute_url``'s:
+    its path and query string, never the request's ``Host``."""
+    query = request.query_string.decode("utf-8", "replace")
+    return current_app.config["BASE_URL"] + request.path + (f"?{query}" if query else "")
+
+
 # Fields never written back into a page, even one that offers to send a form again.
 _NEVER_REPEATED = ("password", "new_password", "current_password", "confirm_password")
 
@@ -397,6 +404,7 @@ def init_app(app: Flask) -> None:
     # First of all before-request hooks: ahead of the CSRF check and the rate limits.
     app.before_request_funcs.setdefault(None, []).insert(0, _forms_only)
     app.jinja_env.globals.update(
+        this_page_url=this_page_url,
         wait_sentence=wait_sentence,
         organization_types=organization_types,
         country_choices=local_countries,

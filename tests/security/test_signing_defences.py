@@ -81,7 +81,7 @@ def test_the_honeypot_is_hidden_from_people_and_assistive_technology(client, let
     response = client.get("/static/signatory.css")
     css = response.get_data(as_text=True)
     response.close()
-    assert ".sign-trap { position: absolute; left: -10000px;" in css
+    assert ".sign-trap { position: absolute; inset-inline-start: -10000px;" in css
 
 
 def test_a_filled_honeypot_saves_nothing_and_gives_the_form_back(client, app, letter):
