@@ -5,8 +5,9 @@ sets a ``lang`` cookie), then a signed-in coordinator's chosen language (their a
 page), then the best match in ``Accept-Language``, then English.
 
 Two kinds of response do not negotiate, because a shared cache in front keeps one copy
-per URL for everyone: the embeddable widget and the live endpoint take their language
-from a ``lang`` query argument only (the pages that link to them add it). The JSON API,
+per URL for everyone: the embeddable widget, the live endpoint and the link-preview
+picture take their language from a ``lang`` query argument only (the pages that link to
+them add it). The JSON API,
 the CSV, the JSON download and the Atom feed are machine formats and stay in English.
 
 Letter text and everything signers typed is never translated; only the interface is.
@@ -55,7 +56,7 @@ STORED_LANGUAGE = "signatory.stored_language"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 # Answers cached by URL alone (``Cache-Control: public``): the language is in the URL.
-URL_LANGUAGE_ENDPOINTS = frozenset({"public.widget", "public.live"})
+URL_LANGUAGE_ENDPOINTS = frozenset({"public.widget", "public.live", "public.preview_image"})
 # Machine formats: always the same words, whoever asks.
 ENGLISH_ONLY_BLUEPRINTS = frozenset({"api"})
 ENGLISH_ONLY_ENDPOINTS = frozenset(

@@ -25,17 +25,16 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import LazyString, force_locale, gettext, lazy_gettext
+from flask_babel import LazyString, gettext, lazy_gettext
 
 from signatory import caching
 from signatory.core.access import Routes
 from signatory.core.extensions import db
 from signatory.core.i18n import (
-    DEFAULT_LOCALE,
     ORGANIZATION_TYPES,
+    current_locale,
     local_country_name,
     organization_types,
-    supported,
 )
 from signatory.core.text import folded
 from signatory.core.time import utcnow
@@ -425,35 +424,26 @@ def preview_image(slug: str) -> Response:
     the site does not speak), as the widget's are: the letter page links the card in its
     own language, and a shared cache keeps one copy per URL. Drawn once for each state of
     the letter (its two revisions) and kept (``caching``); browsers and crawlers may keep
-    it ``preview.MAX_AGE`` seconds, then revalidate by its ETag.
+    it ``preview.MAX_AGE`` seconds, then revalidate by its ETag (``live.revalidated``).
     """
     letter = public_letter_or_404(slug, with_versions=False)
-    language = supported(request.args.get("lang")) or DEFAULT_LOCALE
-    state = (
-        "preview",
-        preview.FORMAT,
-        letter.id,
-        letter.revision,
-        letter.list_revision,
-        language,
-    )
-    etag = "-".join(str(part) for part in state)
+    language = current_locale()  # ?lang= alone (core.i18n.URL_LANGUAGE_ENDPOINTS)
 
     def render() -> Response:
         counts = live_list.list_cached(
             letter, "counts", lambda: published_counts(db.session, letter)
         )
-        with force_locale(language):
-            body = preview.letter_card(letter, counts)
-        return Response(body, content_type="image/png")
+        return Response(preview.letter_card(letter, counts), content_type="image/png")
 
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = caching.page(state, render)
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={preview.MAX_AGE}"
-    return response
+    # The title and recipient are the letter's own revision; the count, its list's.
+    variant = f"preview{preview.FORMAT}-{letter.revision}-{language}"
+    return live_list.revalidated(
+        live_list.ListState.of(letter),
+        lambda: caching.page(("preview", variant, letter.id, letter.list_revision), render),
+        variant=variant,
+        max_age=preview.MAX_AGE,
+        stale=preview.MAX_AGE,
+    )
 
 
 @routes.get("/letters/<slug>/feed.atom")
