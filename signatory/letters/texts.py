@@ -62,25 +62,24 @@ class TranslationNotFound(TranslationError):
 # --- Language tags ------------------------------------------------------------------------
 
 
+def _not_a_language(sentence: str) -> TranslationError:
+    """A refusal of the language field: ``sentence``, then what to type instead."""
+    example = gettext("Use a language code such as fr, es or ar, with a region if needed: pt-BR.")
+    return TranslationError(f"{sentence} {example}", field="language")
+
+
 def parse_language(raw: str) -> str:
     """``raw`` as a canonical language tag ("PT_br" -> "pt-BR"), or ``TranslationError``."""
     value = (raw or "").strip()
-    example = gettext("Use a language code such as fr, es or ar, with a region if needed: pt-BR.")
     if not value:
-        raise TranslationError(
-            gettext("Give the language's code.") + " " + example, field="language"
-        )
+        raise _not_a_language(gettext("Give the language's code."))
     match = _TAG.fullmatch(value)
     if match is None or len(value) > LANGUAGE_TAG_MAX:
-        raise TranslationError(
-            gettext("“%(code)s” is not a language code.", code=value[:40]) + " " + example,
-            field="language",
-        )
+        raise _not_a_language(gettext("“%(code)s” is not a language code.", code=value[:40]))
     language = match["language"].lower()
     if pycountry.languages.get(alpha_2=language) is None:
-        raise TranslationError(
-            gettext("“%(code)s” is not an ISO 639-1 language code.", code=language) + " " + example,
-            field="language",
+        raise _not_a_language(
+            gettext("“%(code)s” is not an ISO 639-1 language code.", code=language)
         )
     tag = [language]
     if match["script"]:
