@@ -63,14 +63,17 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
         core,
         delivery,
         demo,
+        imports,
         letters,
         lists,
         mail,
         notifications,
+        organizations,
         privacy,
         ratelimits,
         signatures,
         team,
+        updates,
     )
     from signatory.core import web
     from signatory.core.access import Sides
@@ -88,10 +91,13 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
     team.init_app(app, sides)
     letters.init_app(app, sides)
     lists.init_app(app, sides)
+    organizations.init_app(app, sides)
+    updates.init_app(app, sides)
     signatures.init_app(app, sides)
     delivery.init_app(sides)
     audit.init_app(sides)
     abuse.init_app(app, sides)
+    imports.init_app(app, sides)
     privacy.init_app(app, sides)
     sides.register(app)
     api.init_app(app)
