@@ -63,6 +63,9 @@ class DeliveredRow:
     domain_verified: str
     signed_at: str
     version: str
+    # "initiator", "co-sponsor" or "": from the lead column, which lists frozen before it
+    # existed do not have.
+    lead: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,38 @@ def _unguard(cell: str) -> str:
     return cell
 
 
+# The columns every frozen CSV has, by header label, and the fields they fill. Read by
+# label rather than by place, so a column added to the export later (such as the lead
+# column) neither breaks the lists frozen before it nor those frozen after.
+_COLUMNS = {
+    "Organization or affiliation": "organization",
+    "Country code": "country_code",
+    "Country": "country",
+    "Organization type": "organization_type",
+    "Website": "website",
+    "Signer name": "name",
+    "Title": "title",
+    "Domain verified": "domain_verified",
+    "Signed at (UTC)": "signed_at",
+    "Letter version": "version",
+}
+LEAD_ROLES = ("initiator", "co-sponsor")
+
+
+def _lead_column(header: list[str]) -> int | None:
+    """Where the lead column is ("Lead", "Lead role", …), or None in a list frozen before it."""
+    for index, label in enumerate(header):
+        if label.strip().casefold().startswith("lead"):
+            return index
+    return None
+
+
+def _lead_role(cell: str) -> str:
+    """The cell's role, whether written as the code ("co-sponsor") or a label ("Co-sponsor")."""
+    role = cell.strip().casefold().replace(" ", "-").replace("cosponsor", "co-sponsor")
+    return role if role in LEAD_ROLES else ""
+
+
 def parse_rows(csv_bytes: bytes) -> list[DeliveredRow]:
     """The data rows of a frozen CSV, in file order."""
     text = csv_bytes.decode("utf-8").removeprefix(BOM)
@@ -103,16 +138,50 @@ def parse_rows(csv_bytes: bytes) -> list[DeliveredRow]:
     header = next(reader, None)
     if header is None:
         return []
-    if len(header) != len(HEADER):
+    header = [_unguard(label) for label in header]
+    if header[:1] != [HEADER[0]] or not set(_COLUMNS) <= set(header):
         raise ValueError("the frozen CSV does not have the export's columns")
+    places = {field: header.index(label) for label, field in _COLUMNS.items()}
+    lead = _lead_column(header)
     rows = []
     for cells in reader:
         if not cells:
             continue
         values = [_unguard(cell) for cell in cells]
-        kind = _KIND_BY_LABEL.get(values[0], values[0])
-        rows.append(DeliveredRow(kind, *values[1:]))
+        values += [""] * (len(header) - len(values))
+        fields = {field: values[place] for field, place in places.items()}
+        rows.append(
+            DeliveredRow(
+                kind=_KIND_BY_LABEL.get(values[0], values[0]),
+                lead=_lead_role(values[lead]) if lead is not None else "",
+                **fields,
+            )
+        )
     return rows
+
+
+def has_lead_column(csv_bytes: bytes) -> bool:
+    """Whether the frozen CSV says which organizations lead (lists frozen before cannot)."""
+    text = csv_bytes.decode("utf-8").removeprefix(BOM)
+    header = next(csv.reader(io.StringIO(text, newline="")), None)
+    return header is not None and _lead_column([_unguard(label) for label in header]) is not None
+
+
+@dataclass(frozen=True)
+class Leads:
+    """The lead organizations of a frozen list, each in file order."""
+
+    initiators: list[DeliveredRow]
+    co_sponsors: list[DeliveredRow]
+
+
+def lead_organizations(rows: list[DeliveredRow]) -> Leads:
+    """The organizations the frozen list marks as initiating and co-sponsoring the letter."""
+    organizations = [row for row in rows if row.kind == SignatureKind.ORGANIZATION]
+    return Leads(
+        [row for row in organizations if row.lead == "initiator"],
+        [row for row in organizations if row.lead == "co-sponsor"],
+    )
 
 
 def _row_order(row: DeliveredRow) -> tuple[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import logging
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -10,12 +12,13 @@ from signatory.core.access import Routes
 from signatory.core.extensions import db
 from signatory.core.i18n import count_text
 from signatory.core.time import utcnow
-from signatory.delivery import frozen, service
+from signatory.delivery import frozen, package, service, store
 from signatory.delivery.forms import METHOD_SUGGESTIONS, DeliveryForm
-from signatory.models import Coordinator, Letter, Membership
+from signatory.models import Coordinator, Delivery, Letter, Membership
 from signatory.team.access import current_coordinator, letter_route
 
 routes = Routes("manage")
+log = logging.getLogger("signatory.delivery")
 
 
 def _render_record(letter: Letter, status: int = 200) -> tuple[str, int]:
@@ -31,9 +34,28 @@ def _render_record(letter: Letter, status: int = 200) -> tuple[str, int]:
             delivery=delivery,
             delivered_by=creator.name if creator else None,
             filename=frozen.delivered_filename(letter, delivery),
+            package_files=store.files_of(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                package.package_inputs(db.session, letter, delivery),
+            ),
         ),
         status,
     )
+
+
+def _prepare_package(letter: Letter, delivery: Delivery) -> None:
+    """Build the PDF and ZIP once, now (a long list: in the background), after the commit.
+
+    The delivery stands whatever happens here: a failure is logged, and the package is
+    built again on its first download.
+    """
+    try:
+        store.prepare(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            package.package_inputs(db.session, letter, delivery),
+        )
+    except Exception:
+        log.exception("preparing the delivery package of %s failed", letter.slug)
 
 
 @routes.route("/letters/<slug>/delivery", methods=["GET", "POST"])
@@ -92,6 +114,7 @@ def delivery(letter: Letter, membership: Membership) -> Response | tuple[str, in
         )
         return redirect(url_for("manage.delivery", slug=letter.slug), code=303)
     db.session.commit()
+    _prepare_package(letter, record)
     flash(
         gettext(
             "Delivered. Signing is closed and the list is frozen: %(organizations)s and "

@@ -6,14 +6,15 @@ import base64
 import hashlib
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from signatory.core.access import Routes
 from signatory.core.extensions import db
-from signatory.delivery import frozen
+from signatory.core.web import error_response
+from signatory.delivery import frozen, package, store
 from signatory.delivery import service as delivery_service
 from signatory.letters.lookup import public_letter_or_404
 from signatory.models import Delivery, Letter, LetterStatus
@@ -70,7 +71,64 @@ def delivered(slug: str) -> str:
         version=delivery_service.delivered_version(db.session, letter, delivery),
         sections=frozen.delivered_sections(bytes(delivery.csv_bytes)),
         filename=frozen.delivered_filename(letter, delivery),
+        csv_size=store.size_text(len(delivery.csv_bytes)),
+        package_files=store.files_of(_app(), package.package_inputs(db.session, letter, delivery)),
     )
+
+
+# --- The delivery package: the PDF and the ZIP --------------------------------------------
+
+_MEDIA_TYPES = {store.PDF: "application/pdf", store.ZIP: "application/zip"}
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _package_file(slug: str, kind: str) -> BaseResponse:
+    letter = public_letter_or_404(slug)
+    delivery = _delivery_or_404(letter)
+    inputs = package.package_inputs(db.session, letter, delivery)
+    kept = store.store_of(_app()).find(inputs, kind)
+    if kept is None and store.prepare(_app(), inputs):
+        kept = store.store_of(_app()).find(inputs, kind)
+    if kept is None:
+        return error_response(
+            503,
+            "package_being_prepared",
+            gettext(
+                "The delivery package of this long list is being prepared; it takes a few "
+                "minutes, once. The delivered list (CSV) can be downloaded already."
+            ),
+            retry_after=120,
+        )
+    # Read whole (a few megabytes at most), as the CSV is: the response then holds no file.
+    response = Response(kept.path.read_bytes(), content_type=_MEDIA_TYPES[kind])
+    # The bytes are a function of the frozen data, which the name of the file is the
+    # fingerprint of: the same ETag always means the same bytes, on any server.
+    response.set_etag(f"{kept.path.stem}-{kind}")
+    filename = inputs.pdf_filename if kind == store.PDF else inputs.zip_filename
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Never changes once delivered, as the CSV: a day's caching, then a cheap revalidation.
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response.make_conditional(request)
+
+
+@routes.get("/letters/<slug>/delivered.pdf")
+def delivered_pdf(slug: str) -> BaseResponse:
+    """The delivery as a PDF: the letter, its lead organizations, every signatory, the hash.
+
+    Built once from the frozen data and kept; a long list is built in the background
+    first, answered meanwhile with 503 and ``Retry-After``.
+    """
+    return _package_file(slug, store.PDF)
+
+
+@routes.get("/letters/<slug>/delivered.zip")
+def delivered_zip(slug: str) -> BaseResponse:
+    """The delivery package: the text (Markdown, PDF), CSV, XLSX and a manifest of hashes."""
+    return _package_file(slug, store.ZIP)
 
 
 def delivery_banner() -> dict[str, Any]:
