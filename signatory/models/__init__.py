@@ -5,17 +5,20 @@ table; inside this package, modules import each other directly.
 """
 
 from signatory.models.audit import AuditEvent
-from signatory.models.bulk import BulkAction, BulkKind
+from signatory.models.bulk import BulkAction, BulkKind, ImportBatch, SignatureSource
 from signatory.models.common import LANGUAGE_TAG_MAX, new_nonce
-from signatory.models.delivery import Delivery
+from signatory.models.invitation import InvitationState, SigningInvitation, SigningPolicy
 from signatory.models.letter import (
+    Delivery,
     Letter,
     LetterStatus,
     LetterTranslation,
     LetterVersion,
     Moderation,
+    SignatureTally,
 )
 from signatory.models.membership import ROLE_RANK, Invitation, Membership, MembershipRole
+from signatory.models.organization import LogoStatus, SignatureLogo
 from signatory.models.outbox import OutboxMessage, OutboxStatus
 from signatory.models.signature import (
     HELD_STATUSES,
@@ -32,8 +35,8 @@ from signatory.models.status import (
     needs_review,
     transition,
 )
-from signatory.models.tally import SignatureTally
 from signatory.models.team import Coordinator, NotifyPreference, SignInAttempt
+from signatory.models.update import LetterUpdate, UpdateRecipient
 
 __all__ = [
     "HELD_STATUSES",
@@ -48,11 +51,15 @@ __all__ = [
     "DeadlinePassed",
     "Delivery",
     "IllegalTransition",
+    "ImportBatch",
     "Invitation",
+    "InvitationState",
     "Letter",
     "LetterStatus",
     "LetterTranslation",
+    "LetterUpdate",
     "LetterVersion",
+    "LogoStatus",
     "Membership",
     "MembershipRole",
     "Moderation",
@@ -61,9 +68,14 @@ __all__ = [
     "OutboxStatus",
     "Signature",
     "SignatureKind",
+    "SignatureLogo",
+    "SignatureSource",
     "SignatureStatus",
     "SignatureTally",
+    "SigningInvitation",
+    "SigningPolicy",
     "SignInAttempt",
+    "UpdateRecipient",
     "change_letter_status",
     "needs_review",
     "new_nonce",

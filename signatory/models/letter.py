@@ -1,6 +1,9 @@
 """A letter and its text: the letter, its numbered versions, and their translations.
 
 The letter's status changes only through ``models.status.change_letter_status``.
+
+How many signatures each letter has (``SignatureTally``) is kept by the database; a
+delivery (``Delivery``) is the list as it was handed over to the letter's recipient.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKey,
     Integer,
+    LargeBinary,
     Select,
     String,
     Text,
@@ -71,6 +75,25 @@ class Letter(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The signature goal (migration 0017): the number of published signatures the letter
+    # aims for, shown as a progress bar, or None. The milestones are what the coordinators
+    # asked to be emailed at, as they typed them ("100, 50%, 1000": counts, or shares of
+    # the goal), the goal itself always being one; ``goal_milestone_reached`` is the
+    # highest count already announced (or already passed when the milestones were set).
+    goal: Mapped[int | None] = mapped_column(Integer)
+    goal_milestones: Mapped[str | None] = mapped_column(String(200))
+    goal_milestone_reached: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whom the letter accepts signatures from (migration 0021; ``invites``): "anyone",
+    # "invited" (``models.invitation.SigningInvitation``) or "domains", the allowed ones
+    # listed in ``allowed_domains`` as ``invites.policy`` stores them ("un.org, *.gov.uk").
+    signing_policy: Mapped[str] = mapped_column(
+        String(16), default="anyone", server_default="anyone"
+    )
+    allowed_domains: Mapped[str | None] = mapped_column(String(500))
+    # The re-confirmation policy (``reconfirm``; migration 0022): signatures told of a
+    # substantive change that neither re-confirm nor withdraw within this many days (1 to
+    # 365) leave the list until they re-confirm; None (the default) hides nobody.
+    reconfirm_days: Mapped[int | None] = mapped_column(Integer)
     # Moved on whenever the public list changes (migration 0011's triggers on signature):
     # the live endpoint's ETag, so a poll that finds nothing new costs one indexed read.
     list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -93,6 +116,28 @@ class Letter(Model):
     @property
     def current_version(self) -> LetterVersion:
         return self.versions[-1]
+
+    def milestone_counts(self) -> list[int]:
+        """The counts the coordinators are emailed at, ascending: the goal and the milestones."""
+        return milestone_counts(self.goal, self.goal_milestones)
+
+
+def milestone_counts(goal: int | None, milestones: str | None) -> list[int]:
+    """The counts named by a goal and milestones as ``letters.settings`` stores them.
+
+    Milestones are "1000" (a count) or "50%" (a share of the goal, rounded up; nothing
+    without a goal), separated by commas; the goal itself is always one. What the settings
+    refused never reaches here, so what is not understood is skipped, not raised.
+    """
+    counts = {goal} if goal else set()
+    for part in (milestones or "").split(","):
+        part = part.strip()
+        if part.endswith("%") and part[:-1].isdigit():
+            if goal:
+                counts.add(-(-goal * int(part[:-1]) // 100))
+        elif part.isdigit():
+            counts.add(int(part))
+    return sorted(count for count in counts if count > 0)
 
 
 def accepting(status: str, deadline: datetime | None, now: datetime) -> bool:
@@ -207,3 +252,53 @@ def current_version_query(letter_id: Any) -> Select[int]:
         .order_by(LetterVersion.number.desc())
         .limit(1)
     )
+
+
+# --------------------------------------------------------------------------------------
+# How many signatures each letter has, by status, kind and country: kept by the database.
+#
+# Triggers on ``signature`` (migration 0011, on SQLite and PostgreSQL alike) add one to the
+# row of a signature's new (status, kind, country) and take one from its old, in the same
+# transaction as the change, whoever makes it: the ORM, a bulk UPDATE, a purge, a migration.
+# They also move ``Letter.list_revision`` on whenever the published list changes. So a count
+# or a live poll reads a few rows of this table or the letter's row, however many signatures
+# the letter has, and every web node reads the same numbers.
+
+
+class SignatureTally(Model):
+    __tablename__ = "signature_tally"
+
+    letter_id: Mapped[int] = mapped_column(
+        ForeignKey("letter.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    signatures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --------------------------------------------------------------------------------------
+# A delivery: the list as it was handed over to the letter's recipient.
+
+
+class Delivery(Model):
+    """The list as handed over: frozen bytes, counts and their SHA-256, never rewritten."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id", ondelete="CASCADE"))
+    delivered_to: Mapped[str] = mapped_column(String(300))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    csv_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    organizations: Mapped[int] = mapped_column(Integer)
+    individuals: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    letter: Mapped[Letter] = relationship(lazy="raise_on_sql")

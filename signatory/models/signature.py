@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     event,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 NAME_MAX = 200
 # The longest lookalike key stored; a longer one is cut to this.
 LOOKALIKE_KEY_MAX = 200
+# The longest "authorised to sign" wording stored (its column's length).
+AUTHORISED_STATEMENT_MAX = 300
 
 
 class SignatureKind(StrEnum):
@@ -58,27 +61,48 @@ class ReviewReason(StrEnum):
     MIXED_SCRIPTS = "mixed_scripts"
 
 
+class LeadRole(StrEnum):
+    """How a lead organization leads a letter; initiators are named first."""
+
+    INITIATOR = "initiator"
+    CO_SPONSOR = "co-sponsor"
+
+
+# The most lead organizations a letter has: the few named first, not a second list.
+LEADS_MAX = 50
+
+
 class SignatureStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"
     PENDING_REVIEW = "pending_review"
     PUBLISHED = "published"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # Off the public list and out of its counts because its signer did not re-confirm it
+    # within the letter's policy after a substantive change (``reconfirm``); re-confirming
+    # puts it back in its place. Migration 0022.
+    LAPSED = "lapsed"
 
 
-# A "live" signature blocks another with the same email on the same letter.
+# A "live" signature blocks another with the same email on the same letter. A lapsed one
+# too: its way back is its re-confirm link, not a second signature.
 LIVE_STATUSES = (
     SignatureStatus.UNCONFIRMED,
     SignatureStatus.PENDING_REVIEW,
     SignatureStatus.PUBLISHED,
+    SignatureStatus.LAPSED,
 )
 # A "held" organization signature blocks another for the same organization. Unconfirmed
 # ones do not hold the place: otherwise anyone could squat an organization's name with
-# an address they never confirm.
-HELD_STATUSES = (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED)
+# an address they never confirm. A lapsed one keeps it, to come back to.
+HELD_STATUSES = (
+    SignatureStatus.PENDING_REVIEW,
+    SignatureStatus.PUBLISHED,
+    SignatureStatus.LAPSED,
+)
 # Signatures that stand (or may soon stand) on the public list: whom a change to the text
 # concerns. Unconfirmed ones never confirmed anything; withdrawn and rejected ones are no
-# longer on the letter.
+# longer on the letter. A lapsed one is still told: re-confirming the newer text brings it back.
 STANDING_STATUSES = HELD_STATUSES
 
 
@@ -150,6 +174,16 @@ class Signature(Model):
         ),
         # Every signature of one address across letters: the daily cap on signer emails.
         Index("ix_signature_email_key", "email_key"),
+        # A letter's lead organizations (``organizations.leads``): a handful of rows, read
+        # on every letter page and list without walking the letter's signatures.
+        Index(
+            "ix_signature_lead",
+            "letter_id",
+            "lead_role",
+            "lead_rank",
+            sqlite_where=text("lead_role IS NOT NULL"),
+            postgresql_where=text("lead_role IS NOT NULL"),
+        ),
         # The correction requests awaiting a moderator, per letter (``signatures.own``).
         Index(
             "ix_signature_correction",
@@ -233,6 +267,9 @@ class Signature(Model):
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The interface language the signer used (not public); None from before it was kept.
     language: Mapped[str | None] = mapped_column(String(LANGUAGE_TAG_MAX))
+    # When the signer ticked "email me updates about this letter" (``updates``); None when
+    # they did not, or unsubscribed since. Never public.
+    updates_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Why this signature waits for a moderator whatever the letter's moderation (set when
     # signing; ``ReviewReason`` values, comma-separated), or None. Never public.
     review_reason: Mapped[str | None] = mapped_column(String(100))
@@ -253,9 +290,35 @@ class Signature(Model):
     requested_organization: Mapped[str | None] = mapped_column(String(200))
     requested_name: Mapped[str | None] = mapped_column(String(200))
     requested_title: Mapped[str | None] = mapped_column(String(200))
+    # How it came when not by its signer's own form: ``models.bulk.SignatureSource``
+    # ("imported" from a spreadsheet, or "attested": added by the coordinators, marked on
+    # the list); None for the sign form. Migration 0020.
+    source: Mapped[str | None] = mapped_column(String(16))
+
+    # A lead organization (``organizations.leads``): "initiator" or "co-sponsor"
+    # (``LeadRole``), and its place among the letter's leads; both None for the others.
+    # Cleared when the signature leaves the list (``_lead_ends_off_the_list``). Public.
+    lead_role: Mapped[str | None] = mapped_column(String(16))
+    lead_rank: Mapped[int | None] = mapped_column(Integer)
+    # "I am authorised to sign on behalf of this organization": the wording the signer
+    # ticked, in the language shown, and when (organizations only; migration 0019). Shown
+    # to the coordinators, never public.
+    authorised_statement: Mapped[str | None] = mapped_column(String(AUTHORISED_STATEMENT_MAX))
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Re-confirmation (``reconfirm``; migration 0022): the newest version the signer kept
+    # their signature on after a substantive change, and when; ``version_id`` still names
+    # what they first signed. Public (the list shows it). The nonce of the keep links.
+    # (No ON DELETE: a version goes only with its letter, and its signatures with it, as
+    # for ``version_id``; SQLite adds the column in place, where it keeps no option.)
+    reconfirmed_version_id: Mapped[int | None] = mapped_column(ForeignKey("letter_version.id"))
+    reconfirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconfirm_nonce: Mapped[str | None] = mapped_column(String(32), default=new_nonce)
 
     letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
-    version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql")
+    version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql", foreign_keys=[version_id])
+    reconfirmed_version: Mapped[LetterVersion | None] = relationship(
+        lazy="raise_on_sql", foreign_keys=[reconfirmed_version_id]
+    )
     moderated_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
 
     def clear_correction_request(self) -> None:
@@ -392,7 +455,7 @@ def described_by_models(
     return not (type_ == "index" and reflected and name in DATABASE_SPECIFIC_INDEXES)
 
 
-# The counts (``models.tally.SignatureTally``) and the letter's list revision are kept by
+# The counts (``models.letter.SignatureTally``) and the letter's list revision are kept by
 # the database's triggers (migration 0011), not here: they hold whatever writes the rows.
 
 
@@ -406,3 +469,24 @@ def _keys_on_update(_mapper: Mapper[Signature], _connection: Connection, target:
     state = inspect(target)
     if any(state.attrs[name].history.has_changes() for name in KEYED_FIELDS):
         refresh_keys(target)
+
+
+@event.listens_for(Signature, "before_update")
+def _lead_ends_off_the_list(
+    _mapper: Mapper[Signature], _connection: Connection, target: Signature
+) -> None:
+    """A lead organization unpublished, withdrawn or rejected is no longer a lead.
+
+    A bulk hold keeps its publication time (its release puts it back in its place), and
+    so its role: the leads shown are published ones only (``lists.queries``).
+    """
+    if target.lead_role is None or target.status == SignatureStatus.PUBLISHED:
+        return
+    if not inspect(target).attrs["status"].history.has_changes():
+        return
+    if target.published_at is None or target.status in (
+        SignatureStatus.WITHDRAWN,
+        SignatureStatus.REJECTED,
+    ):
+        target.lead_role = None
+        target.lead_rank = None

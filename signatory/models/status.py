@@ -10,9 +10,14 @@ A signature::
     published --unpublish (a coordinator)--> pending_review
     published --hold (a bulk hold of a flood)--> pending_review --release--> published
     unconfirmed --reject (a bulk rejection of a flood)--> rejected
+    published --lapse (not re-confirmed in time)--> lapsed --reconfirm--> published
+    lapsed --withdraw--> withdrawn
 
 A hold and its release keep the signature's publication time, so a released signature
 is back in its old place on the list; an approval after ``unpublish`` starts a new one.
+A lapse and its re-confirmation keep it too. Lapsing is done in batches by one
+conditional ``UPDATE`` each (``reconfirm.lapsing``), from the statuses ``sources("lapse")``
+names, for letters of a hundred thousand signatures; every other change comes here.
 
 A letter::
 
@@ -63,14 +68,28 @@ _SIGNATURE_EVENTS: dict[str, tuple[SignatureStatus, ...]] = {
     # Moderators reject what waits for review; a bulk rejection of a flood also rejects
     # signatures never confirmed, so their links stop working.
     "reject": (SignatureStatus.PENDING_REVIEW, SignatureStatus.UNCONFIRMED),
-    "withdraw": (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW),
+    "withdraw": (
+        SignatureStatus.PUBLISHED,
+        SignatureStatus.PENDING_REVIEW,
+        SignatureStatus.LAPSED,
+    ),
     # A coordinator takes a published signature off the list; it goes back to the queue.
     "unpublish": (SignatureStatus.PUBLISHED,),
     # A bulk hold takes a published signature into the queue keeping its place on the list;
     # releasing the hold puts it back there.
     "hold": (SignatureStatus.PUBLISHED,),
     "release": (SignatureStatus.PENDING_REVIEW,),
+    # After a substantive change, a published signature whose signer neither re-confirmed
+    # nor withdrew within the letter's policy leaves the list, keeping its place; its
+    # re-confirmation puts it back there.
+    "lapse": (SignatureStatus.PUBLISHED,),
+    "reconfirm": (SignatureStatus.LAPSED,),
 }
+
+
+def sources(event: str) -> tuple[SignatureStatus, ...]:
+    """The statuses ``event`` may start from (for a bulk ``UPDATE`` that applies it)."""
+    return _SIGNATURE_EVENTS[event]
 
 
 def needs_review(letter: Letter, signature: Signature) -> bool:
@@ -110,12 +129,14 @@ def transition(signature: Signature, event: str, *, now: datetime) -> SignatureS
         target = SignatureStatus.PENDING_REVIEW
     elif event == "hold":
         target = SignatureStatus.PENDING_REVIEW
-    elif event == "release":
+    elif event in ("release", "reconfirm"):
         target = SignatureStatus.PUBLISHED
+    elif event == "lapse":
+        target = SignatureStatus.LAPSED
     else:
         signature.withdrawn_at = now
         target = SignatureStatus.WITHDRAWN
-    # Only a held signature comes back with its publication time, and keeps it.
+    # Only a held or lapsed signature comes back with its publication time, and keeps it.
     if target == SignatureStatus.PUBLISHED and signature.published_at is None:
         signature.published_at = now
     signature.status = target
