@@ -30,7 +30,9 @@ from sqlalchemy import func, select
 from signatory.core.database import DbSession
 from signatory.core.domains import email_matches_website
 from signatory.core.text import render_markdown
+from signatory.demo.coalition import AUTHORISED_WORDING, add_coalition_demo
 from signatory.letters.service import create_letter
+from signatory.letters.settings import passed_milestone
 from signatory.letters.translations import add_translation
 from signatory.models import (
     LIVE_STATUSES,
@@ -63,6 +65,8 @@ DEMO_V2_NOTE = (
 )
 # How long ago version 2 was published: signatures before it signed version 1.
 DEMO_V2_AGE = timedelta(days=8)
+DEMO_GOAL = 100
+DEMO_MILESTONES = "25%, 75%"
 
 # The demo coordinator. The password is fixed and printed by ./scripts/serve: this
 # account only ever exists in a local demo database, never in production data.
@@ -204,6 +208,9 @@ def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datet
         actor_label="demo",
     )
     letter.deadline = now + timedelta(days=30)
+    # A goal the list is well on its way to (48 signatories): the bar shows on the letter
+    # page and the widget, and the coordinator is emailed at 75 and at 100.
+    letter.goal, letter.goal_milestones = DEMO_GOAL, DEMO_MILESTONES
     first = letter.current_version
     second = _second_version(session, letter, coordinator, at=now - DEMO_V2_AGE)
     for language, title, name in _TRANSLATIONS:
@@ -225,6 +232,7 @@ def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datet
     def signed(at: datetime) -> LetterVersion:
         return first if at < second.created_at else second
 
+    signed_here: list[Signature] = []
     for org, at in zip(data.organizations, times, strict=False):
         verified = email_matches_website(org.email.rpartition("@")[2], org.website)
         signature = _published(
@@ -240,14 +248,17 @@ def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datet
             title=org.title,
             email=org.email,
             domain_verified=verified,
+            authorised_statement=AUTHORISED_WORDING,
+            authorised_at=at,
         )
         if not verified:
             # Under the letter's moderation these were reviewed and approved.
             signature.moderated_by_id = coordinator.id
             signature.moderated_at = at
         session.add(signature)
+        signed_here.append(signature)
     for person, at in zip(data.individuals, times[len(data.organizations) :], strict=True):
-        session.add(
+        signed_here.append(
             _published(
                 letter,
                 signed(at),
@@ -260,7 +271,12 @@ def _new_demo_letter(session: DbSession, coordinator: Coordinator, *, now: datet
                 email=person.email,
             )
         )
+    session.add_all(signed_here)
     _add_pending(session, letter, second, now=now)
+    # The milestones the demo's list has passed already are not news to announce.
+    letter.goal_milestone_reached = passed_milestone(letter, total)
+    session.flush()
+    add_coalition_demo(session, letter, coordinator, signed_here, now=now)
     session.flush()
     return DemoLoaded(letter, len(data.organizations), len(data.individuals))
 

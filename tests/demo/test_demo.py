@@ -153,3 +153,37 @@ def test_a_demo_letter_from_before_the_workspace_gains_the_coordinator_and_queue
         assert [v.number for v in letter.versions] == [1, 2]
         assert letter.moderation == "mismatch"
     assert len(demo_signatures(app, status="pending_review")) == 4
+
+
+def test_the_demo_letter_shows_its_goal_and_announces_no_milestone_already_passed(
+    loaded: Any, app: Flask, client: FlaskClient
+) -> None:
+    from signatory.notifications.goals import announce_milestones
+
+    page = client.get(f"/letters/{DEMO_SLUG}").get_data(as_text=True)
+    assert '<progress max="100" value="48"' in page
+    with app.app_context():
+        assert announce_milestones(db.session, now=utcnow()) == []
+
+
+def test_the_demo_letter_shows_a_coalitions_tools(
+    loaded: Any, app: Flask, client: FlaskClient
+) -> None:
+    page = client.get(f"/letters/{DEMO_SLUG}").get_data(as_text=True)
+    assert "Initiated by" in page
+    assert "The Chair has received the letter" in page  # the posted update
+    wall = client.get(f"/letters/{DEMO_SLUG}/logos").get_data(as_text=True)
+    assert wall.count("<img") == 10  # approved; two more wait for the coordinator
+    listing = client.get(f"/letters/{DEMO_SLUG}/signatories").get_data(as_text=True)
+    assert "Lead organizations" in listing
+    organizations = demo_signatures(app, kind="organization", status="published")
+    assert all(s.authorised_statement and s.authorised_at for s in organizations)
+    assert sum(s.updates_consent_at is not None for s in demo_signatures(app)) >= 10
+
+
+def test_the_demo_coordinator_has_logos_to_review(
+    loaded: Any, app: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD)
+    queue = client.get(f"/manage/letters/{DEMO_SLUG}/logos").get_data(as_text=True)
+    assert "Logos (2)" in queue
