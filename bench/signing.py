@@ -83,6 +83,7 @@ def _form(i: int, email: str | None = None) -> dict[str, str]:
         "website": f"https://bench{i}.example.org",
         "name": "Bench Signer",
         "email": email or f"signer{i}@bench{i}.example.org",
+        "authorised": "y",
     }
 
 

@@ -64,6 +64,7 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
         delivery,
         demo,
         imports,
+        invites,
         letters,
         lists,
         mail,
@@ -71,6 +72,7 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
         organizations,
         privacy,
         ratelimits,
+        reconfirm,
         signatures,
         team,
         updates,
@@ -93,11 +95,13 @@ def _build(test_config: dict[str, Any] | None) -> Flask:
     lists.init_app(app, sides)
     organizations.init_app(app, sides)
     updates.init_app(app, sides)
+    invites.init_app(app, sides)
     signatures.init_app(app, sides)
-    delivery.init_app(sides)
+    delivery.init_app(app, sides)
     audit.init_app(sides)
     abuse.init_app(app, sides)
     imports.init_app(app, sides)
+    reconfirm.init_app(app, sides)
     privacy.init_app(app, sides)
     sides.register(app)
     api.init_app(app)

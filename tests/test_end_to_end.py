@@ -63,6 +63,7 @@ class Browser:
             "name": "Rosa Signer",
             "title": "Directora",
             "email": EMAIL,
+            "authorised": "y",
             **fields,
         }
         form["csrf_token"] = self.csrf(f"/letters/{SLUG}")

@@ -64,6 +64,7 @@ def sign_and_confirm(client, app, email: str, organization: str) -> None:
             "name": "Rosa Signer",
             "title": "Directora",
             "email": email,
+            "authorised": "y",
         },
     )
     assert response.status_code == 303, response.get_data(as_text=True)

@@ -115,6 +115,7 @@ def _letter_json(letter: Letter) -> dict[str, Any]:
         "status": letter.status,
         "deadline": _timestamp(letter.deadline),
         "accepts_signatures": letter.accepts_signatures(utcnow()),
+        "goal": letter.goal,
         "url": absolute_url("public.letter", slug=letter.slug),
     }
 
@@ -186,6 +187,8 @@ def signature_json(signature: PublicSignature) -> dict[str, Any]:
         "domain_verified": signature.domain_verified,
         "signed_at": _timestamp(signature.published_at),
         "version": signature.version,
+        "lead": signature.lead,
+        "reconfirmed_version": signature.reconfirmed_version,
     }
 
 

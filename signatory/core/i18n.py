@@ -270,6 +270,11 @@ def number(value: int) -> str:
     return babel_numbers.format_decimal(value, locale=current_locale())
 
 
+def percent(share: float) -> str:
+    """A share (0.25) as a whole percentage the current language's way: "25%", "25 %"."""
+    return babel_numbers.format_percent(share, locale=current_locale())
+
+
 def count_text(singular: str, plural: str, num: int, **variables: Any) -> str:
     """``ngettext`` with ``%(num)s`` grouped the language's way ("12,345 signatures").
 
@@ -307,6 +312,7 @@ def init_app(app: Flask) -> None:
         day_date=day_date,
         long_datetime=long_datetime,
         number=number,
+        percent=percent,
     )
 
 

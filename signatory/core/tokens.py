@@ -31,7 +31,17 @@ from itsdangerous.encoding import base64_decode, base64_encode
 from signatory.core.database import MAX_ROW_ID
 from signatory.core.errors import InvalidToken
 
-PURPOSES = ("confirm", "withdraw", "invite", "sign-in", "manage")
+# "unsubscribe" (an update email's one-click link, ``updates``) has no lifetime: it can only
+# switch updates off, and RFC 8058 asks that it keep working. Nor has "sign-invitation"
+# (an invite-only letter's link for one organization, ``invites``): it works until it is
+# used or revoked, or the letter closes, however long the coalition takes to gather.
+# Nor has "reconfirm" (keeping a signature on a new version of the text, ``reconfirm``):
+# its nonce and the version it names (``scoped_nonce``) end it, and it must still work
+# after a letter's policy took the signature off the list.
+PURPOSES = (
+    "confirm", "withdraw", "invite", "sign-in", "manage", "unsubscribe", "sign-invitation",
+    "reconfirm",
+)  # fmt: skip
 # Where the app keeps its token maker.
 EXTENSION = "signatory.tokens"
 
@@ -139,6 +149,23 @@ def _payload(data: Any) -> TokenPayload | None:
 
 def nonce_matches(stored: str, presented: str) -> bool:
     return hmac.compare_digest(stored.encode(), presented.encode())
+
+
+def scoped_nonce(scope_id: int, nonce: str) -> str:
+    """A token's nonce that also names a row it is about (a keep link's version).
+
+    Signed with the rest of the payload, so the row cannot be changed; ``split_scoped_nonce``
+    reads it back.
+    """
+    return f"{scope_id}.{nonce}"
+
+
+def split_scoped_nonce(value: str) -> tuple[int, str] | None:
+    """The row id and the nonce of a ``scoped_nonce``; None when ``value`` is not one."""
+    scope, dot, nonce = value.partition(".")
+    if not dot or not nonce or not scope.isdigit() or not 0 < int(scope) <= MAX_ROW_ID:
+        return None
+    return int(scope), nonce
 
 
 def fallback_keys(config: Mapping[str, Any]) -> list[str]:

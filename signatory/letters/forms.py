@@ -132,6 +132,27 @@ class TextForm(FlaskForm):
     based_on = HiddenField()
 
 
+def stripped(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+# What may group a goal's digits, whatever the coordinator's habit: "5,000", "5 000", "5.000".
+_DIGIT_GROUPING = str.maketrans("", "", ",.'\u00a0\u202f _")
+
+
+def _whole_number(form: FlaskForm, field: StringField) -> None:
+    """An empty field is None; otherwise a whole number, its digit grouping ignored."""
+    text = (field.data or "").translate(_DIGIT_GROUPING)
+    if not text:
+        field.data = None
+    elif text.isascii() and text.isdigit() and len(text) <= 12:
+        field.data = int(text)
+    else:
+        raise ValidationError(
+            _l("Give the goal as a whole number of signatures, such as 5000, or leave it empty.")
+        )
+
+
 class SettingsForm(FlaskForm):
     title = _title_field()
     recipient = _recipient_field()
@@ -159,6 +180,9 @@ class SettingsForm(FlaskForm):
         # Checked by the service; a form sent without it leaves the setting as it was.
         validate_choice=False,
     )
+    goal = StringField(_l("Signature goal"), filters=[stripped], validators=[_whole_number])
+    # Checked by the service (``letters.settings.check_goal``), which words its refusals.
+    goal_milestones = StringField(_l("Email the coordinators at"), filters=[stripped])
 
 
 def _language_tag(form: FlaskForm, field: StringField) -> None:

@@ -7,6 +7,7 @@ change is audited. Services add and flush, and never commit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from flask_babel import gettext
 
 from signatory.core.database import DbSession
 from signatory.core.i18n import N_, long_datetime
+from signatory.letters.queries import published_counts
 from signatory.letters.service import (
     RECIPIENT_MAX,
     TITLE_MAX,
@@ -47,6 +49,76 @@ class LetterSettings:
     require_domain_match: bool
     # What signing with a disposable-mail address does (``models.letter.DisposableEmail``).
     disposable_email: str = DisposableEmail.REFUSE
+    # The signature goal, and the milestones as typed ("100 500 50%"): see ``check_goal``.
+    goal: int | None = None
+    goal_milestones: str | None = None
+
+
+# The largest goal or milestone: far beyond any letter, small enough for any integer column.
+GOAL_MAX = 100_000_000
+# Milestones a letter may have besides its goal: a few emails, not a stream of them.
+MILESTONES_MAX = 20
+
+
+def check_goal(goal: int | None, milestones: str | None) -> str | None:
+    """The milestones as stored ("100, 500, 50%"), checked against the goal; or None.
+
+    Each milestone is a whole number of signatures or a whole percentage of the goal,
+    separated by commas, semicolons or spaces. A thousands separator is refused rather
+    than guessed at: "1,000" could be a list of two.
+    """
+    if goal is not None and not 1 <= goal <= GOAL_MAX:
+        raise LetterError(
+            gettext(
+                "Give a goal between 1 and %(max)s signatures, or leave it empty.",
+                max=f"{GOAL_MAX:,}",
+            ),
+            field="goal",
+        )
+    parts = [part for part in re.split(r"[\s,;]+", milestones or "") if part]
+    counts: set[int] = set()
+    shares: set[int] = set()
+    for part in parts:
+        share = part.endswith("%")
+        digits = part[:-1] if share else part
+        value = int(digits) if digits.isascii() and digits.isdigit() else 0
+        if share and not 1 <= value <= 100:
+            raise LetterError(
+                gettext("“%(part)s” is not a share of the goal from 1%% to 100%%.", part=part),
+                field="goal_milestones",
+            )
+        if not share and not 1 <= value <= GOAL_MAX:
+            raise LetterError(
+                gettext(
+                    "“%(part)s” is not a number of signatures. Write each milestone as a "
+                    "whole number without separators, such as 1000, or as a share of the "
+                    "goal, such as 50%%.",
+                    part=part,
+                ),
+                field="goal_milestones",
+            )
+        (shares if share else counts).add(value)
+    if shares and goal is None:
+        raise LetterError(
+            gettext("A milestone in percent needs a goal: set the goal, or give counts."),
+            field="goal_milestones",
+        )
+    if len(counts) + len(shares) > MILESTONES_MAX:
+        raise LetterError(
+            gettext("Give at most %(max)s milestones.", max=MILESTONES_MAX),
+            field="goal_milestones",
+        )
+    stored = [str(count) for count in sorted(counts)] + [f"{share}%" for share in sorted(shares)]
+    return ", ".join(stored) or None
+
+
+def passed_milestone(letter: Letter, published: int) -> int:
+    """The highest of the letter's goal and milestones that ``published`` already reaches.
+
+    Set whenever the goal or the milestones change, so a milestone the letter had passed
+    before it was chosen is never announced as news.
+    """
+    return max((count for count in letter.milestone_counts() if count <= published), default=0)
 
 
 def _jsonable(value: Any) -> Any:
@@ -86,6 +158,7 @@ def update_settings(
             gettext("Choose what happens to disposable email addresses."),
             field="disposable_email",
         )
+    milestones = check_goal(settings.goal, settings.goal_milestones)
     deadline = settings.deadline
     if deadline is not None and deadline.tzinfo is None:
         raise ValueError("the deadline must be timezone-aware (UTC)")
@@ -113,6 +186,8 @@ def update_settings(
         "moderation": settings.moderation,
         "require_domain_match": settings.require_domain_match,
         "disposable_email": settings.disposable_email,
+        "goal": settings.goal,
+        "goal_milestones": milestones,
     }
     changes: dict[str, dict[str, Any]] = {}
     for name, value in wanted.items():
@@ -120,6 +195,10 @@ def update_settings(
         if old != value:
             changes[name] = {"from": _jsonable(old), "to": _jsonable(value)}
             setattr(letter, name, value)
+    if "goal" in changes or "goal_milestones" in changes:
+        letter.goal_milestone_reached = passed_milestone(
+            letter, published_counts(session, letter).total
+        )
     if changes:
         audit.record(
             session,

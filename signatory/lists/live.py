@@ -233,6 +233,8 @@ def live_item(signature: service.PublicSignature) -> dict[str, Any]:
         "signed_at": _timestamp(signature.published_at),
         "signed_on": short_date(signature.published_at),
         "version": signature.version,
+        # The version re-confirmed on after a substantive change (``reconfirm``), or None.
+        "reconfirmed_version": signature.reconfirmed_version,
     }
 
 

@@ -280,6 +280,10 @@ def _signatories_page(slug: str) -> str:
         ),
         paged=view.after is not None,
         version_count=len(letter.versions),
+        # The lead organizations, named before the sections: their own small read.
+        leads=live_list.list_cached(
+            letter, "leads", lambda: service.lead_organizations(db.session, letter)
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, tuple_
+from sqlalchemy import Connection, Select, case, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from signatory.core.database import DbSession
@@ -36,6 +36,7 @@ from signatory.models import (
     SignatureStatus,
     SignatureTally,
 )
+from signatory.models.signature import LEADS_MAX, LeadRole
 
 # --- The public list, page by page -------------------------------------------------------
 #
@@ -60,8 +61,14 @@ class PublicSignature:
     name: str
     title: str | None
     domain_verified: bool
+    # "attested": added by the coordinators from a spreadsheet (``SignatureSource``).
+    source: str | None
+    # "initiator" or "co-sponsor" for a lead organization (``LeadRole``), else None.
+    lead: str | None
     published_at: datetime
     version: int
+    # The version its signer kept it on after a substantive change (``reconfirm``), or None.
+    reconfirmed_version: int | None
     # Selected only where the list is sorted by name (it positions the name cursor).
     sort_key: str = ""
 
@@ -77,6 +84,9 @@ class Page:
     next_cursor: str | None
 
 
+# The version a signature was re-confirmed on (``reconfirm``): a second join of the versions.
+RECONFIRMED = aliased(LetterVersion, name="reconfirmed_version")
+
 _PUBLIC_COLUMNS = (
     Signature.id,
     Signature.kind,
@@ -87,8 +97,11 @@ _PUBLIC_COLUMNS = (
     Signature.name,
     Signature.title,
     Signature.domain_verified,
+    Signature.source,
+    Signature.lead_role,
     Signature.published_at,
     LetterVersion.number,
+    RECONFIRMED.number,
 )
 
 
@@ -110,6 +123,7 @@ def _public_rows(
     return (
         select(*columns)
         .join(LetterVersion, LetterVersion.id == Signature.version_id)
+        .outerjoin(RECONFIRMED, RECONFIRMED.id == Signature.reconfirmed_version_id)
         .where(
             Signature.letter_id == letter.id,
             Signature.status == SignatureStatus.PUBLISHED,
@@ -166,6 +180,10 @@ _DOWNLOAD_COLUMNS = (
     Signature.domain_verified,
     iso_text(Signature.published_at).label("signed_at"),
     LetterVersion.number.label("version"),
+    # "initiator", "co-sponsor" or None: the CSV's ``lead`` column.
+    Signature.lead_role.label("lead"),
+    # The version re-confirmed on (``reconfirm``), or None: the CSV's ``reconfirmed_version``.
+    RECONFIRMED.number.label("reconfirmed_version"),
 )
 
 
@@ -241,6 +259,55 @@ def published_countries(session: DbSession, letter: Letter) -> dict[str, int]:
         .group_by(SignatureTally.country)
     ).all()
     return {country: count for country, count in rows if count}
+
+
+# --- The lead organizations ----------------------------------------------------------------
+#
+# The few organizations a letter names first (``organizations.leads`` marks them). Their
+# own read by the partial index ``ix_signature_lead``, which holds only leads: the list's
+# queries above neither join nor sort for them.
+
+
+@dataclass(frozen=True)
+class LeadOrganization:
+    """A published lead organization, as the letter page, the list and the workspace name it."""
+
+    id: int
+    organization: str
+    country: str
+    website: str | None
+    role: str
+    rank: int | None
+
+
+def lead_organizations(session: DbSession, letter: Letter) -> list[LeadOrganization]:
+    """The letter's published lead organizations: initiators, then co-sponsors, each in the
+    coordinators' order."""
+    role_order = case((Signature.lead_role == LeadRole.INITIATOR, 0), else_=1)
+    rows = session.execute(
+        select(
+            Signature.id,
+            Signature.organization,
+            Signature.country,
+            Signature.website,
+            Signature.lead_role,
+            Signature.lead_rank,
+        )
+        .where(
+            Signature.letter_id == letter.id,
+            # Spelled out so the partial index is used.
+            Signature.lead_role.is_not(None),
+            Signature.status == SignatureStatus.PUBLISHED,
+            Signature.kind == SignatureKind.ORGANIZATION,
+        )
+        .order_by(role_order, Signature.lead_rank, Signature.id)
+        .limit(LEADS_MAX)
+    )
+    # An organization signature always has its name and a lead its role; the columns may not.
+    return [
+        LeadOrganization(row_id, organization or "", country, website, role or "", rank)
+        for row_id, organization, country, website, role, rank in rows
+    ]
 
 
 # --- Finding anyone: filters, a name search, three orders ---------------------------------

@@ -36,6 +36,12 @@ HEADER = (
     "Domain verified",
     "Signed at (UTC)",
     "Letter version",
+    # "initiator", "co-sponsor" or empty (``organizations.leads``); the delivery reads it
+    # by this name.
+    "lead",
+    # The version the signer re-confirmed the signature on after a substantive change
+    # (``reconfirm``), or empty; "Letter version" stays the one first signed.
+    "reconfirmed_version",
 )
 
 SECTION_LABELS: dict[str, str] = {
@@ -107,6 +113,8 @@ class CsvRows:
             domain_verified,
             signed_at,
             version,
+            lead,
+            reconfirmed,
         ) in batch:
             yield (
                 section,
@@ -120,6 +128,9 @@ class CsvRows:
                 verified[domain_verified],
                 neutralise(signed_at),
                 versions[version],
+                # A role of ``LeadRole``: never a formula, nothing to neutralise.
+                lead or "",
+                "" if reconfirmed is None else versions[reconfirmed],
             )
 
 
@@ -200,6 +211,8 @@ class JsonItems:
             verified,
             signed_at,
             version,
+            _lead,
+            _reconfirmed,
         ) in batch:
             yield (
                 f'{head % row_id}{text(organization)}, "country": {countries[country]}, '

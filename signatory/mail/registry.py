@@ -59,6 +59,29 @@ def register(emails: Mapping[str, Builder]) -> None:
         _builders[name] = builder
 
 
+# A builder may return, under this key, headers of its own for the email: a dict of name ->
+# value, e.g. the ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` of an update email
+# (RFC 2369, RFC 8058). Only the names below: a builder never sets who sends, to whom, or
+# what the email is (those are the worker's).
+HEADERS = "mail_headers"
+BUILDER_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"})
+
+
+def extra_headers(context: Mapping[str, Any]) -> dict[str, str]:
+    """The headers a builder asked for in ``context`` (``HEADERS``), checked.
+
+    ``ValueError`` for a name not in ``BUILDER_HEADERS`` or a value holding a line break
+    (which would start a header of its own): a bug in the builder, retried as one.
+    """
+    headers: dict[str, str] = dict(context.get(HEADERS) or {})
+    for name, value in headers.items():
+        if name not in BUILDER_HEADERS:
+            raise ValueError(f"a builder may not set the {name!r} header")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name!r} header's value holds a line break")
+    return headers
+
+
 def known(name: str) -> bool:
     return name in _builders
 

@@ -184,6 +184,8 @@ def _render(
     email["Message-ID"] = _message_id(message, config["MAIL_FROM"])
     # RFC 3834: tells autoresponders (out-of-office replies) not to answer.
     email["Auto-Submitted"] = "auto-generated"
+    for header, value in registry.extra_headers(context).items():
+        email[header] = value
     text = render_template(f"{name}.txt", **context)
     email.set_content(text)
     html = render_template(f"{name}.html", **context)

@@ -8,7 +8,7 @@ answer about a signature is a ``private_page`` (never cached, no referrer).
 
 The form shares the link budgets of the client address (``ratelimits.budgets``) with the
 confirm and withdraw links, and the link it sends counts against the daily caps on a
-signer's emails (``models.mail_caps``), so it can neither probe nor flood.
+signer's emails (``models.outbox``), so it can neither probe nor flood.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from signatory.core.tokens import current_tokens
 from signatory.core.web import private_page
 from signatory.letters.queries import listed_letters
 from signatory.models import HELD_STATUSES, Letter, Signature
-from signatory.models.mail_caps import EmailCaps
+from signatory.models.outbox import EmailCaps
 from signatory.models.signature import load_signature
+from signatory.organizations import logos
 from signatory.privacy.forms import CorrectionForm, FindSignatureForm, WithdrawForm
 from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import limited
@@ -147,6 +148,9 @@ def _render_manage(
         ),
         may_correct=own.may_request_correction(signature),
         may_withdraw=signature.status in HELD_STATUSES,
+        # The organization's logo and its upload form (``organizations.public.upload_logo``).
+        may_send_logo=logos.may_have_logo(signature),
+        logo=logos.logo_of(db.session, signature.id),
         error=error,
     )
     return private_page((page, status))

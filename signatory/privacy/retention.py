@@ -41,6 +41,7 @@ from signatory.models import (
     audit,
     new_nonce,
 )
+from signatory.organizations.logos import delete_logos
 from signatory.signatures.service import purge_unconfirmed
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 # What an erased signer's name reads in the coordinators' pages and exports.
 ERASED_NAME = "[erased]"
 ERASED_DOMAIN = "erased.invalid"
+# Signatures that left the letter for good. A lapsed one (``reconfirm``) has not: it is off
+# the list until its signer keeps it, so it is kept like a published one (and erased only
+# with its delivered letter, keeping what the list would show).
 ENDED_STATUSES = (SignatureStatus.WITHDRAWN, SignatureStatus.REJECTED)
 
 # The kinds of purge, in the order they run and are reported.
@@ -179,6 +183,8 @@ def erase_ended(
     ):
         for signature in batch:
             erase_entry(signature, now=now)
+        # An erased entry shows nothing any more, its logo included.
+        delete_logos(session, (signature.id for signature in batch))
         count += len(batch)
     _audit(session, ENDED, count, days, actor_label=actor_label, now=now)
     return count
@@ -315,6 +321,7 @@ def erase_delivered(
                     session.delete(signature)
                 elif signature.status in ENDED_STATUSES:
                     erase_entry(signature, now=now)
+                    delete_logos(session, [signature.id])
                 else:
                     erase_private(signature, now=now)
             count += len(batch)

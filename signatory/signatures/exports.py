@@ -58,10 +58,15 @@ HEADER = (
     "Moderated by",
     "Moderated at (UTC)",
     "Moderation reason",
+    # Organizations: the "authorised to sign" wording the signer ticked, and when.
+    "Authorised statement",
+    "Authorised at (UTC)",
 )
 
 # Column widths in the XLSX, in characters, in HEADER order.
-_WIDTHS = (10, 14, 12, 36, 8, 20, 22, 30, 26, 22, 32, 22, 10, 10, 8) + (21,) * 5 + (28, 21, 40)
+_WIDTHS = (
+    (10, 14, 12, 36, 8, 20, 22, 30, 26, 22, 32, 22, 10, 10, 8) + (21,) * 5 + (28, 21, 40) + (50, 21)
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class ExportRow:
     moderator_email: str | None
     moderated_at: str | None
     moderation_reason: str | None
+    authorised_statement: str | None
+    authorised_at: str | None
 
 
 # Typed loosely: a select of this many columns has no precise row type to check against.
@@ -117,6 +124,8 @@ _COLUMNS: tuple[Any, ...] = (
     Coordinator.email,
     iso_text(Signature.moderated_at),
     Signature.moderation_reason,
+    Signature.authorised_statement,
+    iso_text(Signature.authorised_at),
 )
 
 
@@ -218,6 +227,8 @@ def _cells(row: ExportRow) -> list[str | int]:
         _moderator(row),
         row.moderated_at or "",
         row.moderation_reason or "",
+        row.authorised_statement or "",
+        row.authorised_at or "",
     ]
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from itsdangerous import BadSignature, TimestampSigner
 from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
 from wtforms import (
+    BooleanField,
     HiddenField,
     RadioField,
     SelectField,
@@ -29,22 +30,15 @@ from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
-from signatory.core.domains import host_of_website
-from signatory.core.i18n import (
-    ORGANIZATION_TYPES,
-    countries,
-    current_locale,
-    local_countries,
-    organization_types,
-)
-from signatory.core.text import contains_url, has_control_characters, invisible_characters, stripped
+from signatory.core.i18n import current_locale, local_countries, organization_types
+from signatory.core.text import stripped
 from signatory.core.tokens import accepted_keys, fallback_keys
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
+from signatory.organizations.images import LogoRefused, PreparedLogo, prepare_upload
+from signatory.signatures import signing
 from signatory.signatures.moderation import REASON_MAX
-
-WEBSITE_MAX = 300
-EMAIL_MAX = 254
+from signatory.signatures.signing import EMAIL_MAX, REQUIRED, WEBSITE_MAX, FieldRefused
 
 
 class Choices(NamedTuple):
@@ -123,35 +117,26 @@ def _rendered_options(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ..
     return rendered, {value: index for index, (value, _) in enumerate(pairs)}
 
 
+# The checks themselves are plain functions in ``signatures.signing``, which the
+# spreadsheet import runs too; here they become WTForms validators.
+
+
 def _one_line(form: FlaskForm, field: Any) -> None:
-    # Invisible format characters first, named, since the bidi controls are among them.
-    hidden = invisible_characters(field.data or "")
-    if hidden:
-        # Refused rather than stripped: what is published must be what the signer typed.
-        raise ValidationError(
-            gettext(
-                "This contains invisible characters (%(characters)s), usually carried along "
-                "by copying and pasting. Type it again, or delete them.",
-                characters=", ".join(hidden),
-            )
-        )
-    if field.data and has_control_characters(field.data):
-        raise ValidationError(gettext("Use letters, numbers and punctuation only, on one line."))
+    try:
+        signing.check_one_line(field.data or "")
+    except FieldRefused as error:
+        raise ValidationError(str(error)) from None
 
 
 def _no_url(form: FlaskForm, field: Any) -> None:
-    if field.data and contains_url(field.data):
-        raise ValidationError(
-            gettext(
-                "Enter a name here, not a web address; the organization's website has a "
-                "field of its own."
-            )
-        )
+    try:
+        signing.check_no_url(field.data or "")
+    except FieldRefused as error:
+        raise ValidationError(str(error)) from None
 
 
 def _length(limit: int) -> Length:
-    # The limit in the message: a 10,000-character paste is told how long it may be.
-    return Length(max=limit, message=_l("Keep it under %(max)s characters.", max=f"{limit:,}"))
+    return Length(max=limit, message=signing.length_message(limit))
 
 
 # --- The sign form's two traps for scripts ----------------------------------------------
@@ -221,7 +206,7 @@ class SignForm(FlaskForm):
             SelectChoice(SignatureKind.INDIVIDUAL.value, _l("as an individual")),
         ],
         default=SignatureKind.ORGANIZATION.value,
-        validators=[InputRequired(_l("Choose whether you sign for an organization or yourself."))],
+        validators=[InputRequired(REQUIRED["kind"])],
     )
     organization = StringField(
         _l("Organization"),
@@ -237,14 +222,20 @@ class SignForm(FlaskForm):
         filters=[stripped],
         validators=[_length(WEBSITE_MAX), _one_line],
     )
+    # Optional, organizations only: checked and re-encoded (``organizations.images``) when
+    # the form is validated, kept in ``prepared_logo`` for the view to store.
+    logo = FileField(_l("Organization logo"))
+    # Organizations only: the signer confirms they may sign for it. The wording shown (in the
+    # language shown) is stored with the signature, with the time (``authorised_statement``).
+    authorised = BooleanField(_l("I am authorised to sign on behalf of this organization"))
     country = LongSelectField(
-        _l("Country"), validators=[InputRequired(_l("Choose a country."))], widget=LongSelect()
+        _l("Country"), validators=[InputRequired(REQUIRED["country"])], widget=LongSelect()
     )
     name = StringField(
         _l("Your name"),
         filters=[stripped],
         validators=[
-            InputRequired(_l("Enter your name.")),
+            InputRequired(REQUIRED["name"]),
             _length(NAME_MAX),
             _one_line,
             _no_url,
@@ -259,12 +250,20 @@ class SignForm(FlaskForm):
         _l("Work email"),
         filters=[stripped],
         validators=[
-            InputRequired(_l("Enter your email address.")),
+            InputRequired(REQUIRED["email"]),
             _length(EMAIL_MAX),
         ],
     )
+    # Unticked unless the signer ticks it: their consent to the letter's update emails
+    # (``updates``), stored with its time.
+    updates_consent = BooleanField(
+        _l("Email me updates about this letter (at most a few; unsubscribe with one click)")
+    )
     started = FillTimeField()
     reference_code = StringField(_l("Leave this field empty"))
+    # The token of the invitation that opened the form, on an invite-only letter
+    # (``invites``); checked by the sign POST, never trusted for more than it names.
+    invitation = HiddenField(filters=[stripped])
 
     def __init__(
         self, *args: Any, allow_individuals: bool = True, check_deliverability: bool = False,
@@ -275,6 +274,7 @@ class SignForm(FlaskForm):
         self.check_deliverability = check_deliverability
         self.email_domain = ""
         self.held_back = False
+        self.prepared_logo: PreparedLogo | None = None
         locale = current_locale()
         self.country.choices, self.country.values = choices_in(locale, "country")
         self.organization_type.choices, self.organization_type.values = choices_in(
@@ -334,56 +334,71 @@ class SignForm(FlaskForm):
     def is_organization(self) -> bool:
         return self.kind.data != SignatureKind.INDIVIDUAL
 
+    @property
+    def authorised_statement(self) -> str | None:
+        """The statement the organization's signer ticked, as the page showed it; else None."""
+        if not self.is_organization or not self.authorised.data:
+            return None
+        return str(self.authorised.label.text)
+
+    def validate_authorised(self, field: Any) -> None:
+        # Required only for organizations: an individual signs for nobody but themselves.
+        if self.is_organization and not field.data:
+            raise ValidationError(
+                gettext("Tick this box to confirm that you may sign for the organization.")
+            )
+
+    def validate_logo(self, field: Any) -> None:
+        # A file sent with an individual's signature is ignored, not refused.
+        if not self.is_organization or not isinstance(field.data, FileStorage):
+            return
+        if not field.data.filename:
+            return
+        try:
+            self.prepared_logo = prepare_upload(
+                field.data.stream, max_bytes=current_app.config["LOGO_MAX_BYTES"]
+            )
+        except LogoRefused as refused:
+            raise ValidationError(
+                f"{refused} " + gettext("Choose the file again when you send the form.")
+            ) from None
+
     def validate_kind(self, field: Any) -> None:
         if field.data == SignatureKind.INDIVIDUAL and not self.allow_individuals:
             raise ValidationError(gettext("This letter is signed by organizations only."))
 
+    # The rules are ``signatures.signing``'s (the spreadsheet import runs them too).
     def validate_country(self, field: Any) -> None:
-        if field.data not in countries():
-            raise ValidationError(gettext("Choose a country from the list."))
+        try:
+            signing.check_country(field.data)
+        except FieldRefused as error:
+            raise ValidationError(str(error)) from None
 
     def validate_organization(self, field: Any) -> None:
-        if self.is_organization and not field.data:
-            raise ValidationError(gettext("Enter the name of the organization you sign for."))
+        try:
+            signing.check_organization(field.data, is_organization=self.is_organization)
+        except FieldRefused as error:
+            raise ValidationError(str(error)) from None
 
     def validate_organization_type(self, field: Any) -> None:
-        if not self.is_organization:
-            return
-        if not field.data:
-            raise ValidationError(gettext("Choose the type of organization."))
-        if field.data not in ORGANIZATION_TYPES:
-            raise ValidationError(gettext("Choose a type from the list."))
+        try:
+            signing.check_organization_type(field.data, is_organization=self.is_organization)
+        except FieldRefused as error:
+            raise ValidationError(str(error)) from None
 
     def validate_website(self, field: Any) -> None:
-        if not self.is_organization:
-            return
-        if not field.data:
-            raise ValidationError(
-                gettext("Enter the organization's website, e.g. https://example.org.")
-            )
-        value = field.data
-        if "://" not in value:
-            value = f"https://{value}"
         try:
-            scheme = urlsplit(value).scheme
-        except ValueError:  # "https://[": an unclosed IPv6 bracket
-            scheme = ""
-        host = host_of_website(value)
-        if scheme not in {"http", "https"} or not host or "." not in host:
-            raise ValidationError(gettext("Enter a web address starting with http:// or https://."))
-        field.data = value
+            field.data = signing.checked_website(field.data, is_organization=self.is_organization)
+        except FieldRefused as error:
+            raise ValidationError(str(error)) from None
 
     def validate_email(self, field: Any) -> None:
         try:
-            result = validate_email(field.data, check_deliverability=self.check_deliverability)
-        except EmailNotValidError as exc:
-            # email-validator explains in English what is wrong; the sentence around it
-            # is ours and translated.
-            raise ValidationError(
-                gettext("Enter a valid email address: %(reason)s", reason=exc)
-            ) from None
-        field.data = result.normalized
-        self.email_domain = result.ascii_domain
+            field.data, self.email_domain = signing.checked_email(
+                field.data, check_deliverability=self.check_deliverability
+            )
+        except FieldRefused as error:
+            raise ValidationError(str(error)) from None
 
 
 # --- Moderation ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import joinedload
 
 from signatory.core.database import DbSession
+from signatory.core.tokens import scoped_nonce
 from signatory.letters import diff
 from signatory.mail.registry import Builder, MailEnv, Undeliverable
 from signatory.models import (
@@ -26,7 +27,11 @@ from signatory.models.signature import load_signature
 _STILL_TRUE: dict[str, tuple[str, ...]] = {
     "confirm_request": (SignatureStatus.UNCONFIRMED,),
     "signature_confirmed": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
-    "withdraw_link": (SignatureStatus.PENDING_REVIEW, SignatureStatus.PUBLISHED),
+    "withdraw_link": (
+        SignatureStatus.PENDING_REVIEW,
+        SignatureStatus.PUBLISHED,
+        SignatureStatus.LAPSED,
+    ),
     "withdrawal_receipt": (SignatureStatus.WITHDRAWN,),
     # A moderator's decision, told to the signer (``moderation.decide``).
     "signature_approved": (SignatureStatus.PUBLISHED,),
@@ -77,6 +82,17 @@ def signature_context(
 def withdraw_url(signature: Signature, env: MailEnv) -> str:
     token = env.tokens.make("withdraw", signature.id, signature.withdraw_nonce)
     return env.url(f"/withdraw/{token}")
+
+
+def keep_url(signature: Signature, version: LetterVersion, env: MailEnv) -> str:
+    """The link that keeps ``signature`` on ``version`` (served by ``signatory.reconfirm``).
+
+    Its nonce names the version, so a link for an older version is told apart from one
+    for the newest; the path is the one ``reconfirm.public`` serves.
+    """
+    nonce = scoped_nonce(version.id, signature.reconfirm_nonce or "")
+    token = env.tokens.make("reconfirm", signature.id, nonce)
+    return env.url(f"/letters/{signature.letter.slug}/keep/{token}")
 
 
 def manage_url(signature: Signature, env: MailEnv) -> str:
@@ -146,7 +162,8 @@ CONTEXT_PARAGRAPHS = 1
 
 
 def _version_changed(session: DbSession, context: dict[str, Any], env: MailEnv) -> dict[str, Any]:
-    """The difference between the version signed and the new one, and a withdrawal link.
+    """The difference between the version signed and the new one, a link to keep the
+    signature on the new version and a withdrawal link.
 
     Checked again at send time: a signature withdrawn (or otherwise gone) while the
     message waited gets nothing, and neither does one already on this version or later.
@@ -188,6 +205,7 @@ def _version_changed(session: DbSession, context: dict[str, Any], env: MailEnv) 
         "history_url": env.url(history),
         "compare_url": env.url(f"{history}/compare?from={signed.number}&to={version.number}"),
         "withdraw_url": withdraw_url(signature, env),
+        "keep_url": keep_url(signature, version, env),
         "manage_url": manage_url(signature, env),
         "base_url": env.base_url,
         # The signer's interface language when they signed: the email is written in it.

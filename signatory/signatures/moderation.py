@@ -149,6 +149,7 @@ _STATUS_WORDS = {
     "published": N_("published"),
     "rejected": N_("rejected"),
     "withdrawn": N_("withdrawn"),
+    "lapsed": N_("hidden for not being re-confirmed"),
 }
 
 

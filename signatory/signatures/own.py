@@ -34,7 +34,7 @@ from signatory.models import (
     SignatureKind,
     new_nonce,
 )
-from signatory.models.mail_caps import EmailCaps
+from signatory.models.outbox import EmailCaps
 from signatory.models.signature import NAME_MAX, email_key
 from signatory.signatures import service
 

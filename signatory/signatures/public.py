@@ -6,6 +6,8 @@ so mail scanners that open links cannot confirm or withdraw on the signer's beha
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     current_app,
     flash,
@@ -25,19 +27,21 @@ from signatory.core.access import Routes
 from signatory.core.database import end_reads, reads_first
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
-from signatory.core.i18n import interface_language, reader_languages
+from signatory.core.i18n import current_locale, interface_language, reader_languages
 from signatory.core.time import utcnow
 from signatory.core.tokens import EXPIRED, TokenPayload, current_tokens
 from signatory.core.web import private_page
+from signatory.invites import service as invites
 from signatory.letters import texts
 from signatory.letters.lookup import no_such_letter, public_letter_or_404
 from signatory.letters.queries import published_counts
 from signatory.lists import live
 from signatory.lists.live import LATEST
-from signatory.lists.queries import latest_public
+from signatory.lists.queries import latest_public, lead_organizations
 from signatory.lists.share import share_context
-from signatory.models import Letter, Signature
+from signatory.models import Letter, Signature, SigningInvitation, SigningPolicy
 from signatory.models.signature import load_signature
+from signatory.organizations import logos
 from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import RateLimited, limited
 from signatory.ratelimits.clients import address_prefix, client_address
@@ -51,6 +55,7 @@ from signatory.signatures.service import (
     LetterNotOpen,
     OrganizationAlreadySigned,
 )
+from signatory.updates import service as updates
 
 # The letter page is a public page (``public.letter``); what signers send and the links they
 # are emailed are the signing side's (``signing.*``).
@@ -62,7 +67,10 @@ routes = Routes("signing")
 
 
 def render_letter_page(
-    letter: Letter, form: SignForm | None = None, status: int = 200
+    letter: Letter,
+    form: SignForm | None = None,
+    status: int = 200,
+    invitation: SigningInvitation | None = None,
 ) -> tuple[str, int]:
     """The letter, its recipient, its count and the sign form (with errors, when given one).
 
@@ -88,11 +96,29 @@ def render_letter_page(
         ),
         counts=counts,
         latest=latest_public(db.session, letter, limit=LATEST).signatures,
+        leads=live.list_cached(letter, "leads", lambda: lead_organizations(db.session, letter)),
         accepting=letter.accepts_signatures(utcnow()),
         form=form,
         share=share_context(letter, counts),
+        # Whom the letter accepts (``invites``), and the invitation that opened the form.
+        allowed_domains=invites.shown_list(letter.allowed_domains, current_locale()),
+        invitation=invitation,
+        **_newest_updates(letter),
     )
     return page, status
+
+
+def _newest_updates(letter: Letter) -> dict[str, Any]:
+    """The newest updates the coordinators posted, for the letter page (one indexed query).
+
+    The kept page (``caching``) stays true: posting or editing an update moves the
+    letter's revision (migration 0018's triggers).
+    """
+    newest = updates.updates_of(db.session, letter.id, limit=updates.ON_LETTER_PAGE + 1)
+    return {
+        "letter_updates": newest[: updates.ON_LETTER_PAGE],
+        "more_letter_updates": len(newest) > updates.ON_LETTER_PAGE,
+    }
 
 
 @letter_pages.get("/letters/<slug>")
@@ -100,8 +126,12 @@ def letter(slug: str) -> Response:
     """The letter and, while it is open, the form to sign it.
 
     Rendered once per state of the letter and its list, language and reader's languages
-    (``caching``); the form's CSRF token and drawn-at time are each visitor's own.
+    (``caching``); the form's CSRF token and drawn-at time are each visitor's own. Opened
+    by an invitation link (``?invitation=``), it is the invited organization's own page.
     """
+    token = request.args.get("invitation")
+    if token is not None:
+        return _invited_letter_page(slug, token)
     return live.kept_page(
         "letter",
         slug,
@@ -114,6 +144,78 @@ def letter(slug: str) -> Response:
             caching.Hole("drawn", drawn_now, lambda: g.get("sign_form_drawn")),
         ),
     )
+
+
+def _invited_letter_page(slug: str, token: str) -> Response:
+    """The letter with its form filled in for the invited organization and address.
+
+    Never kept, and private: it names the invited address. A link that cannot be used
+    goes to the invitation link's own page, which says why (``invites.public``).
+    """
+    letter = public_letter_or_404(slug)
+    try:
+        invitation = invites.invitation_for_token(
+            db.session, current_tokens(), token, letter_id=letter.id
+        )
+    except InvalidToken:
+        return redirect(url_for("signing.invitation_link", token=token), code=303)
+    form = SignForm(
+        allow_individuals=letter.allow_individuals,
+        check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        data={
+            "kind": "organization",
+            "organization": invitation.organization,
+            "email": invitation.email,
+            "invitation": token,
+        },
+    )
+    return private_page(render_letter_page(letter, form, invitation=invitation))
+
+
+def _admission(
+    letter: signing.SigningLetter, form: SignForm
+) -> tuple[invites.Admission, str | None]:
+    """The invitation an invite-only letter's sign POST carries, and its organization."""
+    if letter.signing_policy != SigningPolicy.INVITED:
+        return invites.Admission(), None
+    return invites.admit_invited(
+        db.session, current_tokens(), letter_id=letter.id, token=form.invitation.data
+    )
+
+
+def _invitation_required(refusal: invites.InvitationRequired) -> Response:
+    """403: an invite-only letter, and no invitation that works (the page says why)."""
+    page = render_template("invites/link_problem.html", reason=refusal.reason)
+    return private_page((page, 403))
+
+
+def _policy_refusal(
+    slug: str, letter: signing.SigningLetter, form: SignForm, invited: str | None
+) -> tuple[str, int] | None:
+    """The page again (400) when the letter's policy refuses the valid form's signer."""
+    try:
+        invites.check_signer(
+            letter.signing_policy,
+            letter.allowed_domains,
+            invited_organization=invited,
+            kind=form.kind.data,
+            organization=form.organization.data,
+            email_domain=form.email_domain,
+        )
+    except invites.DomainNotAllowed:
+        domains = invites.shown_list(letter.allowed_domains, current_locale())
+        form.email.errors = [gettext("Only addresses at %(domains)s can sign.", domains=domains)]
+    except invites.NotInvitedOrganization as refusal:
+        form.organization.errors = [
+            gettext(
+                "Your invitation is for %(organization)s. To sign for another organization, "
+                "ask the coordinators for its own invitation.",
+                organization=refusal.organization,
+            )
+        ]
+    else:
+        return None
+    return _refused(slug, form, 400)
 
 
 # --- Signing and the emailed links ---------------------------------------------------------
@@ -154,8 +256,16 @@ def sign(slug: str) -> Response | tuple[str, int]:
     now = utcnow()
     if not letter.accepts_signatures(now):
         return _refused(slug, form, 409)
+    # An invite-only letter takes no form without a working invitation, valid or not.
+    try:
+        admission, invited = _admission(letter, form)
+    except invites.InvitationRequired as refusal:
+        return _invitation_required(refusal)
     if not form.validate():
         return _refused(slug, form, 400)
+    refused = _policy_refusal(slug, letter, form, invited)
+    if refused is not None:
+        return refused
     # Only a valid form spends its domain's budget: typos never use up an organization's.
     budgets.spend_for_email(form.email.data)
     data = service.SignatureData(
@@ -170,12 +280,14 @@ def sign(slug: str) -> Response | tuple[str, int]:
         website=form.website.data or None,
         language=interface_language(),
         client_prefix=address_prefix(client_address()),
+        updates_consent=bool(form.updates_consent.data),
+        authorised_statement=form.authorised_statement,
     )
     caps = EmailCaps.from_config(current_app.config)
     try:
         check = signing.check_signing(db.engine, letter, data, now=now, caps=caps)
         end_reads(db.session)
-        signing.record_signature(db.session, letter, data, check, now=now, caps=caps)
+        recorded = signing.record_signature(db.session, letter, data, check, now=now, caps=caps)
     except LetterNotOpen:
         db.session.rollback()
         return _refused(slug, form, 409)
@@ -212,6 +324,29 @@ def sign(slug: str) -> Response | tuple[str, int]:
             )
         ]
         return _refused(slug, form, 409)
+    # Only a new signature takes the logo sent with it: signing again with the same address
+    # must not let whoever knows it replace a logo (the signer's own page can).
+    if form.prepared_logo is not None and recorded.created:
+        logos.attach_new(
+            db.session,
+            signature_id=recorded.signature_id,
+            letter_id=letter.id,
+            prepared=form.prepared_logo,
+            now=now,
+        )
+    if recorded.created:
+        try:
+            invites.use_invitation(
+                db.session,
+                admission,
+                letter_id=letter.id,
+                signature_id=recorded.signature_id,
+                email=data.email,
+                now=now,
+            )
+        except invites.InvitationRequired as refusal:
+            db.session.rollback()
+            return _invitation_required(refusal)
     # Named before the commit, which expires the letter: reading it again would open a
     # second transaction, on SQLite a second wait for the write lock.
     check_email_url = url_for("signing.check_email", slug=letter.slug)

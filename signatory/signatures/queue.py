@@ -35,6 +35,8 @@ STATUS_LABELS = {
     SignatureStatus.UNCONFIRMED.value: _l("Unconfirmed"),
     SignatureStatus.REJECTED.value: _l("Rejected"),
     SignatureStatus.WITHDRAWN.value: _l("Withdrawn"),
+    # Off the list for not being re-confirmed in time after a change (``reconfirm``).
+    SignatureStatus.LAPSED.value: _l("Not re-confirmed (hidden)"),
 }
 
 

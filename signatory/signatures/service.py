@@ -30,7 +30,7 @@ from signatory.models import (
     new_nonce,
     transition,
 )
-from signatory.models.mail_caps import (
+from signatory.models.outbox import (
     EmailCaps,
     cap_reached,
 )
@@ -91,6 +91,11 @@ class SignatureData:
     language: str | None = None
     # The client's address prefix (``ratelimits.clients.address_prefix``), never published.
     client_prefix: str | None = None
+    # Whether the signer ticked "email me updates about this letter" (``updates``).
+    updates_consent: bool = False
+    # For organizations: the "authorised to sign" statement ticked, in the wording and
+    # language shown (stored with the time it was accepted); None for individuals.
+    authorised_statement: str | None = None
 
 
 def email_within_caps(
@@ -160,7 +165,8 @@ def signature_for_token(session: DbSession, purpose: str, payload: TokenPayload)
     usable = (
         (SignatureStatus.UNCONFIRMED,)
         if purpose == "confirm"
-        else (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW)
+        # A lapsed signature (``reconfirm``) may still be withdrawn by its signer.
+        else (SignatureStatus.PUBLISHED, SignatureStatus.PENDING_REVIEW, SignatureStatus.LAPSED)
     )
     if signature.status not in usable:
         raise InvalidToken(USED, signature_id=signature.id)

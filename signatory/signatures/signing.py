@@ -14,13 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BindParameter, ColumnElement, Connection, Select, Table, bindparam, select
 from sqlalchemy.engine import Engine
 
 from signatory.core.database import DbSession, InsertUnlessTaken, QuickStatement
-from signatory.core.domains import email_matches_website
-from signatory.core.text import mixes_scripts_confusably
+from signatory.core.domains import email_matches_website, host_of_website
+from signatory.core.i18n import ORGANIZATION_TYPES, countries
+from signatory.core.text import (
+    contains_url,
+    has_control_characters,
+    invisible_characters,
+    mixes_scripts_confusably,
+)
 from signatory.mail.outbox import enqueue_at_once
 from signatory.models import (
     LANGUAGE_TAG_MAX,
@@ -39,8 +49,9 @@ from signatory.models.letter import (
     accepting_clause,
     current_version_query,
 )
-from signatory.models.mail_caps import CAP_WINDOW, EmailCaps, emails_to_address_query
+from signatory.models.outbox import CAP_WINDOW, EmailCaps, emails_to_address_query
 from signatory.models.signature import (
+    AUTHORISED_STATEMENT_MAX,
     ReviewReason,
     derived_keys,
     email_key,
@@ -90,6 +101,9 @@ class SigningLetter:
     allow_individuals: bool
     require_domain_match: bool
     disposable_email: str
+    # Whom it accepts signatures from, and the allowed domains (``invites.service``).
+    signing_policy: str
+    allowed_domains: str | None
 
     def accepts_signatures(self, now: datetime) -> bool:
         return accepting(self.status, self.deadline, now)
@@ -174,7 +188,8 @@ _NEW_SIGNATURE_COLUMNS = (
     "website", "name", "title", "email", "domain_verified", "language", "review_reason",
     "client_prefix", "status", "created_at", "status_changed_at",
     "email_key", "organization_key", "lookalike_key", "sort_key", "search_key",
-    "confirm_nonce", "withdraw_nonce", "manage_nonce",
+    "confirm_nonce", "withdraw_nonce", "manage_nonce", "updates_consent_at",
+    "authorised_statement", "authorised_at",
 )  # fmt: skip
 _INSERT_SIGNATURE = InsertUnlessTaken(
     cast(Table, Signature.__table__),
@@ -390,6 +405,15 @@ def _signature_values(
         "confirm_nonce": new_nonce(),
         "withdraw_nonce": new_nonce(),
         "manage_nonce": new_nonce(),
+        # When the signer asked for the letter's update emails (``updates``), or None.
+        "updates_consent_at": now if data.updates_consent else None,
+        # The "authorised to sign" statement as the organization's signer accepted it.
+        "authorised_statement": (
+            data.authorised_statement[:AUTHORISED_STATEMENT_MAX]
+            if is_organization and data.authorised_statement
+            else None
+        ),
+        "authorised_at": now if is_organization and data.authorised_statement else None,
         # Not a column: the time the insert's condition (the letter is open) is read at.
         "now": now,
     }
@@ -400,3 +424,107 @@ def _links_again(
 ) -> Recorded:
     emailed = send_links_again(session, signature, now=now, caps=caps)
     return Recorded(signature.id, created=False, emailed=emailed)
+
+
+# --- The sign form's rules, as plain functions ---------------------------------------------
+#
+# The sign form (``signatures.forms``) and the spreadsheet import (``imports``) check each
+# field with these, so an imported row obeys exactly what a signer could have typed. Each
+# raises ``FieldRefused`` with the form's own message.
+
+WEBSITE_MAX = 300
+EMAIL_MAX = 254
+# The messages of the fields the form marks InputRequired, by field name.
+REQUIRED = {
+    "kind": _l("Choose whether you sign for an organization or yourself."),
+    "country": _l("Choose a country."),
+    "name": _l("Enter your name."),
+    "email": _l("Enter your email address."),
+}
+
+
+class FieldRefused(ValueError):
+    """A value the sign form refuses; ``str(error)`` is its message, translated."""
+
+
+def length_message(limit: int) -> Any:
+    # The limit in the message: a 10,000-character paste is told how long it may be.
+    return _l("Keep it under %(max)s characters.", max=f"{limit:,}")
+
+
+def check_length(value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise FieldRefused(str(length_message(limit)))
+
+
+def check_one_line(value: str) -> None:
+    """No invisible format characters (named), no control characters: one line of text."""
+    hidden = invisible_characters(value)
+    if hidden:
+        # Refused rather than stripped: what is published must be what the signer typed.
+        raise FieldRefused(
+            gettext(
+                "This contains invisible characters (%(characters)s), usually carried along "
+                "by copying and pasting. Type it again, or delete them.",
+                characters=", ".join(hidden),
+            )
+        )
+    if value and has_control_characters(value):
+        raise FieldRefused(gettext("Use letters, numbers and punctuation only, on one line."))
+
+
+def check_no_url(value: str) -> None:
+    if value and contains_url(value):
+        raise FieldRefused(
+            gettext(
+                "Enter a name here, not a web address; the organization's website has a "
+                "field of its own."
+            )
+        )
+
+
+def check_country(value: str) -> None:
+    if value not in countries():
+        raise FieldRefused(gettext("Choose a country from the list."))
+
+
+def check_organization(value: str, *, is_organization: bool) -> None:
+    if is_organization and not value:
+        raise FieldRefused(gettext("Enter the name of the organization you sign for."))
+
+
+def check_organization_type(value: str, *, is_organization: bool) -> None:
+    if not is_organization:
+        return
+    if not value:
+        raise FieldRefused(gettext("Choose the type of organization."))
+    if value not in ORGANIZATION_TYPES:
+        raise FieldRefused(gettext("Choose a type from the list."))
+
+
+def checked_website(value: str, *, is_organization: bool) -> str:
+    """The website as stored (``https://`` added when no scheme was typed)."""
+    if not is_organization:
+        return value
+    if not value:
+        raise FieldRefused(gettext("Enter the organization's website, e.g. https://example.org."))
+    if "://" not in value:
+        value = f"https://{value}"
+    try:
+        scheme = urlsplit(value).scheme
+    except ValueError:  # "https://[": an unclosed IPv6 bracket
+        scheme = ""
+    host = host_of_website(value)
+    if scheme not in {"http", "https"} or not host or "." not in host:
+        raise FieldRefused(gettext("Enter a web address starting with http:// or https://."))
+    return value
+
+
+def checked_email(value: str, *, check_deliverability: bool) -> tuple[str, str]:
+    """The address normalised, and its ASCII domain."""
+    try:
+        result = validate_email(value, check_deliverability=check_deliverability)
+    except EmailNotValidError as exc:
+        # email-validator explains in English what is wrong; the sentence around it is ours.
+        raise FieldRefused(gettext("Enter a valid email address: %(reason)s", reason=exc)) from None
+    return result.normalized, result.ascii_domain

@@ -97,6 +97,31 @@
     root.querySelectorAll("[data-live-individuals]").forEach(function (node) {
       node.textContent = plural(counts.individuals, "individual");
     });
+    root.querySelectorAll("[data-live-goal]").forEach(function (node) {
+      updateGoal(node, counts.total);
+    });
+  }
+
+  // The goal's bar and its words (templates/_macros/goal.html), with the same rounding
+  // down: 99.6% is not yet "100%".
+  function updateGoal(node, total) {
+    var goal = parseInt(node.getAttribute("data-live-goal"), 10);
+    if (!goal) {
+      return;
+    }
+    var reached = total >= goal;
+    var share = Math.floor((total * 100) / goal) / 100;
+    var shown = window.Intl ? new Intl.NumberFormat(lang, { style: "percent" }).format(share) : Math.round(share * 100) + "%";
+    node.classList.toggle("goal-reached", reached);
+    var bar = node.querySelector("[data-live-goal-bar]");
+    if (bar) {
+      bar.value = Math.min(total, goal);
+      bar.textContent = shown;
+    }
+    var words = node.querySelector("[data-live-goal-share]");
+    if (words) {
+      words.textContent = reached ? word("goal_reached", "Goal reached") : word("goal_share", "%(share)s of the way").replace("%(share)s", shown);
+    }
   }
 
   // --- the letter page and the widget: a short list of the newest ---------------------
@@ -206,7 +231,15 @@
       ];
     }
     if (withVersion) {
-      cells.push(cell("td", [String(s.version)]));
+      // As the server's signed_version macro writes it (reconfirm): "v1 · re-confirmed v2".
+      var version = [word("version", "v%(num)s").replace("%(num)s", String(s.version))];
+      if (s.reconfirmed_version) {
+        version.push(" · ");
+        version.push(el("span", { "class": "reconfirmed" }, [
+          word("reconfirmed_version", "re-confirmed v%(num)s").replace("%(num)s", String(s.reconfirmed_version))
+        ]));
+      }
+      cells.push(cell("td", version));
     }
     return el("tr", { "data-signature-id": String(s.id), "class": "live-new" }, cells);
   }

@@ -115,6 +115,7 @@ def test_letters_lists_public_letters_with_counts_and_never_drafts(
             "status": "open",
             "deadline": None,
             "accepts_signatures": True,
+            "goal": None,
             "url": "http://signatory.test/letters/civic",
             "counts": {"organizations": 1, "individuals": 1, "total": 2},
         }
@@ -160,6 +161,7 @@ def test_letter_answers_its_details_version_and_counts(
         "status": "open",
         "deadline": None,
         "accepts_signatures": True,
+        "goal": None,
         "url": "http://signatory.test/letters/civic",
     }
     assert body["version"]["number"] == 1
@@ -297,6 +299,8 @@ def test_signatures_carry_exactly_the_public_fields(client: FlaskClient, session
         "domain_verified": True,
         "signed_at": "2025-03-01T09:30:00Z",
         "version": 1,
+        "lead": None,
+        "reconfirmed_version": None,
     }
 
 

@@ -195,6 +195,7 @@ def sign_in_browser(
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Your title or role").fill(title)
     page.get_by_label("Work email").fill(email)
+    page.get_by_label("I am authorised to sign on behalf of this organization").check()
     page.get_by_role("button", name="Sign the letter").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 

@@ -39,6 +39,8 @@ PUBLIC_PAGES = {
     "version-1": f"/letters/{DEMO}/versions/1",
     "versions-compared": f"/letters/{DEMO}/versions/compare?from=1&to=2",
     "widget": f"/letters/{DEMO}/widget",
+    "logo-wall": f"/letters/{DEMO}/logos",
+    "updates": f"/letters/{DEMO}/updates",
     "privacy": "/privacy",
     "my-signature": "/my-signature",
     "api-docs": "/api/v1/docs",
@@ -61,6 +63,12 @@ WORKSPACE_PAGES = {
     "export": f"/manage/letters/{DEMO}/export",
     "delivery": f"/manage/letters/{DEMO}/delivery",
     "audit": f"/manage/letters/{DEMO}/audit",
+    "workspace-updates": f"/manage/letters/{DEMO}/updates",
+    "logo-queue": f"/manage/letters/{DEMO}/logos",
+    "leads": f"/manage/letters/{DEMO}/leads",
+    "invitations": f"/manage/letters/{DEMO}/invitations",
+    "import": f"/manage/letters/{DEMO}/import",
+    "reconfirmation": f"/manage/letters/{DEMO}/reconfirmation",
     "account": "/manage/account",
 }
 

@@ -36,6 +36,7 @@ BAD_FORM = {
     "website": "",
     "name": "",
     "email": "not-an-address",
+    "authorised": "y",
 }
 
 
@@ -346,6 +347,7 @@ def test_a_signer_email_is_written_in_the_signers_language(app: Flask, session: 
             "website": "https://libertes.example.org",
             "name": "Camille Exemple",
             "email": "camille@libertes.example.org",
+            "authorised": "y",
         },
         headers={"Accept-Language": "fr"},
     )

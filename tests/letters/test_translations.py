@@ -618,6 +618,7 @@ def sign_form(client, headers=None):
             "website": "https://droits.example.org",
             "name": "Amélie Signataire",
             "email": "amelie@droits.example.org",
+            "authorised": "y",
         },
     )
 

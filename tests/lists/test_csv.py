@@ -29,6 +29,8 @@ def public_signature(**overrides: object) -> tuple[object, ...]:
         "domain_verified": True,
         "signed_at": "2025-03-01T09:30:15Z",
         "version": 2,
+        "lead": None,
+        "reconfirmed_version": None,
     }
     values.update(overrides)
     return tuple(values[field] for field in DOWNLOAD_FIELDS)
@@ -93,6 +95,8 @@ def test_csv_row_follows_the_header() -> None:
         "Domain verified": "yes",
         "Signed at (UTC)": "2025-03-01T09:30:15Z",
         "Letter version": "2",
+        "lead": "",
+        "reconfirmed_version": "",
     }
 
 

@@ -24,6 +24,7 @@ ORG_FORM = {
     "organization_type": "ngo",
     "name": "Lizzie Signer",
     "title": "Chair",
+    "authorised": "y",
 }
 # Values that change with every page drawn, whoever asks.
 _PER_DRAW = re.compile(r'(name="(?:csrf_token|started)"[^>]*value=")[^"]*"')

@@ -81,7 +81,7 @@ class Client:
         form.update(
             kind="organization", organization=organization, country="FR",
             organization_type="ngo", website=f"https://{email.split('@')[1]}",
-            name="Camille Signer", email=email,
+            name="Camille Signer", email=email, authorised="y",
         )  # fmt: skip
         status, body, headers = self.request(f"/letters/{SLUG}/sign", form)
         return status, body.decode("utf-8"), headers

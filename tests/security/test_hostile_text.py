@@ -33,6 +33,7 @@ FORM = {
     "name": "Lizzie Signer",
     "title": "Chair",
     "email": "lizzie@digitalrights.example.org",
+    "authorised": "y",
 }
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(1)>'

@@ -116,6 +116,10 @@ def _public_urls(app: Flask, slugs: list[str]) -> Iterator[str]:
             values: dict[str, Any] = {"slug": slug}
             if "number" in rule.arguments:
                 values["number"] = 1
+            if "logo_id" in rule.arguments:
+                # A logo's address names its image (an id and the start of its hash); the
+                # logo wall, walked too, links each real one.
+                values.update(logo_id=1, digest="00000000")
             yield rule.build(values)[1]
     for slug in slugs:
         yield f"/letters/{slug}/signatories?section=individuals"

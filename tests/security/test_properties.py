@@ -38,6 +38,7 @@ FORM = {
     "name": "Lizzie Signer",
     "title": "Chair",
     "email": "lizzie@digitalrights.example.org",
+    "authorised": "y",
 }
 # Requests that go through the app are costly: a modest number, and no per-example deadline.
 # Derandomized: CI tries the same examples every run, so a failure is repeatable.

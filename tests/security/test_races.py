@@ -188,7 +188,7 @@ def test_simultaneous_identical_signs_make_one_signature(app):
     form = {
         "kind": "organization", "organization": "Open Rights Example", "country": "GB",
         "organization_type": "ngo", "website": "https://openrights.example.org",
-        "name": "Jim Signer", "email": "jim@openrights.example.org",
+        "name": "Jim Signer", "email": "jim@openrights.example.org", "authorised": "y",
     }  # fmt: skip
 
     def sign(i: int) -> int:

@@ -29,6 +29,7 @@ FORM = {
     "name": "Lizzie Signer",
     "title": "Chair",
     "email": "lizzie@digitalrights.example.org",
+    "authorised": "y",
 }
 HELD_BACK = "Your signature has not been sent yet"
 

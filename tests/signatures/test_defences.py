@@ -16,7 +16,7 @@ from signatory.core.text import (
 )
 from signatory.core.time import utcnow
 from signatory.models import OutboxMessage, Signature
-from signatory.models.mail_caps import EmailCaps
+from signatory.models.outbox import EmailCaps
 from signatory.models.status import needs_review
 from signatory.signatures import service, signing
 from signatory.signatures.service import SignatureData, is_disposable_domain

@@ -91,7 +91,7 @@ def test_signing_and_confirming_look_up_signatures_by_key_only(app, client):
     form = {
         "csrf_token": token, "kind": "organization", "organization": "Оrg o7",  # Cyrillic О
         "country": "FR", "organization_type": "ngo", "website": "https://new.example.org",
-        "name": "New Signer", "email": "new@new.example.org",
+        "name": "New Signer", "email": "new@new.example.org", "authorised": "y",
     }  # fmt: skip
     recording.on = True
     assert client.post(f"/letters/{SLUG}/sign", data=form).status_code == 303

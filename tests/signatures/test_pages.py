@@ -21,6 +21,7 @@ ORG_FORM = {
     "name": "Lizzie Signer",
     "title": "Chair",
     "email": "lizzie@digitalrights.example.org",
+    "authorised": "y",
 }
 
 

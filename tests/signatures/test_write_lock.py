@@ -20,7 +20,7 @@ from signatory.core.database import commit_sent, end_reads, reads_first
 from signatory.core.extensions import db
 from signatory.core.time import utcnow
 from signatory.models import Letter, LetterStatus, OutboxMessage, Signature
-from signatory.models.mail_caps import EmailCaps
+from signatory.models.outbox import EmailCaps
 from signatory.signatures import service, signing
 from tests import databases
 from tests.conftest import csrf_token_from, fetch_csrf

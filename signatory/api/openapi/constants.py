@@ -15,6 +15,8 @@ MAX_LIMIT = 200
 LETTER_STATUSES = ["open", "closed", "delivered"]
 SIGNATURE_KINDS = ["organization", "individual"]
 VERSION_KINDS = ["initial", "correction", "substantive"]
+# A lead organization's role (``models.signature.LeadRole``).
+LEAD_ROLES = ["initiator", "co-sponsor"]
 
 # Rate-limit and caching headers, documented once and referenced from every success.
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")

@@ -15,6 +15,7 @@ _LETTER_EXAMPLE: dict[str, Any] = {
     "status": "open",
     "deadline": "2025-06-30T17:00:00Z",
     "accepts_signatures": True,
+    "goal": 500,
     "url": "https://letters.example.org/letters/protect-civic-space",
 }
 _COUNTS_EXAMPLE = {"organizations": 412, "individuals": 1380, "total": 1792}
@@ -48,6 +49,8 @@ _SIGNATURE_EXAMPLES: list[dict[str, Any]] = [
         "domain_verified": True,
         "signed_at": "2025-03-01T09:30:15Z",
         "version": 1,
+        "lead": "initiator",
+        "reconfirmed_version": 2,
     },
     {
         "id": 1188,
@@ -61,6 +64,8 @@ _SIGNATURE_EXAMPLES: list[dict[str, Any]] = [
         "domain_verified": False,
         "signed_at": "2025-03-02T14:02:41Z",
         "version": 2,
+        "lead": None,
+        "reconfirmed_version": None,
     },
 ]
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from signatory.api.openapi.builders import count, fixed_object, nullable, ref, timestamp
-from signatory.api.openapi.constants import LETTER_STATUSES, SIGNATURE_KINDS, VERSION_KINDS
+from signatory.api.openapi.constants import (
+    LEAD_ROLES,
+    LETTER_STATUSES,
+    SIGNATURE_KINDS,
+    VERSION_KINDS,
+)
 from signatory.core.i18n import ORGANIZATION_TYPES
 
 _LETTER_FIELDS: dict[str, Any] = {
@@ -29,6 +34,14 @@ _LETTER_FIELDS: dict[str, Any] = {
         "type": "boolean",
         "description": "Open and before its deadline, right now.",
     },
+    "goal": nullable(
+        {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The number of published signatures the coordinators aim for; "
+            "null for no goal.",
+        }
+    ),
     "url": {"type": "string", "format": "uri", "description": "The letter's public page."},
 }
 
@@ -135,6 +148,23 @@ _SIGNATURE_FIELDS: dict[str, Any] = {
         "minimum": 1,
         "description": "The version of the letter's text it was signed against.",
     },
+    "lead": nullable(
+        {
+            "type": "string",
+            "enum": LEAD_ROLES,
+            "description": "For a lead organization, whether it initiated or co-sponsors the "
+            "letter (the letter names its leads first); null for every other signature.",
+        }
+    ),
+    "reconfirmed_version": nullable(
+        {
+            "type": "integer",
+            "minimum": 2,
+            "description": "The newest version of the text its signer re-confirmed the "
+            "signature on after a substantive change (`version` stays the one first signed); "
+            "null when it was not re-confirmed.",
+        }
+    ),
 }
 
 _COUNTS = fixed_object(

@@ -218,6 +218,8 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
                 moderation=form.moderation.data,
                 require_domain_match=form.require_domain_match.data,
                 disposable_email=form.disposable_email.data or letter.disposable_email,
+                goal=form.goal.data,
+                goal_milestones=form.goal_milestones.data,
             ),
             actor=current_coordinator(),
             now=utcnow(),

@@ -35,7 +35,8 @@ def notify_signatories(letter: Letter, membership: Membership, number: int) -> R
         db.session.commit()
         flash(
             f"{count} email{'' if count == 1 else 's'} queued: each earlier signatory gets the "
-            "changes and their own withdrawal link.",
+            "changes and their own links to keep their signature on the new version or to "
+            "withdraw it. Their answers are counted on the re-confirmation page.",
             "ok",
         )
     return redirect(url_for("manage.versions", slug=letter.slug), code=303)
