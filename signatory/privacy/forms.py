@@ -1,4 +1,4 @@
-"""The signer's forms: ask for the manage link, ask for a correction, withdraw."""
+"""The signer's forms: ask for the manage link, edit or ask a correction, withdraw."""
 
 from __future__ import annotations
 
@@ -67,7 +67,18 @@ class CorrectionForm(FlaskForm):
 
     organization = _entry_field(_l("Organization"))
     name = _entry_field(_l("Name"))
-    title = _entry_field(_l("Title or role"))
+    # The choices are the countries in the page's language, set by the view; the service
+    # checks the code (``signing.check_country``) and answers beside the field.
+    country = SelectField(_l("Country"), validate_choice=False)
+
+
+class EntryForm(FlaskForm):
+    """The title, and an organization's website: applied at once. The service runs the
+    sign form's checks (``signing``) and answers beside the field; no length cap here, so
+    a paste too long is told the sign form's own limit."""
+
+    title = StringField(_l("Title or role"), filters=[stripped])
+    website = StringField(_l("Website"), filters=[stripped])
 
 
 class WithdrawForm(FlaskForm):

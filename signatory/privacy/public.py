@@ -2,8 +2,9 @@
 
 ``/my-signature`` asks for the link ("send me my link"): it answers the same page whatever
 the database holds, and the link goes only to the address on record. The link opens
-``/my-signature/<token>``: a GET only shows; withdrawing and asking for a correction are
-POSTs, each of which retires the link used and moves the page to a fresh one. Every
+``/my-signature/<token>``: a GET only shows; withdrawing, editing the title or website
+and asking for a correction are POSTs, each of which retires the link used and moves the
+page to a fresh one. Every
 answer about a signature is a ``private_page`` (never cached, no referrer).
 
 The form shares the link budgets of the client address (``ratelimits.budgets``) with the
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 from signatory.core.access import Routes
 from signatory.core.errors import InvalidToken
 from signatory.core.extensions import db
+from signatory.core.i18n import local_countries
 from signatory.core.time import utcnow
 from signatory.core.tokens import current_tokens
 from signatory.core.web import private_page
@@ -28,11 +30,11 @@ from signatory.models import HELD_STATUSES, Letter, Signature
 from signatory.models.outbox import EmailCaps
 from signatory.models.signature import load_signature
 from signatory.organizations import logos
-from signatory.privacy.forms import CorrectionForm, FindSignatureForm, WithdrawForm
+from signatory.privacy.forms import CorrectionForm, EntryForm, FindSignatureForm, WithdrawForm
 from signatory.ratelimits import budgets
 from signatory.ratelimits.budgets import limited
 from signatory.signatures import own, queue
-from signatory.signatures.own import CorrectionRefused, RequestedEntry
+from signatory.signatures.own import CorrectionRefused, EntryEdit, RequestedEntry
 
 notice_routes = Routes("public")
 routes = Routes("signing")
@@ -129,9 +131,16 @@ def _render_manage(
     token: str,
     *,
     correction_form: CorrectionForm | None = None,
+    entry_form: EntryForm | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    correction_form = correction_form or CorrectionForm(
+        organization=signature.requested_organization or signature.organization,
+        name=signature.requested_name or signature.name,
+        country=signature.requested_country or signature.country,
+    )
+    correction_form.country.choices = list(local_countries().items())
     page = render_template(
         "privacy/manage.html",
         signature=signature,
@@ -140,12 +149,8 @@ def _render_manage(
         history=queue.signature_history(db.session, signature),
         emails=own.emails_about(db.session, signature),
         withdraw_form=WithdrawForm(),
-        correction_form=correction_form
-        or CorrectionForm(
-            organization=signature.requested_organization or signature.organization,
-            name=signature.requested_name or signature.name,
-            title=signature.requested_title or signature.title,
-        ),
+        correction_form=correction_form,
+        entry_form=entry_form or EntryForm(title=signature.title, website=signature.website),
         may_correct=own.may_request_correction(signature),
         may_withdraw=signature.status in HELD_STATUSES,
         # The organization's logo and its upload form (``organizations.public.upload_logo``).
@@ -219,7 +224,7 @@ def correct_my_signature(token: str) -> Response:
     entry = RequestedEntry(
         organization=form.organization.data or None,
         name=form.name.data or "",
-        title=form.title.data or None,
+        country=form.country.data or None,
     )
     try:
         own.request_correction(db.session, signature, entry, now=utcnow())
@@ -233,7 +238,7 @@ def correct_my_signature(token: str) -> Response:
             token,
             correction_form=form,
             error=None if refused.field else str(refused),
-            status=400,
+            status=400 if refused.field or own.may_request_correction(signature) else 409,
         )
     db.session.commit()
     flash(
@@ -243,4 +248,42 @@ def correct_my_signature(token: str) -> Response:
         ),
         "ok",
     )
+    return _moved_on(signature)
+
+
+@routes.post("/my-signature/<token>/entry")
+@limited(budgets.LINKS)
+def edit_my_entry(token: str) -> Response:
+    """Change the title or the organization's website: on the list at once, no review."""
+    form = EntryForm()
+    try:
+        signature = _read(token)
+    except InvalidToken as error:
+        return _link_problem(token, error)
+    if not form.validate_on_submit():
+        return _render_manage(
+            signature,
+            token,
+            entry_form=form,
+            error=gettext("The form had expired. Press the button again."),
+            status=400,
+        )
+    edit = EntryEdit(title=form.title.data or None, website=form.website.data or None)
+    try:
+        own.edit_entry(db.session, signature, edit, now=utcnow())
+    except CorrectionRefused as refused:
+        db.session.rollback()
+        signature = _read(token)
+        if refused.field:
+            form[refused.field].errors = [str(refused)]
+        # A signature off the letter, or a delivered list: the state forbids it, not the input.
+        return _render_manage(
+            signature,
+            token,
+            entry_form=form,
+            error=None if refused.field else str(refused),
+            status=400 if refused.field or own.may_request_correction(signature) else 409,
+        )
+    db.session.commit()
+    flash(gettext("Your entry is updated: the public list shows it now."), "ok")
     return _moved_on(signature)

@@ -42,6 +42,7 @@ from signatory.models import (
     new_nonce,
 )
 from signatory.organizations.logos import delete_logos
+from signatory.organizations.statements import forget_statement
 from signatory.signatures.service import purge_unconfirmed
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ def erase_private(signature: Signature, *, now: datetime) -> None:
     signature.client_prefix = None
     signature.moderation_reason = None
     signature.clear_correction_request()
+    # The signer's own words, not part of any delivered list: they go too.
+    forget_statement(signature)
     signature.confirm_nonce = new_nonce()
     signature.withdraw_nonce = new_nonce()
     signature.manage_nonce = new_nonce()

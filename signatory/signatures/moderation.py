@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from signatory.core.database import MAX_ROW_ID, DbSession
 from signatory.core.errors import DomainError
-from signatory.core.i18n import N_
+from signatory.core.i18n import N_, countries
 from signatory.core.text import has_control_characters
 from signatory.mail.outbox import enqueue
 from signatory.models import (
@@ -437,11 +437,14 @@ def decide_correction(
         "organization": signature.organization,
         "name": signature.name,
         "title": signature.title,
+        "country": signature.country,
     }
     after = {
         "organization": signature.requested_organization,
         "name": signature.requested_name or signature.name,
-        "title": signature.requested_title,
+        # Signers edit their title directly now; only a request made before asks for one.
+        "title": signature.requested_title or signature.title,
+        "country": signature.requested_country or signature.country,
     }
     if approve:
         if letter.status == "delivered" or signature.status not in HELD_STATUSES:
@@ -461,6 +464,10 @@ def decide_correction(
         signature.organization = after["organization"]
         signature.name = after["name"] or signature.name
         signature.title = after["title"]
+        if after["country"] not in countries():
+            # Checked when asked for; a code the country list has since dropped is not listed.
+            raise ModerationError(gettext("The country asked for is not on the list any more."))
+        signature.country = after["country"] or signature.country
         changed = {field: value for field, value in after.items() if before[field] != value}
         detail: dict[str, object] = {
             "before": {field: before[field] for field in changed},

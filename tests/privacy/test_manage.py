@@ -113,7 +113,8 @@ def test_withdrawing_from_the_page_takes_the_signature_off_and_moves_to_a_fresh_
     assert client.get(page).status_code == 409
 
 
-def test_a_correction_request_waits_for_the_coordinators(
+# The title is no longer asked for: signers edit it directly (tests/signatures/test_own_entry.py).
+def test_a_correction_request_of_organization_name_and_country_waits_for_the_coordinators(
     app: Flask, client: FlaskClient, letter_slug: str
 ) -> None:
     signature_id = add_signature(
@@ -127,16 +128,16 @@ def test_a_correction_request_waits_for_the_coordinators(
         f"/my-signature/{token}/correction",
         organization="Digital Rights Kenya",
         name="Ada Wanjiru",
-        title="Director",
+        country="KE",
     )
 
     assert response.status_code == 303  # type: ignore[attr-defined]
     row = signature_row(app, signature_id)
-    assert (row.organization, row.name, row.title) == ("Digtal Rights Kenya", "Ada Wanjru", None)
-    assert (row.requested_organization, row.requested_name, row.requested_title) == (
+    assert (row.organization, row.name, row.country) == ("Digtal Rights Kenya", "Ada Wanjru", "DE")
+    assert (row.requested_organization, row.requested_name, row.requested_country) == (
         "Digital Rights Kenya",
         "Ada Wanjiru",
-        "Director",
+        "KE",
     )
     assert row.correction_requested_at is not None
     assert [e.detail for e in audit_trail(app, "signature.correction_requested")] == [{}]
@@ -202,7 +203,7 @@ def _request(app: Flask, slug: str, **entry: str | None) -> tuple[int, str]:
             own.RequestedEntry(
                 organization=entry.get("organization", "Digital Rights"),
                 name=entry.get("name") or "Ada",
-                title=entry.get("title"),
+                country=entry.get("country"),
             ),
             now=utcnow(),
         )
@@ -211,23 +212,23 @@ def _request(app: Flask, slug: str, **entry: str | None) -> tuple[int, str]:
         return signature_id, moderator.email
 
 
-def test_the_queue_shows_the_requested_change_beside_the_current_entry(
+def test_the_queue_shows_the_requested_change_and_country_beside_the_current_entry(
     app: Flask, client: FlaskClient, letter_slug: str
 ) -> None:
-    signature_id, moderator = _request(app, letter_slug, title="Director")
+    signature_id, moderator = _request(app, letter_slug, country="KE")
     sign_in(client, moderator)
 
     html = client.get(f"/manage/letters/{letter_slug}/moderation").get_data(as_text=True)
 
     section = html.split('id="corrections"', 1)[1]
-    assert "Digtal Rights" in section and "Digital Rights" in section and "Director" in section
+    assert "Digtal Rights" in section and "Digital Rights" in section and "Kenya" in section
     assert f"/manage/letters/{letter_slug}/signatures/{signature_id}/correction" in section
 
 
-def test_approving_a_correction_applies_it_and_audits_before_and_after(
+def test_approving_a_correction_applies_organization_and_country_and_audits_before_and_after(
     app: Flask, client: FlaskClient, letter_slug: str
 ) -> None:
-    signature_id, moderator = _request(app, letter_slug, title="Director")
+    signature_id, moderator = _request(app, letter_slug, country="KE")
     sign_in(client, moderator)
 
     response = _post(
@@ -239,12 +240,12 @@ def test_approving_a_correction_applies_it_and_audits_before_and_after(
 
     assert response.status_code == 303  # type: ignore[attr-defined]
     row = signature_row(app, signature_id)
-    assert (row.organization, row.name, row.title) == ("Digital Rights", "Ada", "Director")
-    assert (row.correction_requested_at, row.requested_organization) == (None, None)
+    assert (row.organization, row.name, row.country) == ("Digital Rights", "Ada", "KE")
+    assert (row.correction_requested_at, row.requested_country) == (None, None)
     assert [e.detail for e in audit_trail(app, "signature.correction_approved")] == [
         {
-            "before": {"organization": "Digtal Rights", "title": None},
-            "after": {"organization": "Digital Rights", "title": "Director"},
+            "before": {"organization": "Digtal Rights", "country": "DE"},
+            "after": {"organization": "Digital Rights", "country": "KE"},
         }
     ]
     listed = client.get(f"/letters/{letter_slug}/signatories").get_data(as_text=True)
