@@ -32,13 +32,14 @@ def init_app(app: Flask, sides: Sides) -> None:
     from signatory.organizations import public
     from signatory.organizations.manage import leads as manage_leads
     from signatory.organizations.manage import logos as manage_logos
+    from signatory.organizations.manage import statements as manage_statements
 
     for key, value in LOGO_DEFAULTS.items():
         app.config.setdefault(key, value)
         if type(app.config[key]) is not int or app.config[key] < 1:
             raise ConfigError(f"SIGNATORY_{key} must be a positive whole number")
     sides.add(public.public_routes, public.routes, manage_logos.routes)
-    sides.add(manage_leads.routes)
+    sides.add(manage_leads.routes, manage_statements.routes)
     sides.manage.context_processor(manage_logos.pending_logo_count)
     # Before the CSRF check, which reads the form (and so the body) first.
     app.before_request_funcs.setdefault(None, []).insert(0, _room_for_a_logo)
