@@ -183,6 +183,8 @@ class SettingsForm(FlaskForm):
     goal = StringField(_l("Signature goal"), filters=[stripped], validators=[_whole_number])
     # Checked by the service (``letters.settings.check_goal``), which words its refusals.
     goal_milestones = StringField(_l("Email the coordinators at"), filters=[stripped])
+    # Unticked, or left out of the form, turns it off (as every BooleanField here).
+    statements_enabled = BooleanField(_l("Ask signatories why they sign"))
 
 
 def _language_tag(form: FlaskForm, field: StringField) -> None:

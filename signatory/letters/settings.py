@@ -52,6 +52,8 @@ class LetterSettings:
     # The signature goal, and the milestones as typed ("100 500 50%"): see ``check_goal``.
     goal: int | None = None
     goal_milestones: str | None = None
+    # Whether the sign form asks "why we signed" (``organizations.statements``).
+    statements_enabled: bool = False
 
 
 # The largest goal or milestone: far beyond any letter, small enough for any integer column.
@@ -188,6 +190,7 @@ def update_settings(
         "disposable_email": settings.disposable_email,
         "goal": settings.goal,
         "goal_milestones": milestones,
+        "statements_enabled": settings.statements_enabled,
     }
     changes: dict[str, dict[str, Any]] = {}
     for name, value in wanted.items():

@@ -69,6 +69,8 @@ class PublicSignature:
     version: int
     # The version its signer kept it on after a substantive change (``reconfirm``), or None.
     reconfirmed_version: int | None
+    # Its "why we signed" statement once a moderator approved it, else None (``statements``).
+    statement: str | None
     # Selected only where the list is sorted by name (it positions the name cursor).
     sort_key: str = ""
 
@@ -102,6 +104,8 @@ _PUBLIC_COLUMNS = (
     Signature.published_at,
     LetterVersion.number,
     RECONFIRMED.number,
+    # Only an approved statement leaves the database (``organizations.statements``).
+    case((Signature.statement_status == "approved", Signature.statement)).label("statement"),
 )
 
 

@@ -94,6 +94,8 @@ class Letter(Model):
     # substantive change that neither re-confirm nor withdraw within this many days (1 to
     # 365) leave the list until they re-confirm; None (the default) hides nobody.
     reconfirm_days: Mapped[int | None] = mapped_column(Integer)
+    # Whether the sign form asks "why we signed" (``organizations.statements``; 0024).
+    statements_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Moved on whenever the public list changes (migration 0011's triggers on signature):
     # the live endpoint's ETag, so a poll that finds nothing new costs one indexed read.
     list_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -290,6 +290,9 @@ class Signature(Model):
     requested_organization: Mapped[str | None] = mapped_column(String(200))
     requested_name: Mapped[str | None] = mapped_column(String(200))
     requested_title: Mapped[str | None] = mapped_column(String(200))
+    # The country the signer asked for (migration 0023); the title is edited directly now,
+    # so ``requested_title`` only holds requests made before that.
+    requested_country: Mapped[str | None] = mapped_column(String(2))
     # How it came when not by its signer's own form: ``models.bulk.SignatureSource``
     # ("imported" from a spreadsheet, or "attested": added by the coordinators, marked on
     # the list); None for the sign form. Migration 0020.
@@ -313,13 +316,23 @@ class Signature(Model):
     reconfirmed_version_id: Mapped[int | None] = mapped_column(ForeignKey("letter_version.id"))
     reconfirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reconfirm_nonce: Mapped[str | None] = mapped_column(String(32), default=new_nonce)
+    # "Why we signed" (``organizations.statements``; migration 0024): the signer's optional
+    # statement, public only once ``statement_status`` is "approved"; who decided, and when.
+    # (No ON DELETE, as for ``reconfirmed_version_id``: SQLite adds the column in place,
+    # where it keeps no option; no coordinator is ever deleted.)
+    statement: Mapped[str | None] = mapped_column(String(280))
+    statement_status: Mapped[str | None] = mapped_column(String(16))
+    statement_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
+    statement_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     letter: Mapped[Letter] = relationship(lazy="raise_on_sql")
     version: Mapped[LetterVersion] = relationship(lazy="raise_on_sql", foreign_keys=[version_id])
     reconfirmed_version: Mapped[LetterVersion | None] = relationship(
         lazy="raise_on_sql", foreign_keys=[reconfirmed_version_id]
     )
-    moderated_by: Mapped[Coordinator | None] = relationship(lazy="raise_on_sql")
+    moderated_by: Mapped[Coordinator | None] = relationship(
+        lazy="raise_on_sql", foreign_keys=[moderated_by_id]
+    )
 
     def clear_correction_request(self) -> None:
         """Forget the correction of the entry the signer asked for (decided, or erased)."""
@@ -327,6 +340,7 @@ class Signature(Model):
         self.requested_organization = None
         self.requested_name = None
         self.requested_title = None
+        self.requested_country = None
 
 
 def load_signature(session: DbSession, signature_id: int) -> Signature | None:

@@ -35,6 +35,7 @@ from signatory.core.text import stripped
 from signatory.core.tokens import accepted_keys, fallback_keys
 from signatory.models import SignatureKind
 from signatory.models.signature import NAME_MAX
+from signatory.organizations import statements
 from signatory.organizations.images import LogoRefused, PreparedLogo, prepare_upload
 from signatory.signatures import signing
 from signatory.signatures.moderation import REASON_MAX
@@ -259,6 +260,13 @@ class SignForm(FlaskForm):
     updates_consent = BooleanField(
         _l("Email me updates about this letter (at most a few; unsubscribe with one click)")
     )
+    # Only where the letter asks for it (``statements``): elsewhere ignored, never refused.
+    statement = TextAreaField(
+        _l(
+            "Why we signed (optional, up to 280 characters): shown on the list after a "
+            "coordinator approves it"
+        )
+    )
     started = FillTimeField()
     reference_code = StringField(_l("Leave this field empty"))
     # The token of the invitation that opened the form, on an invite-only letter
@@ -267,10 +275,11 @@ class SignForm(FlaskForm):
 
     def __init__(
         self, *args: Any, allow_individuals: bool = True, check_deliverability: bool = False,
-        **kwargs: Any,
+        statements: bool = False, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.allow_individuals = allow_individuals
+        self.statements = statements
         self.check_deliverability = check_deliverability
         self.email_domain = ""
         self.held_back = False
@@ -286,7 +295,9 @@ class SignForm(FlaskForm):
             ]
 
     @classmethod
-    def posted(cls, *, allow_individuals: bool, check_deliverability: bool) -> SignForm:
+    def posted(
+        cls, *, allow_individuals: bool, check_deliverability: bool, statements: bool = False
+    ) -> SignForm:
         """The form as the sign POST reads it: without a CSRF field of its own.
 
         CSRFProtect checked the request's token before the view ran, as for every POST
@@ -297,6 +308,7 @@ class SignForm(FlaskForm):
         return cls(
             allow_individuals=allow_individuals,
             check_deliverability=check_deliverability,
+            statements=statements,
             meta={"csrf": False},
         )
 
@@ -305,6 +317,7 @@ class SignForm(FlaskForm):
         shown = SignForm(
             allow_individuals=self.allow_individuals,
             check_deliverability=self.check_deliverability,
+            statements=self.statements,
         )
         for name, field in self._fields.items():
             shown[name].errors = list(field.errors)
@@ -362,6 +375,16 @@ class SignForm(FlaskForm):
             raise ValidationError(
                 f"{refused} " + gettext("Choose the file again when you send the form.")
             ) from None
+
+    def validate_statement(self, field: Any) -> None:
+        # On a letter that does not ask for statements, whatever was sent is dropped.
+        if not self.statements:
+            field.data = None
+            return
+        try:
+            field.data = statements.checked_statement(field.data)
+        except statements.StatementRefused as error:
+            raise ValidationError(str(error)) from None
 
     def validate_kind(self, field: Any) -> None:
         if field.data == SignatureKind.INDIVIDUAL and not self.allow_individuals:

@@ -252,6 +252,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
     form = SignForm.posted(
         allow_individuals=letter.allow_individuals,
         check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        statements=letter.statements_enabled,
     )
     now = utcnow()
     if not letter.accepts_signatures(now):
@@ -282,6 +283,7 @@ def sign(slug: str) -> Response | tuple[str, int]:
         client_prefix=address_prefix(client_address()),
         updates_consent=bool(form.updates_consent.data),
         authorised_statement=form.authorised_statement,
+        statement=form.statement.data or None,
     )
     caps = EmailCaps.from_config(current_app.config)
     try:

@@ -96,6 +96,8 @@ class SignatureData:
     # For organizations: the "authorised to sign" statement ticked, in the wording and
     # language shown (stored with the time it was accepted); None for individuals.
     authorised_statement: str | None = None
+    # "Why we signed" (``organizations.statements``), checked; None when none or not asked.
+    statement: str | None = None
 
 
 def email_within_caps(

@@ -59,6 +59,7 @@ from signatory.models.signature import (
     lookalike_key,
     organization_key,
 )
+from signatory.organizations.statements import statement_values
 from signatory.signatures.service import (
     DisposableEmailRefused,
     DomainMismatch,
@@ -104,6 +105,8 @@ class SigningLetter:
     # Whom it accepts signatures from, and the allowed domains (``invites.service``).
     signing_policy: str
     allowed_domains: str | None
+    # Whether the sign form asks "why we signed" (``organizations.statements``).
+    statements_enabled: bool
 
     def accepts_signatures(self, now: datetime) -> bool:
         return accepting(self.status, self.deadline, now)
@@ -189,7 +192,7 @@ _NEW_SIGNATURE_COLUMNS = (
     "client_prefix", "status", "created_at", "status_changed_at",
     "email_key", "organization_key", "lookalike_key", "sort_key", "search_key",
     "confirm_nonce", "withdraw_nonce", "manage_nonce", "updates_consent_at",
-    "authorised_statement", "authorised_at",
+    "authorised_statement", "authorised_at", "statement", "statement_status",
 )  # fmt: skip
 _INSERT_SIGNATURE = InsertUnlessTaken(
     cast(Table, Signature.__table__),
@@ -414,6 +417,7 @@ def _signature_values(
             else None
         ),
         "authorised_at": now if is_organization and data.authorised_statement else None,
+        **statement_values(data.statement if letter.statements_enabled else None),
         # Not a column: the time the insert's condition (the letter is open) is read at.
         "now": now,
     }

@@ -187,3 +187,13 @@ def test_the_demo_coordinator_has_logos_to_review(
     sign_in(client, DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD)
     queue = client.get(f"/manage/letters/{DEMO_SLUG}/logos").get_data(as_text=True)
     assert "Logos (2)" in queue
+
+
+def test_the_demo_list_shows_approved_statements_and_keeps_one_for_review(
+    loaded: Any, client: FlaskClient
+) -> None:
+    from signatory.demo.coalition import STATEMENTS
+
+    listing = client.get(f"/letters/{DEMO_SLUG}/signatories").get_data(as_text=True)
+    assert STATEMENTS[0] in listing and STATEMENTS[1] in listing
+    assert STATEMENTS[2] not in listing  # pending

@@ -220,6 +220,7 @@ def settings(letter: Letter, membership: Membership) -> Response | tuple[str, in
                 disposable_email=form.disposable_email.data or letter.disposable_email,
                 goal=form.goal.data,
                 goal_milestones=form.goal_milestones.data,
+                statements_enabled=bool(form.statements_enabled.data),
             ),
             actor=current_coordinator(),
             now=utcnow(),
