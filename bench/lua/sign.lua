@@ -23,7 +23,7 @@ function request()
     .. "&kind=organization&organization=Bench+Organization+" .. id
     .. "&country=FR&organization_type=ngo"
     .. "&website=https%3A%2F%2F" .. id .. ".bench.example.org"
-    .. "&name=Bench+Signer&title=Director"
+    .. "&name=Bench+Signer&title=Director&authorised=y"
     .. "&email=signer%40" .. id .. ".bench.example.org"
   return wrk.format("POST", path, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
