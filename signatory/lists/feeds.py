@@ -25,19 +25,41 @@ ENTRIES = 50
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# --- An Atom document: what this feed and the updates' (``updates.feeds``) share -----------
+
+
 def _text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-def _atom_time(value: datetime) -> str:
+def atom_time(value: datetime) -> str:
+    """A time as Atom writes it (RFC 3339, UTC)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+def add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    """An Atom element under ``parent``; its text without what XML cannot hold."""
     element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
     if text is not None:
         element.text = _text(text)
     return element
+
+
+def letter_tag(letter: Letter, base_url: str) -> str:
+    """The tag URI (RFC 4151) the letter's feeds name their ids under, stable for good."""
+    host = urlsplit(base_url).hostname or "localhost"
+    return f"tag:{host},{letter.created_at:%Y-%m-%d}:letters/{letter.id}"
+
+
+def new_feed() -> ET.Element:
+    """An empty Atom feed element, its language English (a machine format's words)."""
+    ET.register_namespace("", ATOM)
+    return ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "en"})
+
+
+def feed_bytes(feed: ET.Element) -> bytes:
+    """The document, UTF-8, with its XML declaration."""
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 
 def _entry_title(signature: PublicSignature) -> str:
@@ -74,38 +96,36 @@ def atom_feed(
     ElementTree escapes every value; characters XML cannot hold at all are dropped.
     Entry ids are tag URIs (RFC 4151) on the service's host, stable for good.
     """
-    host = urlsplit(base_url).hostname or "localhost"
-    tag = f"tag:{host},{letter.created_at:%Y-%m-%d}:letters/{letter.id}"
+    tag = letter_tag(letter, base_url)
     list_url = f"{base_url}{url_for('public.signatories', slug=letter.slug)}"
-    ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "en"})
-    _add(feed, "id", f"{tag}/signatories")
-    _add(feed, "title", f"New signatories: {letter.title}")
-    _add(
+    feed = new_feed()
+    add(feed, "id", f"{tag}/signatories")
+    add(feed, "title", f"New signatories: {letter.title}")
+    add(
         feed,
         "subtitle",
         f"Organizations and people who signed the open letter to {letter.recipient}.",
     )
-    _add(feed, "updated", _atom_time(updated))
-    author = _add(feed, "author")
-    _add(author, "name", "signatory")
+    add(feed, "updated", atom_time(updated))
+    author = add(feed, "author")
+    add(author, "name", "signatory")
     feed_url = f"{base_url}{url_for('public.feed', slug=letter.slug)}"
     letter_url = f"{base_url}{url_for('public.letter', slug=letter.slug)}"
-    _add(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
-    _add(feed, "link", rel="alternate", type="text/html", href=letter_url)
-    _add(feed, "generator", "signatory")
+    add(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
+    add(feed, "link", rel="alternate", type="text/html", href=letter_url)
+    add(feed, "generator", "signatory")
     for signature in entries:
-        entry = _add(feed, "entry")
-        _add(entry, "id", f"{tag}/signatures/{signature.id}")
-        _add(entry, "title", _entry_title(signature))
-        _add(entry, "published", _atom_time(signature.published_at))
-        _add(entry, "updated", _atom_time(signature.published_at))
+        entry = add(feed, "entry")
+        add(entry, "id", f"{tag}/signatures/{signature.id}")
+        add(entry, "title", _entry_title(signature))
+        add(entry, "published", atom_time(signature.published_at))
+        add(entry, "updated", atom_time(signature.published_at))
         # The list, searched for this name: the entry's own row, wherever it is.
         entry_url = f"{list_url}?{_search_query(_entry_title(signature))}"
-        _add(entry, "link", rel="alternate", type="text/html", href=entry_url)
-        _add(entry, "category", term=signature.kind)
-        _add(entry, "summary", _entry_summary(signature, letter), type="text")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+        add(entry, "link", rel="alternate", type="text/html", href=entry_url)
+        add(entry, "category", term=signature.kind)
+        add(entry, "summary", _entry_summary(signature, letter), type="text")
+    return feed_bytes(feed)
 
 
 def _search_query(name: str) -> str:
