@@ -229,17 +229,7 @@ def correct_my_signature(token: str) -> Response:
     try:
         own.request_correction(db.session, signature, entry, now=utcnow())
     except CorrectionRefused as refused:
-        db.session.rollback()
-        signature = _read(token)
-        if refused.field:
-            form[refused.field].errors = [str(refused)]
-        return _render_manage(
-            signature,
-            token,
-            correction_form=form,
-            error=None if refused.field else str(refused),
-            status=400 if refused.field or own.may_request_correction(signature) else 409,
-        )
+        return _refused_change(token, refused, form)
     db.session.commit()
     flash(
         gettext(
@@ -249,6 +239,25 @@ def correct_my_signature(token: str) -> Response:
         "ok",
     )
     return _moved_on(signature)
+
+
+def _refused_change(
+    token: str, refused: CorrectionRefused, form: CorrectionForm | EntryForm
+) -> Response:
+    """The manage page again with the refusal: beside its field (400), or above the page
+    (409) when the signature's state forbids the change (off the letter, a delivered list)."""
+    db.session.rollback()
+    signature = _read(token)
+    if refused.field:
+        form[refused.field].errors = [str(refused)]
+    return _render_manage(
+        signature,
+        token,
+        correction_form=form if isinstance(form, CorrectionForm) else None,
+        entry_form=form if isinstance(form, EntryForm) else None,
+        error=None if refused.field else str(refused),
+        status=400 if refused.field or own.may_request_correction(signature) else 409,
+    )
 
 
 @routes.post("/my-signature/<token>/entry")
@@ -272,18 +281,7 @@ def edit_my_entry(token: str) -> Response:
     try:
         own.edit_entry(db.session, signature, edit, now=utcnow())
     except CorrectionRefused as refused:
-        db.session.rollback()
-        signature = _read(token)
-        if refused.field:
-            form[refused.field].errors = [str(refused)]
-        # A signature off the letter, or a delivered list: the state forbids it, not the input.
-        return _render_manage(
-            signature,
-            token,
-            entry_form=form,
-            error=None if refused.field else str(refused),
-            status=400 if refused.field or own.may_request_correction(signature) else 409,
-        )
+        return _refused_change(token, refused, form)
     db.session.commit()
     flash(gettext("Your entry is updated: the public list shows it now."), "ok")
     return _moved_on(signature)
